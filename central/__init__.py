@@ -1,0 +1,1 @@
+"""FieldWatch central: the FastAPI aggregator (ingest, stores, alarms, query API)."""

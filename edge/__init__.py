@@ -1,0 +1,1 @@
+"""FieldWatch edge: the gateway agent (acquisition, detection, outbox, uplink)."""

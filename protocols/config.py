@@ -1,0 +1,448 @@
+"""Load profiles and site files from YAML text, and report every mistake as ``path:line: key: message``.
+
+Sans-I/O: the caller passes text (``parse_profile``, ``parse_site``) or a ``read_text`` function
+(``load_site``), so the edge, the simulator and the tests share one loader and one error format.
+
+Errors follow one shape, for example::
+
+    hw_profiles/gas_lel.yaml:42: points[3].word_order: expected one of ABCD, DCBA, BADC, CDAB (got ABDC)
+
+Every problem in a file is reported at once, in line order; a site whose profiles are wrong reports the
+profiles' problems under the profiles' own paths.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from protocols.errors import ConfigError, ConfigIssue
+from protocols.modelbase import IDENTIFIER_HINT, ISSUE_SEPARATOR, split_keyed
+from protocols.profile import AnyProfile, ModbusProfile, NmeaProfile, Profile
+from protocols.records import channel_key
+from protocols.rules import Rule
+from protocols.site import AnyBus, Device, RtuBus, SerialLineBus, SiteFile, TcpBus
+from protocols.yamlsource import Lines, Path, parse
+
+T = TypeVar("T")
+PROFILE_SUFFIX = ".yaml"
+
+
+# ---------------------------------------------------------------- turning pydantic errors into issues
+
+
+def format_key(path: Path) -> str:
+    out = ""
+    for el in path:
+        out += f"[{el}]" if isinstance(el, int) else (f".{el}" if out else str(el))
+    return out
+
+
+_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_key(key: str) -> Path:
+    """``"points[3].name"`` -> ``("points", 3, "name")``."""
+    return tuple(int(m.group(2)) if m.group(2) else m.group(1) for m in _KEY_PART.finditer(key))
+
+
+def _field_by_key(model: type[BaseModel], key: Any) -> Any:
+    """The annotation of the field a file key names (by alias first), or None."""
+    for name, field in model.model_fields.items():
+        if key in (field.alias, name):
+            return field.annotation
+    return None
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return sorted(field.alias or name for name, field in model.model_fields.items())
+
+
+def _step(tp: Any, el: Any) -> tuple[Any, bool]:
+    """Follow one ``loc`` element down the type: ``(next type, is it a key in the file?)``."""
+    tp = _unwrap(tp)
+    origin = typing.get_origin(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return _field_by_key(tp, el), True
+    if origin in (list, tuple):
+        return typing.get_args(tp)[0], True
+    if origin is dict:
+        return typing.get_args(tp)[1], True
+    if origin in (typing.Union, types.UnionType):
+        member = next((m for m in typing.get_args(tp) if el in _tags(m)), None)
+        return member, member is None  # a union tag names the variant, not a key
+    return None, True
+
+
+def _data_path(root: Any, loc: tuple[Any, ...]) -> Path:
+    """The key path in the file for a pydantic ``loc``, without union tags."""
+    path: list[str | int] = []
+    tp = root
+    for el in loc:
+        tp, is_key = _step(tp, el)
+        if is_key:
+            path.append(el)
+    return tuple(path)
+
+
+def _model_at(root: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that a pydantic ``loc`` (with union tags) points into, or None."""
+    tp = root
+    for el in loc:
+        tp, _ = _step(tp, el)
+        if tp is None:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    """``Annotated[X, ...]`` -> X and ``X | None`` -> X; other unions stay."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(members) != 1:
+                return tp
+            tp = members[0]
+        else:
+            return tp
+
+
+def _tags(model: Any) -> set[str]:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return set()
+    tags: set[str] = set()
+    for name in ("type", "protocol"):
+        field = model.model_fields.get(name)
+        if field is not None and typing.get_origin(field.annotation) is typing.Literal:
+            tags.update(str(a) for a in typing.get_args(field.annotation))
+    return tags
+
+
+def _got(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(err: Any, root: Any) -> tuple[str, str | None]:
+    """A technician's message for one pydantic error, and a key to append to its path (or None)."""
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    loc = err["loc"]
+    if kind == "missing":
+        return "required key is missing", None
+    if kind == "extra_forbidden":
+        model = _model_at(root, loc[:-1])
+        names = _keys_of(model) if model else []
+        near = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+        hint = f" (did you mean {near[0]!r}?)" if near else (f" (valid keys: {', '.join(names)})" if names else "")
+        return f"unknown key{hint}", None
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"expected one of {expected} (got {_got(value)})", None
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tags = str(ctx.get("expected_tags", "")).replace("'", "")
+        disc = str(ctx.get("discriminator", "type")).strip("'")
+        if kind == "union_tag_not_found":
+            return f"required key is missing (one of {tags})", disc
+        return f"expected one of {tags} (got {_got(ctx.get('tag'))})", disc
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"expected a whole number (got {_got(value)}){_unit_hint(loc)}", None
+    if kind in ("float_type", "float_parsing", "finite_number"):
+        return f"expected a number (got {_got(value)}){_unit_hint(loc)}", None
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false (got {_got(value)})", None
+    if kind in ("string_type",):
+        return f"expected text (got {_got(value)})", None
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping of keys (got {_got(value)})", None
+    if kind in ("list_type", "tuple_type"):
+        return f"expected a list (got {_got(value)})", None
+    if kind == "string_pattern_mismatch":
+        if "a-z0-9" in str(ctx.get("pattern", "")) and "/" not in str(ctx.get("pattern", "")):
+            return f"expected an identifier: {IDENTIFIER_HINT} (got {_got(value)})", None
+        return f"does not match the expected form {ctx.get('pattern')} (got {_got(value)})", None
+    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()), "?")
+        return f"must be {bounds[kind]} {limit} (got {_got(value)})", None
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s)", None
+    if kind == "too_long":
+        return f"allows at most {ctx.get('max_length')} item(s) (got {ctx.get('actual_length')})", None
+    return str(err["msg"]).removeprefix("Value error, "), None
+
+
+def _unit_hint(loc: tuple[Any, ...]) -> str:
+    name = str(loc[-1]) if loc else ""
+    for suffix, unit in (("_ms", "milliseconds"), ("_s", "seconds"), ("_bytes", "bytes"), ("_m", "metres")):
+        if name.endswith(suffix):
+            return f"; the unit is in the key's name: write the number of {unit}"
+    return ""
+
+
+def validation_issues(exc: ValidationError, data: Any, lines: Lines, path: str, root: Any) -> list[ConfigIssue]:
+    issues = []
+    errors = exc.errors(include_url=False)
+    for err in errors:
+        if err["type"] == "too_short" and any(o["loc"][: len(err["loc"])] == err["loc"] and o is not err
+                                              for o in errors):
+            continue  # "too few items" only because its items failed: those errors say more
+        base = _data_path(root, err["loc"])
+        message, extra_key = _message(err, root)
+        if extra_key is not None:
+            base = (*base, extra_key)
+        for part in message.split(ISSUE_SEPARATOR):
+            key, text = split_keyed(part)
+            full = base + parse_key(key) if key else base
+            issues.append(ConfigIssue(path, lines.line_of(full), format_key(full), text))
+    return issues
+
+
+def validate_text(text: str, path: str, root: Any) -> tuple[Any, Lines, list[ConfigIssue]]:
+    """Parse YAML ``text`` and validate it as ``root``: ``(model or None, lines, issues)``."""
+    data, lines, problems = parse(text)
+    issues = [ConfigIssue(path, p.line, format_key(p.path), p.message) for p in problems]
+    if data is None:
+        return None, lines, issues
+    try:
+        model = TypeAdapter(root).validate_python(data)
+    except ValidationError as e:
+        return None, lines, issues + validation_issues(e, data, lines, path, root)
+    return (None if issues else model), lines, issues
+
+
+def parse_profile(text: str, path: str) -> AnyProfile:
+    """A profile from YAML text; ``ConfigError`` with every issue when it is wrong."""
+    model, _, issues = validate_text(text, path, Profile)
+    if issues:
+        raise ConfigError(issues)
+    return typing.cast(AnyProfile, model)
+
+
+def parse_site(text: str, path: str) -> SiteFile:
+    """A site file from YAML text (without its profiles); ``ConfigError`` when it is wrong."""
+    model, _, issues = validate_text(text, path, SiteFile)
+    if issues:
+        raise ConfigError(issues)
+    return typing.cast(SiteFile, model)
+
+
+# ---------------------------------------------------------------- a site bound to its profiles
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One measured quantity of the gateway. Its index in ``BoundSite.channels`` is its channel index."""
+
+    key: str
+    device_id: str
+    point: str
+    unit: str
+    physical_range: tuple[float, float] | None
+    rules: tuple[Rule, ...]
+    profile: str
+    location: tuple[float, float] | None  # (latitude_deg, longitude_deg) of the device, or of the site
+
+
+@dataclass(frozen=True)
+class BoundDevice:
+    bus: AnyBus
+    device: Device
+    profile_name: str
+    profile: AnyProfile
+
+    @property
+    def unit_id(self) -> int:
+        """The Modbus unit id: the site's, else the profile's default (1 for non-Modbus profiles)."""
+        if self.device.unit_id is not None:
+            return self.device.unit_id
+        return self.profile.modbus.unit_id if isinstance(self.profile, ModbusProfile) else 1
+
+    def poll_interval_ms(self, point: Any) -> int:
+        """The point's poll interval: the point's own, else the site's device override, else the profile's."""
+        own = getattr(point, "poll_interval_ms", None)
+        if own is not None:
+            return int(own)
+        return self.device.poll_interval_ms or self.profile.poll_interval_ms
+
+    def rules_for(self, point_name: str) -> tuple[Rule, ...]:
+        """The profile's rules of a point with the site's overrides applied (same name replaces)."""
+        point = next(p for p in self.profile.points if p.name == point_name)
+        overrides = {r.rule_name: r for r in self.device.rules.get(point_name, ())}
+        merged = [overrides.pop(r.rule_name, r) for r in point.rules]
+        merged += overrides.values()
+        return tuple(r for r in merged if r.enabled)
+
+
+@dataclass(frozen=True)
+class BoundSite:
+    path: str
+    site: SiteFile
+    devices: tuple[BoundDevice, ...]
+    channels: tuple[Channel, ...]
+
+    @property
+    def gateway_id(self) -> str:
+        return self.site.gateway.id
+
+    def channel_index(self) -> dict[str, int]:
+        return {c.key: i for i, c in enumerate(self.channels)}
+
+    def devices_on(self, bus_name: str) -> list[BoundDevice]:
+        return [d for d in self.devices if d.bus.name == bus_name]
+
+
+def profile_candidates(site_path: str, site: SiteFile, name: str, shipped_dir: str) -> list[str]:
+    """Where profile ``name`` is looked for, in order: the site's ``profiles_dirs``, then the shipped ones."""
+    here = posixpath.dirname(site_path)
+    dirs = [d if posixpath.isabs(d) else posixpath.join(here, d) for d in site.profiles_dirs]
+    return [posixpath.join(d, name + PROFILE_SUFFIX) for d in (*dirs, shipped_dir)]
+
+
+def load_site(site_path: str, read_text: Callable[[str], str | None], shipped_profiles_dir: str) -> BoundSite:
+    """Load a site file and every profile it names; ``ConfigError`` with every issue of every file.
+
+    ``read_text(path)`` returns a file's text, or None when there is no such file.
+    """
+    text = read_text(site_path)
+    if text is None:
+        raise ConfigError([ConfigIssue(site_path, None, "", "no such file")])
+    model, lines, issues = validate_text(text, site_path, SiteFile)
+    if model is None:
+        raise ConfigError(issues)
+    site: SiteFile = model
+    profiles: dict[str, tuple[str, AnyProfile | None]] = {}
+    for _, _, dev in _walk_devices(site):
+        if dev.profile in profiles:
+            continue
+        for candidate in profile_candidates(site_path, site, dev.profile, shipped_profiles_dir):
+            ptext = read_text(candidate)
+            if ptext is not None:
+                pmodel, _, pissues = validate_text(ptext, candidate, Profile)
+                issues += pissues
+                profiles[dev.profile] = (candidate, pmodel)
+                break
+        else:
+            profiles[dev.profile] = ("", None)
+    bound, bind_issues = bind_site(site_path, site, lines, profiles, shipped_profiles_dir)
+    issues += bind_issues
+    if issues:
+        raise ConfigError(issues)
+    return bound
+
+
+def _walk_devices(site: SiteFile) -> Iterator[tuple[int, int, Device]]:
+    for b, bus in enumerate(site.buses):
+        for d, dev in enumerate(bus.devices):
+            yield b, d, dev
+
+
+def bind_site(
+    site_path: str,
+    site: SiteFile,
+    lines: Lines,
+    profiles: dict[str, tuple[str, AnyProfile | None]],
+    shipped_profiles_dir: str,
+) -> tuple[BoundSite, list[ConfigIssue]]:
+    """Check a site against its profiles and resolve each device; ``(bound site, issues)``."""
+    issues: list[ConfigIssue] = []
+
+    def issue(path: Path, message: str) -> None:
+        issues.append(ConfigIssue(site_path, lines.line_of(path), format_key(path), message))
+
+    devices: list[BoundDevice] = []
+    for b, d, dev in _walk_devices(site):
+        bus = site.buses[b]
+        here: Path = ("buses", b, "devices", d)
+        found_at, profile = profiles.get(dev.profile, ("", None))
+        if not found_at:
+            where = ", ".join(profile_candidates(site_path, site, dev.profile, shipped_profiles_dir))
+            known = _shipped_names(profiles)
+            near = difflib.get_close_matches(dev.profile, known, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            issue((*here, "profile"), f"no profile {dev.profile!r}{hint}; looked for {where}")
+            continue
+        if profile is None:
+            continue  # the profile's own issues are already reported under its path
+        _check_device(bus, dev, profile, here, issue)
+        devices.append(BoundDevice(bus, dev, dev.profile, profile))
+    _check_unit_ids(site, issue)
+    channels = _channels(site, devices)
+    _check_combined(site, devices, issue)
+    return BoundSite(site_path, site, tuple(devices), channels), issues
+
+
+def _shipped_names(profiles: dict[str, tuple[str, AnyProfile | None]]) -> list[str]:
+    return [name for name, (found, _) in profiles.items() if found]
+
+
+def _check_device(bus: AnyBus, dev: Device, profile: AnyProfile, here: Path, issue: Callable[[Path, str], None]) -> None:
+    wants = "serial_line" if profile.protocol in ("nmea", "line") else "rtu or tcp"
+    if isinstance(bus, SerialLineBus) == (profile.protocol == "modbus"):
+        issue((*here, "profile"), f"profile {dev.profile!r} speaks {profile.protocol}: it belongs on a "
+                                  f"{wants} bus, not on this {bus.type} bus")
+    if dev.unit_id is not None and profile.protocol != "modbus":
+        issue((*here, "unit_id"), f"unit_id is for Modbus devices; {dev.profile!r} speaks {profile.protocol}")
+    if isinstance(profile, NmeaProfile) and profile.needs_origin and dev.origin is None:
+        issue((*here, "id"), f"profile {dev.profile!r} reports displacement: give this device an `origin` "
+                             "(latitude_deg, longitude_deg, altitude_m of the monument's reference position)")
+    names = profile.point_names()
+    for point in dev.rules:
+        if point not in names:
+            near = difflib.get_close_matches(point, names, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else f" (its points: {', '.join(names)})"
+            issue((*here, "rules", point), f"profile {dev.profile!r} has no point {point!r}{hint}")
+
+
+def _check_unit_ids(site: SiteFile, issue: Callable[[Path, str], None]) -> None:
+    for b, bus in enumerate(site.buses):
+        if not isinstance(bus, RtuBus | TcpBus):
+            continue
+        seen: dict[int, int] = {}
+        for d, dev in enumerate(bus.devices):
+            if dev.unit_id is None:
+                continue
+            if dev.unit_id in seen:
+                issue(("buses", b, "devices", d, "unit_id"),
+                      f"unit id {dev.unit_id} is also buses[{b}].devices[{seen[dev.unit_id]}] on this bus")
+            seen.setdefault(dev.unit_id, d)
+
+
+def _channels(site: SiteFile, devices: list[BoundDevice]) -> tuple[Channel, ...]:
+    out = []
+    site_loc = (site.site.latitude_deg, site.site.longitude_deg)
+    for bd in devices:
+        loc = bd.device.location
+        where = (loc.latitude_deg, loc.longitude_deg) if loc else site_loc
+        for p in bd.profile.points:
+            if getattr(p, "type", None) == "string":
+                continue  # text points (serial numbers, firmware) are for probe, not channels
+            out.append(Channel(channel_key(site.gateway.id, bd.device.id, p.name), bd.device.id, p.name, p.unit,
+                               p.physical_range, bd.rules_for(p.name), bd.profile_name, where))
+    return tuple(out)
+
+
+def _check_combined(site: SiteFile, devices: list[BoundDevice], issue: Callable[[Path, str], None]) -> None:
+    rules = {(bd.device.id, p.name): {r.rule_name for r in bd.rules_for(p.name)}
+             for bd in devices for p in bd.profile.points}
+    for i, combined in enumerate(site.combined_rules):
+        for j, cond in enumerate(combined.all_of):
+            dev, point = cond.channel.split("/")
+            known = rules.get((dev, point))
+            here: Path = ("combined_rules", i, "all_of", j)
+            if known is None:
+                issue((*here, "channel"), f"no device/point {cond.channel!r} on this gateway")
+            elif cond.rule not in known:
+                issue((*here, "rule"), f"{cond.channel} has no rule {cond.rule!r} "
+                                       f"(its rules: {', '.join(sorted(known)) or 'none'})")

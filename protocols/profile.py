@@ -1,0 +1,289 @@
+"""Hardware profiles: one YAML file per device model, written by a technician from the datasheet.
+
+A profile says how to talk to the model (``protocol``: modbus, nmea or line) and which points it measures,
+each with its unit, physical range, poll interval and default warning rules. ``hw_profiles/README.md`` is
+the technician's reference; this module is the machine's.
+
+Addresses are zero-based wire addresses (a datasheet's "40001" is holding register 0).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from protocols.modelbase import Identifier, StrictModel, at, raise_all
+from protocols.rules import Rule, check_unique_rule_names
+from protocols.units import UNITS
+
+RegisterKind = Literal["holding", "input", "coil", "discrete"]
+DataType = Literal[
+    "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "string", "bit", "bool"
+]
+WordOrder = Literal["ABCD", "DCBA", "BADC", "CDAB"]
+
+# Registers each fixed-size type spans (string: its length_registers; bool: one bit, not a register).
+REGISTERS_OF_TYPE: dict[str, int] = {
+    "int16": 1, "uint16": 1, "bit": 1,
+    "int32": 2, "uint32": 2, "float32": 2,
+    "int64": 4, "uint64": 4, "float64": 4,
+}  # fmt: skip
+BIT_KINDS = ("coil", "discrete")
+MAX_ADDRESS = 0xFFFF
+
+
+def check_unit(unit: str) -> str:
+    if unit not in UNITS:
+        by_lower = {u.lower(): u for u in UNITS}
+        near = [by_lower[unit.lower()]] if unit.lower() in by_lower else difflib.get_close_matches(unit, UNITS, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ValueError(f"unknown unit {unit!r}{hint}; known units are listed in protocols/units.py")
+    return unit
+
+
+class PointBase(StrictModel):
+    name: Identifier
+    description: str = ""
+    unit: str = ""
+    physical_range: tuple[float, float] | None = Field(
+        default=None, description="[min, max] the sensor can physically report; outside is out-of-range"
+    )
+    rules: tuple[Rule, ...] = ()
+
+    _unit = field_validator("unit")(check_unit)
+
+    @model_validator(mode="after")
+    def _base_checks(self) -> PointBase:
+        problems = check_unique_rule_names(self.rules)
+        if self.physical_range is not None and self.physical_range[0] >= self.physical_range[1]:
+            problems.append(at("physical_range", "min must be below max"))
+        raise_all(problems)
+        return self
+
+
+class ModbusPoint(PointBase):
+    kind: RegisterKind = Field(default="holding", alias="register")  # `register` shadows a BaseModel name
+    address: int = Field(ge=0, le=MAX_ADDRESS)
+    type: DataType = "uint16"
+    word_order: WordOrder | None = Field(default=None, description="for 32/64-bit types; device default")
+    bit: int | None = Field(default=None, ge=0, le=15, description="for type bit: which bit, 0 = LSB")
+    length_registers: int | None = Field(default=None, ge=1, le=125, description="for type string")
+    scale: float = 1.0
+    offset: float = 0.0
+    nan_value: int | None = Field(default=None, description="raw value that means 'no reading'")
+    poll_interval_ms: int | None = Field(default=None, ge=10)
+    fault_flag: Identifier | None = Field(
+        default=None, description="a bit/bool point of this device that, when 1, marks this point faulty"
+    )
+
+    @property
+    def register_count(self) -> int:
+        """Registers (or bits, for coils and discrete inputs) the point spans."""
+        if self.kind in BIT_KINDS:
+            return 1
+        if self.type == "string":
+            return self.length_registers or 0
+        return REGISTERS_OF_TYPE[self.type]
+
+    @model_validator(mode="after")
+    def _type_fits(self) -> ModbusPoint:
+        problems: list[str] = []
+        bits = self.kind in BIT_KINDS
+        if bits and self.type != "bool":
+            problems.append(at("type", f"{self.kind} points are single bits: use type bool (got {self.type})"))
+        if not bits and self.type == "bool":
+            problems.append(at("type", f"bool is for coil and discrete points; one bit of a {self.kind} "
+                                       "register is type bit with `bit:`"))
+        if self.type == "bit" and self.bit is None:
+            problems.append(at("bit", "type bit needs `bit: 0-15`"))
+        if self.type != "bit" and self.bit is not None:
+            problems.append(at("bit", f"`bit` is only for type bit (this point is {self.type})"))
+        if self.type == "string" and self.length_registers is None:
+            problems.append(at("length_registers", "type string needs `length_registers`"))
+        if self.type != "string" and self.length_registers is not None:
+            problems.append(at("length_registers", "`length_registers` is only for type string"))
+        if self.word_order is not None and self.type in ("int16", "uint16", "bit", "bool"):
+            problems.append(at("word_order", f"{self.type} is one register: it has no word order"))
+        end = self.address + self.register_count - 1
+        if end > MAX_ADDRESS:
+            problems.append(at("address", f"{self.type} at {self.address} spans {self.register_count} "
+                                          f"registers, past the last address {MAX_ADDRESS}"))
+        if self.nan_value is not None and self.type in ("float32", "float64", "string", "bool", "bit"):
+            problems.append(at("nan_value", f"nan_value is a raw integer sentinel; {self.type} has none"))
+        raise_all(problems)
+        return self
+
+
+class Workarounds(StrictModel):
+    """Device quirks. Each is off by default; a profile that turns one on says why in a comment."""
+
+    one_request_per_point: bool = False  # firmware that answers only exact register blocks
+    pause_between_requests_ms: int = Field(default=0, ge=0, le=10_000)  # slow devices after each answer
+
+
+class ModbusSettings(StrictModel):
+    unit_id: int = Field(default=1, ge=1, le=247)
+    word_order: WordOrder = "ABCD"
+    max_registers_per_read: int = Field(default=125, ge=1, le=125)
+    max_bits_per_read: int = Field(default=2000, ge=1, le=2000)
+    max_gap_registers: int = Field(default=8, ge=0, le=124, description="unused registers read to join blocks")
+    workarounds: Workarounds = Workarounds()
+
+
+class ProfileBase(StrictModel):
+    model: str = Field(min_length=1)
+    vendor: str = "generic"
+    description: str = ""
+    poll_interval_ms: int = Field(default=10_000, ge=10)
+
+    def point_names(self) -> list[str]:
+        return [p.name for p in getattr(self, "points")]  # noqa: B009 - every variant has points
+
+
+def _duplicate_names(points: tuple[PointBase, ...]) -> list[str]:
+    seen: dict[str, int] = {}
+    problems = []
+    for i, p in enumerate(points):
+        if p.name in seen:
+            problems.append(at(f"points[{i}].name", f"point name {p.name!r} is used twice "
+                                                    f"(also points[{seen[p.name]}])"))
+        seen.setdefault(p.name, i)
+    return problems
+
+
+class ModbusProfile(ProfileBase):
+    protocol: Literal["modbus"]
+    modbus: ModbusSettings = ModbusSettings()
+    points: tuple[ModbusPoint, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _points_consistent(self) -> ModbusProfile:
+        problems = _duplicate_names(self.points)
+        by_name = {p.name: p for p in self.points}
+        owner: dict[tuple[str, int], int] = {}
+        for i, p in enumerate(self.points):
+            bits = p.kind in BIT_KINDS
+            limit = self.modbus.max_bits_per_read if bits else self.modbus.max_registers_per_read
+            if p.register_count > limit:
+                problems.append(at(f"points[{i}].length_registers",
+                                   f"{p.register_count} registers do not fit in one read "
+                                   f"(modbus.max_registers_per_read is {limit})"))
+            if p.fault_flag is not None:
+                flag = by_name.get(p.fault_flag)
+                if flag is None or flag.type not in ("bit", "bool"):
+                    problems.append(at(f"points[{i}].fault_flag",
+                                       f"{p.fault_flag!r} is not a bit or bool point of this profile"))
+            if p.type == "bit":
+                continue  # several bit points share their status register on purpose
+            for reg in range(p.address, p.address + p.register_count):
+                other = owner.get((p.kind, reg))
+                if other is not None:
+                    problems.append(at(f"points[{i}].address",
+                                       f"{p.kind} register {reg} is also read by points[{other}] "
+                                       f"({self.points[other].name})"))
+                    break
+                owner[(p.kind, reg)] = i
+        raise_all(problems)
+        return self
+
+
+NmeaField = Literal[
+    "latitude_deg", "longitude_deg", "altitude_m", "fix_quality", "satellites", "hdop",
+    "speed_m_s", "course_deg", "north_mm", "east_mm", "up_mm", "horizontal_mm",
+]  # fmt: skip
+# Fields measured from the device's origin (the site file gives each such device an `origin`).
+NMEA_DISPLACEMENT_FIELDS = ("north_mm", "east_mm", "up_mm", "horizontal_mm")
+
+
+class NmeaPoint(PointBase):
+    field: NmeaField
+
+
+class NmeaSettings(StrictModel):
+    accept_fix_quality: tuple[int, ...] = Field(
+        default=(4,), description="GGA fix qualities whose positions are trusted (4 = RTK fixed)"
+    )
+    sample_interval_ms: int = Field(default=1000, ge=0, description="at most one reading per point per interval")
+    max_line_bytes: int = Field(default=128, ge=82, le=4096)
+
+    @field_validator("accept_fix_quality")
+    @classmethod
+    def _known_fix(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [q for q in v if not 0 <= q <= 8]
+        if bad or not v:
+            raise ValueError(f"GGA fix qualities are 0-8; give at least one (got {list(v)})")
+        return v
+
+
+class NmeaProfile(ProfileBase):
+    protocol: Literal["nmea"]
+    nmea: NmeaSettings = NmeaSettings()
+    points: tuple[NmeaPoint, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _points_consistent(self) -> NmeaProfile:
+        raise_all(_duplicate_names(self.points))
+        return self
+
+    @property
+    def needs_origin(self) -> bool:
+        return any(p.field in NMEA_DISPLACEMENT_FIELDS for p in self.points)
+
+
+class LinePoint(PointBase):
+    group: str | None = Field(default=None, description="the named group of `line.pattern`; default: name")
+    scale: float = 1.0
+    offset: float = 0.0
+
+    @property
+    def group_name(self) -> str:
+        return self.group or self.name
+
+
+class LineSettings(StrictModel):
+    pattern: str = Field(min_length=1, description="a regular expression with one named group per point")
+    delimiter: str = "\r\n"
+    encoding: Literal["ascii", "latin-1", "utf-8"] = "ascii"
+    max_line_bytes: int = Field(default=256, ge=8, le=65536)
+    poll_command: str | None = Field(default=None, description="sent every poll interval, for query sensors")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"not a valid regular expression: {e}") from None
+        return v
+
+    @field_validator("delimiter")
+    @classmethod
+    def _nonempty(cls, v: str) -> str:
+        if not v:
+            raise ValueError("the delimiter may not be empty")
+        return v
+
+
+class LineProfile(ProfileBase):
+    protocol: Literal["line"]
+    line: LineSettings
+    points: tuple[LinePoint, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _groups_exist(self) -> LineProfile:
+        problems = _duplicate_names(self.points)
+        groups = re.compile(self.line.pattern).groupindex
+        for i, p in enumerate(self.points):
+            if p.group_name not in groups:
+                known = ", ".join(groups) or "none"
+                problems.append(at(f"points[{i}].group" if p.group else f"points[{i}].name",
+                                    f"line.pattern has no group named {p.group_name!r} (its groups: {known})"))
+        raise_all(problems)
+        return self
+
+
+Profile = Annotated[ModbusProfile | NmeaProfile | LineProfile, Field(discriminator="protocol")]
+AnyProfile = ModbusProfile | NmeaProfile | LineProfile

@@ -1,0 +1,1 @@
+"""FieldWatch simulator: field devices speaking the real protocols, with scripted scenarios."""
