@@ -145,7 +145,11 @@ def _message(err: Any, root: Any) -> tuple[str, str | None]:
         model = _model_at(root, loc[:-1])
         names = _keys_of(model) if model else []
         near = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
-        hint = f" (did you mean {near[0]!r}?)" if near else (f" (valid keys: {', '.join(names)})" if names else "")
+        hint = (
+            f" (did you mean {near[0]!r}?)"
+            if near
+            else (f" (valid keys: {', '.join(names)})" if names else "")
+        )
         return f"unknown key{hint}", None
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
@@ -191,12 +195,15 @@ def _unit_hint(loc: tuple[Any, ...]) -> str:
     return ""
 
 
-def validation_issues(exc: ValidationError, data: Any, lines: Lines, path: str, root: Any) -> list[ConfigIssue]:
+def validation_issues(
+    exc: ValidationError, data: Any, lines: Lines, path: str, root: Any
+) -> list[ConfigIssue]:
     issues = []
     errors = exc.errors(include_url=False)
     for err in errors:
-        if err["type"] == "too_short" and any(o["loc"][: len(err["loc"])] == err["loc"] and o is not err
-                                              for o in errors):
+        if err["type"] == "too_short" and any(
+            o["loc"][: len(err["loc"])] == err["loc"] and o is not err for o in errors
+        ):
             continue  # "too few items" only because its items failed: those errors say more
         base = _data_path(root, err["loc"])
         message, extra_key = _message(err, root)
@@ -387,16 +394,24 @@ def _shipped_names(profiles: dict[str, tuple[str, AnyProfile | None]]) -> list[s
     return [name for name, (found, _) in profiles.items() if found]
 
 
-def _check_device(bus: AnyBus, dev: Device, profile: AnyProfile, here: Path, issue: Callable[[Path, str], None]) -> None:
+def _check_device(
+    bus: AnyBus, dev: Device, profile: AnyProfile, here: Path, issue: Callable[[Path, str], None]
+) -> None:
     wants = "serial_line" if profile.protocol in ("nmea", "line") else "rtu or tcp"
     if isinstance(bus, SerialLineBus) == (profile.protocol == "modbus"):
-        issue((*here, "profile"), f"profile {dev.profile!r} speaks {profile.protocol}: it belongs on a "
-                                  f"{wants} bus, not on this {bus.type} bus")
+        issue(
+            (*here, "profile"),
+            f"profile {dev.profile!r} speaks {profile.protocol}: it belongs on a "
+            f"{wants} bus, not on this {bus.type} bus",
+        )
     if dev.unit_id is not None and profile.protocol != "modbus":
         issue((*here, "unit_id"), f"unit_id is for Modbus devices; {dev.profile!r} speaks {profile.protocol}")
     if isinstance(profile, NmeaProfile) and profile.needs_origin and dev.origin is None:
-        issue((*here, "id"), f"profile {dev.profile!r} reports displacement: give this device an `origin` "
-                             "(latitude_deg, longitude_deg, altitude_m of the monument's reference position)")
+        issue(
+            (*here, "id"),
+            f"profile {dev.profile!r} reports displacement: give this device an `origin` "
+            "(latitude_deg, longitude_deg, altitude_m of the monument's reference position)",
+        )
     names = profile.point_names()
     for point in dev.rules:
         if point not in names:
@@ -414,8 +429,10 @@ def _check_unit_ids(site: SiteFile, issue: Callable[[Path, str], None]) -> None:
             if dev.unit_id is None:
                 continue
             if dev.unit_id in seen:
-                issue(("buses", b, "devices", d, "unit_id"),
-                      f"unit id {dev.unit_id} is also buses[{b}].devices[{seen[dev.unit_id]}] on this bus")
+                issue(
+                    ("buses", b, "devices", d, "unit_id"),
+                    f"unit id {dev.unit_id} is also buses[{b}].devices[{seen[dev.unit_id]}] on this bus",
+                )
             seen.setdefault(dev.unit_id, d)
 
 
@@ -428,14 +445,27 @@ def _channels(site: SiteFile, devices: list[BoundDevice]) -> tuple[Channel, ...]
         for p in bd.profile.points:
             if getattr(p, "type", None) == "string":
                 continue  # text points (serial numbers, firmware) are for probe, not channels
-            out.append(Channel(channel_key(site.gateway.id, bd.device.id, p.name), bd.device.id, p.name, p.unit,
-                               p.physical_range, bd.rules_for(p.name), bd.profile_name, where))
+            out.append(
+                Channel(
+                    channel_key(site.gateway.id, bd.device.id, p.name),
+                    bd.device.id,
+                    p.name,
+                    p.unit,
+                    p.physical_range,
+                    bd.rules_for(p.name),
+                    bd.profile_name,
+                    where,
+                )
+            )
     return tuple(out)
 
 
 def _check_combined(site: SiteFile, devices: list[BoundDevice], issue: Callable[[Path, str], None]) -> None:
-    rules = {(bd.device.id, p.name): {r.rule_name for r in bd.rules_for(p.name)}
-             for bd in devices for p in bd.profile.points}
+    rules = {
+        (bd.device.id, p.name): {r.rule_name for r in bd.rules_for(p.name)}
+        for bd in devices
+        for p in bd.profile.points
+    }
     for i, combined in enumerate(site.combined_rules):
         for j, cond in enumerate(combined.all_of):
             dev, point = cond.channel.split("/")
@@ -444,5 +474,8 @@ def _check_combined(site: SiteFile, devices: list[BoundDevice], issue: Callable[
             if known is None:
                 issue((*here, "channel"), f"no device/point {cond.channel!r} on this gateway")
             elif cond.rule not in known:
-                issue((*here, "rule"), f"{cond.channel} has no rule {cond.rule!r} "
-                                       f"(its rules: {', '.join(sorted(known)) or 'none'})")
+                issue(
+                    (*here, "rule"),
+                    f"{cond.channel} has no rule {cond.rule!r} "
+                    f"(its rules: {', '.join(sorted(known)) or 'none'})",
+                )

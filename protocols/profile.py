@@ -38,7 +38,11 @@ MAX_ADDRESS = 0xFFFF
 def check_unit(unit: str) -> str:
     if unit not in UNITS:
         by_lower = {u.lower(): u for u in UNITS}
-        near = [by_lower[unit.lower()]] if unit.lower() in by_lower else difflib.get_close_matches(unit, UNITS, n=1)
+        near = (
+            [by_lower[unit.lower()]]
+            if unit.lower() in by_lower
+            else difflib.get_close_matches(unit, UNITS, n=1)
+        )
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise ValueError(f"unknown unit {unit!r}{hint}; known units are listed in protocols/units.py")
     return unit
@@ -93,10 +97,17 @@ class ModbusPoint(PointBase):
         problems: list[str] = []
         bits = self.kind in BIT_KINDS
         if bits and self.type != "bool":
-            problems.append(at("type", f"{self.kind} points are single bits: use type bool (got {self.type})"))
+            problems.append(
+                at("type", f"{self.kind} points are single bits: use type bool (got {self.type})")
+            )
         if not bits and self.type == "bool":
-            problems.append(at("type", f"bool is for coil and discrete points; one bit of a {self.kind} "
-                                       "register is type bit with `bit:`"))
+            problems.append(
+                at(
+                    "type",
+                    f"bool is for coil and discrete points; one bit of a {self.kind} "
+                    "register is type bit with `bit:`",
+                )
+            )
         if self.type == "bit" and self.bit is None:
             problems.append(at("bit", "type bit needs `bit: 0-15`"))
         if self.type != "bit" and self.bit is not None:
@@ -109,8 +120,13 @@ class ModbusPoint(PointBase):
             problems.append(at("word_order", f"{self.type} is one register: it has no word order"))
         end = self.address + self.register_count - 1
         if end > MAX_ADDRESS:
-            problems.append(at("address", f"{self.type} at {self.address} spans {self.register_count} "
-                                          f"registers, past the last address {MAX_ADDRESS}"))
+            problems.append(
+                at(
+                    "address",
+                    f"{self.type} at {self.address} spans {self.register_count} "
+                    f"registers, past the last address {MAX_ADDRESS}",
+                )
+            )
         if self.nan_value is not None and self.type in ("float32", "float64", "string", "bool", "bit"):
             problems.append(at("nan_value", f"nan_value is a raw integer sentinel; {self.type} has none"))
         raise_all(problems)
@@ -129,7 +145,9 @@ class ModbusSettings(StrictModel):
     word_order: WordOrder = "ABCD"
     max_registers_per_read: int = Field(default=125, ge=1, le=125)
     max_bits_per_read: int = Field(default=2000, ge=1, le=2000)
-    max_gap_registers: int = Field(default=8, ge=0, le=124, description="unused registers read to join blocks")
+    max_gap_registers: int = Field(
+        default=8, ge=0, le=124, description="unused registers read to join blocks"
+    )
     workarounds: Workarounds = Workarounds()
 
 
@@ -148,8 +166,9 @@ def _duplicate_names(points: tuple[PointBase, ...]) -> list[str]:
     problems = []
     for i, p in enumerate(points):
         if p.name in seen:
-            problems.append(at(f"points[{i}].name", f"point name {p.name!r} is used twice "
-                                                    f"(also points[{seen[p.name]}])"))
+            problems.append(
+                at(f"points[{i}].name", f"point name {p.name!r} is used twice (also points[{seen[p.name]}])")
+            )
         seen.setdefault(p.name, i)
     return problems
 
@@ -168,22 +187,34 @@ class ModbusProfile(ProfileBase):
             bits = p.kind in BIT_KINDS
             limit = self.modbus.max_bits_per_read if bits else self.modbus.max_registers_per_read
             if p.register_count > limit:
-                problems.append(at(f"points[{i}].length_registers",
-                                   f"{p.register_count} registers do not fit in one read "
-                                   f"(modbus.max_registers_per_read is {limit})"))
+                problems.append(
+                    at(
+                        f"points[{i}].length_registers",
+                        f"{p.register_count} registers do not fit in one read "
+                        f"(modbus.max_registers_per_read is {limit})",
+                    )
+                )
             if p.fault_flag is not None:
                 flag = by_name.get(p.fault_flag)
                 if flag is None or flag.type not in ("bit", "bool"):
-                    problems.append(at(f"points[{i}].fault_flag",
-                                       f"{p.fault_flag!r} is not a bit or bool point of this profile"))
+                    problems.append(
+                        at(
+                            f"points[{i}].fault_flag",
+                            f"{p.fault_flag!r} is not a bit or bool point of this profile",
+                        )
+                    )
             if p.type == "bit":
                 continue  # several bit points share their status register on purpose
             for reg in range(p.address, p.address + p.register_count):
                 other = owner.get((p.kind, reg))
                 if other is not None:
-                    problems.append(at(f"points[{i}].address",
-                                       f"{p.kind} register {reg} is also read by points[{other}] "
-                                       f"({self.points[other].name})"))
+                    problems.append(
+                        at(
+                            f"points[{i}].address",
+                            f"{p.kind} register {reg} is also read by points[{other}] "
+                            f"({self.points[other].name})",
+                        )
+                    )
                     break
                 owner[(p.kind, reg)] = i
         raise_all(problems)
@@ -206,7 +237,9 @@ class NmeaSettings(StrictModel):
     accept_fix_quality: tuple[int, ...] = Field(
         default=(4,), description="GGA fix qualities whose positions are trusted (4 = RTK fixed)"
     )
-    sample_interval_ms: int = Field(default=1000, ge=0, description="at most one reading per point per interval")
+    sample_interval_ms: int = Field(
+        default=1000, ge=0, description="at most one reading per point per interval"
+    )
     max_line_bytes: int = Field(default=128, ge=82, le=4096)
 
     @field_validator("accept_fix_quality")
@@ -279,8 +312,12 @@ class LineProfile(ProfileBase):
         for i, p in enumerate(self.points):
             if p.group_name not in groups:
                 known = ", ".join(groups) or "none"
-                problems.append(at(f"points[{i}].group" if p.group else f"points[{i}].name",
-                                    f"line.pattern has no group named {p.group_name!r} (its groups: {known})"))
+                problems.append(
+                    at(
+                        f"points[{i}].group" if p.group else f"points[{i}].name",
+                        f"line.pattern has no group named {p.group_name!r} (its groups: {known})",
+                    )
+                )
         raise_all(problems)
         return self
 

@@ -9,6 +9,7 @@ Thresholds are in the point's own unit (rates: the unit per ``per``); times in s
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Annotated, Literal
 
@@ -51,7 +52,7 @@ class Levels(StrictModel):
 def check_ordered(levels: Levels, rising: bool, key: str = "levels") -> None:
     """Raise if thresholds do not grow (``rising``) or shrink with the level."""
     pairs = levels.thresholds()
-    for (l1, t1), (l2, t2) in zip(pairs, pairs[1:], strict=False):
+    for (l1, t1), (l2, t2) in itertools.pairwise(pairs):
         if (t2 <= t1) if rising else (t2 >= t1):
             word = "above" if rising else "below"
             names = {int(v): n for n, v in LEVEL_BY_NAME.items()}
@@ -119,7 +120,7 @@ class FlatlineRule(RuleBase):
 
 
 class FaultRule(RuleBase):
-    """The point has had no usable value (no answer, exception, sensor fault, out of range) for ``after_s``."""
+    """No usable value (no answer, exception, sensor fault, out of range) for ``after_s``."""
 
     type: Literal["fault"]
     after_s: float = Field(default=300.0, gt=0)

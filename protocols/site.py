@@ -47,7 +47,9 @@ class Device(StrictModel):
     profile: str = Field(min_length=1, description="hardware profile file stem")
     description: str = ""
     enabled: bool = True
-    unit_id: int | None = Field(default=None, ge=1, le=247, description="Modbus only; default from the profile")
+    unit_id: int | None = Field(
+        default=None, ge=1, le=247, description="Modbus only; default from the profile"
+    )
     poll_interval_ms: int | None = Field(default=None, ge=10, description="overrides the profile's default")
     location: Location | None = None
     origin: Location | None = Field(default=None, description="GNSS only: the reference for displacement")
@@ -74,7 +76,9 @@ class SerialSettings(StrictModel):
     @model_validator(mode="after")
     def _standard_baud(self) -> SerialSettings:
         if self.baud not in STANDARD_BAUDS:
-            raise ValueError(at("baud", f"expected one of {', '.join(map(str, STANDARD_BAUDS))} (got {self.baud})"))
+            raise ValueError(
+                at("baud", f"expected one of {', '.join(map(str, STANDARD_BAUDS))} (got {self.baud})")
+            )
         return self
 
     @property
@@ -99,7 +103,9 @@ class RtuBus(BusBase, SerialSettings, PollingSettings):
     type: Literal["rtu"]
     baud: int = 19200
     parity: Parity = "E"
-    turnaround_ms: float = Field(default=0.0, ge=0, description="extra silence after each answer (slow slaves)")
+    turnaround_ms: float = Field(
+        default=0.0, ge=0, description="extra silence after each answer (slow slaves)"
+    )
 
 
 class TcpBus(BusBase, PollingSettings):
@@ -122,7 +128,9 @@ AnyBus = RtuBus | TcpBus | SerialLineBus
 class HttpUplink(StrictModel):
     type: Literal["http"]
     url: str = Field(pattern=r"^https?://", description="the central's base URL")
-    token_env: str | None = Field(default="FIELDWATCH_TOKEN", description="environment variable with the token")
+    token_env: str | None = Field(
+        default="FIELDWATCH_TOKEN", description="environment variable with the token"
+    )
     token_file: str | None = None
     verify_tls: bool = True
     timeout_s: float = Field(default=30.0, gt=0)
@@ -152,7 +160,9 @@ class Outbox(StrictModel):
     synchronous: Literal["full", "normal"] = "full"
     commit_interval_ms: int = Field(default=200, ge=1, le=60_000)
     commit_rows: int = Field(default=500, ge=100, le=100_000)
-    thin_keep_every: int = Field(default=4, ge=2, le=1000, description="when full, keep every k-th old reading")
+    thin_keep_every: int = Field(
+        default=4, ge=2, le=1000, description="when full, keep every k-th old reading"
+    )
 
 
 class Condition(StrictModel):
@@ -190,24 +200,38 @@ class SiteFile(StrictModel):
         seen_dev: dict[str, tuple[int, int]] = {}
         for b, bus in enumerate(self.buses):
             if bus.name in seen_bus:
-                problems.append(at(f"buses[{b}].name", f"bus name {bus.name!r} is used twice "
-                                                      f"(also buses[{seen_bus[bus.name]}])"))
+                problems.append(
+                    at(
+                        f"buses[{b}].name",
+                        f"bus name {bus.name!r} is used twice (also buses[{seen_bus[bus.name]}])",
+                    )
+                )
             seen_bus.setdefault(bus.name, b)
             if isinstance(bus, RtuBus | SerialLineBus):
                 if bus.port in seen_port:
-                    problems.append(at(f"buses[{b}].port",
-                                       f"serial port {bus.port} is also used by buses[{seen_port[bus.port]}]"))
+                    problems.append(
+                        at(
+                            f"buses[{b}].port",
+                            f"serial port {bus.port} is also used by buses[{seen_port[bus.port]}]",
+                        )
+                    )
                 seen_port.setdefault(bus.port, b)
             for d, dev in enumerate(bus.devices):
                 if dev.id in seen_dev:
                     ob, od = seen_dev[dev.id]
-                    problems.append(at(f"buses[{b}].devices[{d}].id", f"device id {dev.id!r} is used twice "
-                                                                     f"(also buses[{ob}].devices[{od}])"))
+                    problems.append(
+                        at(
+                            f"buses[{b}].devices[{d}].id",
+                            f"device id {dev.id!r} is used twice (also buses[{ob}].devices[{od}])",
+                        )
+                    )
                 seen_dev.setdefault(dev.id, (b, d))
         seen_rule: set[str] = set()
         for i, rule in enumerate(self.combined_rules):
             if rule.name in seen_rule:
-                problems.append(at(f"combined_rules[{i}].name", f"combined rule {rule.name!r} is defined twice"))
+                problems.append(
+                    at(f"combined_rules[{i}].name", f"combined rule {rule.name!r} is defined twice")
+                )
             seen_rule.add(rule.name)
         raise_all(problems)
         return self

@@ -337,9 +337,16 @@ def _channels(objs: Any, gateway: str) -> list[ChannelMeta]:
             raise WireError(f"{where}.physical_range: expected [min, max]")
         lat = _opt(c, "latitude_deg", (int, float), where)
         lon = _opt(c, "longitude_deg", (int, float), where)
-        out.append(ChannelMeta(key, _req(c, "unit", str, where), _req(c, "profile", str, where),
-                               None if lat is None else float(lat), None if lon is None else float(lon),
-                               None if rng is None else (float(rng[0]), float(rng[1]))))
+        out.append(
+            ChannelMeta(
+                key,
+                _req(c, "unit", str, where),
+                _req(c, "profile", str, where),
+                None if lat is None else float(lat),
+                None if lon is None else float(lon),
+                None if rng is None else (float(rng[0]), float(rng[1])),
+            )
+        )
     return out
 
 
@@ -348,9 +355,13 @@ def _site(obj: Any) -> SiteMeta | None:
         return None
     if not isinstance(obj, dict):
         raise WireError("site: expected an object or null")
-    return SiteMeta(_req(obj, "id", str, "site"), _req(obj, "name", str, "site"), _req(obj, "type", str, "site"),
-                    float(_req(obj, "latitude_deg", (int, float), "site")),
-                    float(_req(obj, "longitude_deg", (int, float), "site")))
+    return SiteMeta(
+        _req(obj, "id", str, "site"),
+        _req(obj, "name", str, "site"),
+        _req(obj, "type", str, "site"),
+        float(_req(obj, "latitude_deg", (int, float), "site")),
+        float(_req(obj, "longitude_deg", (int, float), "site")),
+    )
 
 
 def decode_batch(payload: bytes, max_bytes: int = MAX_DECODED_BYTES) -> Batch:
@@ -373,12 +384,14 @@ def decode_batch(payload: bytes, max_bytes: int = MAX_DECODED_BYTES) -> Batch:
         if not isinstance(k, str):
             raise WireError(f"keys[{i}]: expected a string")
         _check_key(k, gateway, f"keys[{i}]")
-    readings, reading_seq = _readings(obj.get("readings", {"seq": [], "channel": [], "ts_ms": [], "value": [],
-                                                           "quality": []}), len(keys))
+    readings, reading_seq = _readings(
+        obj.get("readings", {"seq": [], "channel": [], "ts_ms": [], "value": [], "quality": []}), len(keys)
+    )
     events_raw = _req(obj, "events", list, "batch") if "events" in obj else []
     hb = _opt(obj, "heartbeat", dict, "batch")
     batch = Batch(
-        gateway=gateway, batch_id=_req(obj, "batch_id", int, "batch"), sent_ms=_req(obj, "sent_ms", int, "batch"),
+        gateway=gateway, batch_id=_req(obj, "batch_id", int, "batch"),
+        sent_ms=_req(obj, "sent_ms", int, "batch"),
         keys=keys, readings=readings, reading_seq=reading_seq,
         events=[_event(e, i, gateway) for i, e in enumerate(events_raw)],
         site=_site(obj.get("site")), channels=_channels(obj.get("channels") or [], gateway), heartbeat=hb,
@@ -400,8 +413,9 @@ def _check_ranges(batch: Batch, declared_raw: list[Any]) -> None:
     if carried != sorted(declared):
         missing = _first_missing(sorted(declared), seqs)
         detail = f"; seq {missing} is missing" if missing is not None else ""
-        raise WireError(f"gap: the batch declares seq ranges {_fmt(sorted(declared))} but carries "
-                        f"{_fmt(carried)}{detail}")
+        raise WireError(
+            f"gap: the batch declares seq ranges {_fmt(sorted(declared))} but carries {_fmt(carried)}{detail}"
+        )
 
 
 def _first_missing(declared: list[tuple[int, int]], seqs: npt.NDArray[np.int64]) -> int | None:
@@ -422,9 +436,16 @@ def _fmt(ranges: list[tuple[int, int]]) -> str:
 
 
 def encode_ack(ack: Ack) -> bytes:
-    return orjson.dumps({"v": VERSION, "gateway": ack.gateway, "batch_id": ack.batch_id,
-                         "acked_through": ack.acked_through, "committed": [list(r) for r in ack.committed],
-                         "error": ack.error})
+    return orjson.dumps(
+        {
+            "v": VERSION,
+            "gateway": ack.gateway,
+            "batch_id": ack.batch_id,
+            "acked_through": ack.acked_through,
+            "committed": [list(r) for r in ack.committed],
+            "error": ack.error,
+        }
+    )
 
 
 def decode_ack(payload: bytes) -> Ack:
@@ -440,5 +461,10 @@ def decode_ack(payload: bytes) -> Ack:
         if not (isinstance(r, list) and len(r) == 2 and all(type(v) is int for v in r) and r[0] <= r[1]):
             raise WireError(f"ack.committed: bad range {r!r}")
         ranges.append((r[0], r[1]))
-    return Ack(_req(obj, "gateway", str, "ack"), _req(obj, "batch_id", int, "ack"),
-               _req(obj, "acked_through", int, "ack"), tuple(ranges), _opt(obj, "error", str, "ack"))
+    return Ack(
+        _req(obj, "gateway", str, "ack"),
+        _req(obj, "batch_id", int, "ack"),
+        _req(obj, "acked_through", int, "ack"),
+        tuple(ranges),
+        _opt(obj, "error", str, "ack"),
+    )

@@ -48,12 +48,19 @@ class _Builder:
             for key_node, value_node in node.value:
                 key = self._constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, str | int | float | bool):
-                    self.problems.append(YamlProblem(path, key_node.start_mark.line + 1, "a key must be a plain value"))
+                    self.problems.append(
+                        YamlProblem(path, key_node.start_mark.line + 1, "a key must be a plain value")
+                    )
                     continue
                 sub = (*path, key if isinstance(key, int | str) else str(key))
                 if key in out:
-                    self.problems.append(YamlProblem(sub, key_node.start_mark.line + 1,
-                                                     f"duplicate key (first on line {self.lines.by_path.get(sub)})"))
+                    self.problems.append(
+                        YamlProblem(
+                            sub,
+                            key_node.start_mark.line + 1,
+                            f"duplicate key (first on line {self.lines.by_path.get(sub)})",
+                        )
+                    )
                     continue
                 self.lines.by_path[sub] = key_node.start_mark.line + 1
                 out[key] = self.build(value_node, sub)

@@ -59,7 +59,7 @@ def imported_roots(path: Path) -> set[str]:
 
 
 def top(name: str) -> str:
-    return name.split(".")[0]
+    return name.split(".", maxsplit=1)[0]
 
 
 @pytest.mark.parametrize("package", sorted(MAY_IMPORT))
@@ -93,6 +93,10 @@ def test_transports_are_confined_to_one_module(library: str) -> None:
     for package in ("protocols", "edge", "central", "simulator"):
         allowed = CONFINED[library].get(package, set())
         for mod, path in modules(package):
-            if any(top(n) == library for n in imported_roots(path)) and allowed is not None and mod not in allowed:
+            if (
+                any(top(n) == library for n in imported_roots(path))
+                and allowed is not None
+                and mod not in allowed
+            ):
                 bad.append(f"{mod} imports {library} (allowed only in {sorted(allowed) or 'no module'})")
     assert not bad, "\n".join(bad)

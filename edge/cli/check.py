@@ -25,8 +25,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{path}: ok ({profile.protocol}, {len(profile.points)} points)")
             else:
                 site = load_site(path)
-                print(f"{path}: ok (gateway {site.gateway_id}, {len(site.site.buses)} buses, "
-                      f"{len(site.devices)} devices, {len(site.channels)} channels)")
+                print(
+                    f"{path}: ok (gateway {site.gateway_id}, {len(site.site.buses)} buses, "
+                    f"{len(site.devices)} devices, {len(site.channels)} channels)"
+                )
         except ConfigError as e:
             issues += e.issues
     if issues:
