@@ -26,7 +26,9 @@ def read_text(path: str) -> str | None:
 
 def load_site(path: str | Path) -> BoundSite:
     """A site file with all its profiles, validated; ``ConfigError`` lists every problem."""
-    return _load_site(str(path), read_text, shipped_profiles_dir())
+    shipped = shipped_profiles_dir()
+    names = [p.stem for p in Path(shipped).glob("*.yaml")]
+    return _load_site(str(path), read_text, shipped, names)
 
 
 def load_profile(path: str | Path) -> AnyProfile:

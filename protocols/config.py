@@ -18,7 +18,7 @@ import posixpath
 import re
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -225,8 +225,28 @@ def validate_text(text: str, path: str, root: Any) -> tuple[Any, Lines, list[Con
     try:
         model = TypeAdapter(root).validate_python(data)
     except ValidationError as e:
-        return None, lines, issues + validation_issues(e, data, lines, path, root)
+        found = issues + validation_issues(e, data, lines, path, root) + _raw_duplicates(data, lines, path)
+        return None, lines, list(dict.fromkeys(found))  # a model check may repeat a raw one
     return (None if issues else model), lines, issues
+
+
+def _raw_duplicates(data: Any, lines: Lines, path: str) -> list[ConfigIssue]:
+    """Duplicate point names, found on the raw data: the model's own check runs only on valid points."""
+    points = data.get("points") if isinstance(data, dict) else None
+    if not isinstance(points, list):
+        return []
+    seen: dict[Any, int] = {}
+    out = []
+    for i, p in enumerate(points):
+        name = p.get("name") if isinstance(p, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            key: Path = ("points", i, "name")
+            message = f"point name {name!r} is used twice (also points[{seen[name]}])"
+            out.append(ConfigIssue(path, lines.line_of(key), format_key(key), message))
+        seen.setdefault(name, i)
+    return out
 
 
 def parse_profile(text: str, path: str) -> AnyProfile:
@@ -317,10 +337,16 @@ def profile_candidates(site_path: str, site: SiteFile, name: str, shipped_dir: s
     return [posixpath.join(d, name + PROFILE_SUFFIX) for d in (*dirs, shipped_dir)]
 
 
-def load_site(site_path: str, read_text: Callable[[str], str | None], shipped_profiles_dir: str) -> BoundSite:
+def load_site(
+    site_path: str,
+    read_text: Callable[[str], str | None],
+    shipped_profiles_dir: str,
+    available_profiles: Sequence[str] = (),
+) -> BoundSite:
     """Load a site file and every profile it names; ``ConfigError`` with every issue of every file.
 
-    ``read_text(path)`` returns a file's text, or None when there is no such file.
+    ``read_text(path)`` returns a file's text, or None when there is no such file. ``available_profiles``
+    (names) lets a misspelt profile name get a suggestion.
     """
     text = read_text(site_path)
     if text is None:
@@ -342,7 +368,14 @@ def load_site(site_path: str, read_text: Callable[[str], str | None], shipped_pr
                 break
         else:
             profiles[dev.profile] = ("", None)
-    bound, bind_issues = bind_site(site_path, site, lines, profiles, shipped_profiles_dir)
+    bound, bind_issues = bind_site(
+        site_path,
+        site,
+        lines,
+        profiles,
+        shipped_profiles_dir=shipped_profiles_dir,
+        available_profiles=available_profiles,
+    )
     issues += bind_issues
     if issues:
         raise ConfigError(issues)
@@ -360,7 +393,9 @@ def bind_site(
     site: SiteFile,
     lines: Lines,
     profiles: dict[str, tuple[str, AnyProfile | None]],
+    *,
     shipped_profiles_dir: str,
+    available_profiles: Sequence[str] = (),
 ) -> tuple[BoundSite, list[ConfigIssue]]:
     """Check a site against its profiles and resolve each device; ``(bound site, issues)``."""
     issues: list[ConfigIssue] = []
@@ -375,7 +410,7 @@ def bind_site(
         found_at, profile = profiles.get(dev.profile, ("", None))
         if not found_at:
             where = ", ".join(profile_candidates(site_path, site, dev.profile, shipped_profiles_dir))
-            known = _shipped_names(profiles)
+            known = sorted({*available_profiles, *_found_names(profiles)})
             near = difflib.get_close_matches(dev.profile, known, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             issue((*here, "profile"), f"no profile {dev.profile!r}{hint}; looked for {where}")
@@ -390,7 +425,7 @@ def bind_site(
     return BoundSite(site_path, site, tuple(devices), channels), issues
 
 
-def _shipped_names(profiles: dict[str, tuple[str, AnyProfile | None]]) -> list[str]:
+def _found_names(profiles: dict[str, tuple[str, AnyProfile | None]]) -> list[str]:
     return [name for name, (found, _) in profiles.items() if found]
 
 

@@ -90,7 +90,7 @@ class ModbusPoint(PointBase):
             return 1
         if self.type == "string":
             return self.length_registers or 0
-        return REGISTERS_OF_TYPE[self.type]
+        return REGISTERS_OF_TYPE.get(self.type, 1)
 
     @model_validator(mode="after")
     def _type_fits(self) -> ModbusPoint:
