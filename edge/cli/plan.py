@@ -98,7 +98,8 @@ def _stream(dev: BoundDevice) -> dict[str, Any]:
                 "sample_interval_ms": profile.nmea.sample_interval_ms}  # fmt: skip
     assert isinstance(profile, LineProfile)
     return {"protocol": "line", "points": [f"{p.name} <- ({p.group_name})" for p in profile.points],
-            "poll_command": profile.line.poll_command, "poll_interval_ms": dev.poll_interval_ms(None)}  # fmt: skip
+            "poll_command": profile.line.poll_command,
+            "poll_interval_ms": dev.device.poll_interval_ms or profile.poll_interval_ms}  # fmt: skip
 
 
 def _where(bus: RtuBus | TcpBus | SerialLineBus) -> str:
