@@ -1,0 +1,247 @@
+"""The edge's one door to pymodbus: read registers from a unit over RTU or TCP, and say what happened.
+
+Everything pymodbus-specific lives here (pymodbus renames things between minor versions; the project
+pins 3.16 and wraps it once). Callers see ``ModbusLink``: ``connect()``, ``close()``, ``connected`` and
+``read(unit_id, kind, address, count, timeout_s) -> ReadResult``, where the result says OK (with the
+words), EXCEPTION (with the code), TIMEOUT, BAD_FRAME or DISCONNECTED. ``read`` never raises for anything
+a device or a line does. The Modbus slave is ``unit_id`` here; pymodbus's ``device_id`` appears only below.
+
+How pymodbus is used, and why:
+
+- ``retries=0`` and ``reconnect_delay=0``: the bus task owns retries, offline backoff and reconnection,
+  so one dead device cannot make pymodbus stall the bus or churn connections.
+- Our own ``asyncio.timeout`` bounds each read; pymodbus's own timeout is set one second longer as a
+  backstop. Cancelling before pymodbus times out keeps it from logging an error per timeout and from
+  counting towards its "close the connection after retries + 3 silent requests" rule.
+- CRC and framing errors: pymodbus's RTU framer drops a frame whose CRC fails and waits on, so the read
+  would end as a timeout. ``_CountingFramer`` (a subclass of the framer pymodbus would use) sees that drop,
+  counts it, and fails the pending read at once as BAD_FRAME: the answer is known to be lost, and the bus
+  need not wait out the timeout. Bytes that never became a frame before the timeout (garbage, a
+  truncated answer) also count as BAD_FRAME. A well-formed answer from another unit or transaction (a
+  late answer to an earlier request) is counted as ``unexpected_frames`` and ignored, as pymodbus does.
+  This touches two pymodbus internals, ``client.ctx.framer`` and ``client.ctx.response_future``; both
+  are stable within 3.16 and covered by the tests in ``tests/edge/acquisition``.
+- Linux pseudo-terminals refuse parity and 7 data bits (``tcsetattr`` fails with EINVAL); the simulated
+  buses live on them, so a pty is opened 8N1. Only the wire's timing model cares about framing there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Literal, Protocol
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException, ModbusIOException
+from pymodbus.framer import FramerRTU, FramerSocket, FramerType
+from pymodbus.pdu import ModbusPDU
+
+Kind = Literal["holding", "input", "coil", "discrete"]
+BACKSTOP_S = 1.0  # pymodbus's own timeout is ours plus this
+
+
+class ReadStatus(Enum):
+    OK = "ok"
+    EXCEPTION = "exception"  # the device answered a Modbus exception
+    TIMEOUT = "timeout"  # no answer in time
+    BAD_FRAME = "bad_frame"  # an answer arrived broken (CRC, truncated, undecodable)
+    DISCONNECTED = "disconnected"  # no connection / the port is gone
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    status: ReadStatus
+    words: list[int] | list[bool] | None = None  # OK: registers, or bit values for coil/discrete
+    exception_code: int = 0
+    detail: str = ""
+
+
+class ModbusLink(Protocol):
+    """What a bus task needs from a Modbus connection."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def connect(self, timeout_s: float) -> bool: ...
+
+    def close(self) -> None: ...
+
+    async def read(
+        self, unit_id: int, kind: Kind, address: int, count: int, timeout_s: float
+    ) -> ReadResult: ...
+
+    def statistics(self) -> dict[str, int]: ...
+
+
+class _BadFrameError(Exception):
+    """Raised into pymodbus's pending read when its answer is known to be broken."""
+
+
+class _CountingFramer:
+    """Mixin over a pymodbus framer: reports dropped frames to the link (see the module docstring)."""
+
+    on_bad_frame: Callable[[str], None]
+    on_unexpected_frame: Callable[[], None]
+    _decoded = 0
+
+    def decode(self, data: bytes) -> tuple[int, int, int, bytes]:
+        used, dev_id, tid, frame = super().decode(data)  # type: ignore[misc]
+        if frame:
+            self._decoded += 1
+        elif used and isinstance(self, FramerRTU):
+            self.on_bad_frame("crc")  # the RTU framer consumes a whole frame only when its CRC fails
+        return used, dev_id, tid, frame
+
+    def handleFrame(self, data: bytes, exp_devid: int, exp_tid: int) -> tuple[int, ModbusPDU | None]:  # noqa: N802
+        self._decoded = 0
+        try:
+            used, pdu = super().handleFrame(data, exp_devid, exp_tid)  # type: ignore[misc]
+        except ModbusIOException:
+            self.on_bad_frame("undecodable")
+            return len(data), None
+        if pdu is None and self._decoded:
+            self.on_unexpected_frame()  # a sound frame for another unit or transaction: skipped
+        return used, pdu
+
+
+class _RtuFramer(_CountingFramer, FramerRTU):
+    pass
+
+
+class _SocketFramer(_CountingFramer, FramerSocket):
+    pass
+
+
+def is_pseudo_terminal(path: str) -> bool:
+    """True for a Unix98 pseudo-terminal (``/dev/pts/N``), directly or through a link."""
+    return os.path.realpath(path).startswith("/dev/pts/")
+
+
+class PymodbusLink:
+    """A ``ModbusLink`` over a pymodbus async client (build it with ``rtu_link`` or ``tcp_link``)."""
+
+    def __init__(
+        self, client: AsyncModbusSerialClient | AsyncModbusTcpClient, framer: _CountingFramer
+    ) -> None:
+        self._client = client
+        framer.on_bad_frame = self._bad_frame
+        framer.on_unexpected_frame = self._unexpected_frame
+        client.ctx.framer = framer  # type: ignore[assignment]
+        client.ctx.trace_connect = self._connection_changed
+        self._readers: dict[str, Callable[..., Any]] = {
+            "holding": client.read_holding_registers,
+            "input": client.read_input_registers,
+            "coil": client.read_coils,
+            "discrete": client.read_discrete_inputs,
+        }
+        self._counts = {"crc_errors": 0, "frame_errors": 0, "unexpected_frames": 0, "connects": 0}
+        self._last_bad = ""
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._client.connected)
+
+    async def connect(self, timeout_s: float) -> bool:
+        self._counts["connects"] += 1
+        try:
+            async with asyncio.timeout(timeout_s):
+                return bool(await self._client.connect())
+        except (TimeoutError, OSError, ModbusException):
+            self._client.close()
+            return False
+
+    def close(self) -> None:
+        self._client.close()
+
+    def statistics(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    def _is_up(self) -> bool:
+        return bool(self._client.connected)
+
+    async def read(self, unit_id: int, kind: Kind, address: int, count: int, timeout_s: float) -> ReadResult:
+        if not self._client.connected:
+            return ReadResult(ReadStatus.DISCONNECTED, detail="not connected")
+        try:
+            async with asyncio.timeout(timeout_s):
+                response = await self._readers[kind](address, count=count, device_id=unit_id)
+        except TimeoutError:
+            if not self._is_up():
+                return ReadResult(ReadStatus.DISCONNECTED, detail="connection lost")
+            if self._client.ctx.recv_buffer:  # bytes came, but never a whole frame
+                self._client.ctx.recv_buffer = b""
+                self._counts["frame_errors"] += 1
+                return ReadResult(ReadStatus.BAD_FRAME, detail="incomplete answer")
+            return ReadResult(ReadStatus.TIMEOUT)
+        except _BadFrameError as e:
+            return ReadResult(ReadStatus.BAD_FRAME, detail=str(e))
+        except (ModbusException, OSError) as e:
+            status = ReadStatus.BAD_FRAME if self._is_up() else ReadStatus.DISCONNECTED
+            return ReadResult(status, detail=str(e))
+        if response.isError():
+            return ReadResult(ReadStatus.EXCEPTION, exception_code=int(response.exception_code))
+        words = response.registers if kind in ("holding", "input") else response.bits[:count]
+        if len(words) < count:
+            self._counts["frame_errors"] += 1
+            return ReadResult(ReadStatus.BAD_FRAME, detail=f"{len(words)} of {count} values")
+        return ReadResult(ReadStatus.OK, words=words)
+
+    # called by the framer, inside pymodbus's data_received
+
+    def _bad_frame(self, why: str) -> None:
+        self._counts["crc_errors" if why == "crc" else "frame_errors"] += 1
+        future = self._client.ctx.response_future
+        if not future.done():
+            future.set_exception(_BadFrameError(why))
+
+    def _unexpected_frame(self) -> None:
+        self._counts["unexpected_frames"] += 1
+
+    def _connection_changed(self, connected: bool) -> None:
+        future = self._client.ctx.response_future
+        if not connected and not future.done():
+            future.set_exception(ConnectionError("connection lost"))
+
+
+def rtu_link(
+    port: str, *, baud: int, data_bits: int, parity: str, stop_bits: int, timeout_s: float
+) -> PymodbusLink:
+    """A link over a serial port (RS-485 adapter) speaking Modbus RTU."""
+    if is_pseudo_terminal(port):
+        data_bits, parity = 8, "N"
+    client = AsyncModbusSerialClient(
+        port,
+        framer=FramerType.RTU,
+        baudrate=baud,
+        bytesize=data_bits,
+        parity=parity,
+        stopbits=stop_bits,
+        timeout=timeout_s + BACKSTOP_S,
+        retries=0,
+        reconnect_delay=0,
+        name=f"rtu {port}",
+    )
+    return PymodbusLink(client, _RtuFramer(client.ctx.framer.decoder))
+
+
+def tcp_link(host: str, port: int, *, timeout_s: float) -> PymodbusLink:
+    """A link over one TCP connection to ``host:port`` speaking Modbus TCP (MBAP)."""
+    client = AsyncModbusTcpClient(
+        host,
+        port=port,
+        framer=FramerType.SOCKET,
+        timeout=timeout_s + BACKSTOP_S,
+        retries=0,
+        reconnect_delay=0,
+        name=f"tcp {host}:{port}",
+    )
+    return PymodbusLink(client, _SocketFramer(client.ctx.framer.decoder))
+
+
+def quiet_pymodbus_logging() -> None:
+    """For entry points: pymodbus logs an error per unexpected frame; our counters say it better."""
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
