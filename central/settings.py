@@ -1,0 +1,104 @@
+"""The central's process settings: environment variables with the ``FIELDWATCH_`` prefix, then the CLI.
+
+``load_settings(**overrides)`` is the one way in: it reads the environment, applies the command line's
+overrides, validates everything, and raises ``SettingsError`` whose lines each name the environment
+variable that is wrong (``FIELDWATCH_PORT: Input should be a valid integer (got 'eighty')``). Nothing is
+read at import time; the app factory gets a ``Settings`` and passes it down.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocols.records import Level
+
+ENV_PREFIX = "FIELDWATCH_"
+DEFAULT_DATABASE = "sqlite:///fieldwatch-central.db"
+
+
+class SettingsError(ValueError):
+    """Settings that cannot work; one line per problem, each naming its environment variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    database: str = Field(
+        default=DEFAULT_DATABASE, description="sqlite:///path (the default) or postgresql://host/db"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    mqtt: str | None = Field(default=None, description="mqtt://host:port to ingest from; none: HTTP only")
+    mqtt_topic_prefix: str = Field(default="fieldwatch", min_length=1)
+    mqtt_share_group: str = Field(default="central", min_length=1, pattern=r"^[^/#+]+$")
+    mqtt_client_id: str = Field(
+        default="", description="fixed per process (persistent session); default: host name and port"
+    )
+    mqtt_queue_size: int = Field(default=256, ge=1, description="incoming batches held before processing")
+    max_body_bytes: int = Field(default=8 << 20, ge=1024, description="a larger request body gets 413")
+    max_batch_bytes: int = Field(default=32 << 20, ge=1024, description="a batch's size once un-gzipped")
+    db_threads: int = Field(default=4, ge=1, le=64, description="worker threads (and connections)")
+    silence_factor: float = Field(default=3.0, gt=1.0, description="silent after factor x heartbeat interval")
+    default_heartbeat_interval_s: float = Field(default=60.0, gt=0)
+    silence_check_interval_s: float = Field(default=15.0, gt=0)
+    silence_alarm_level: int = Field(default=int(Level.ORANGE), ge=1, le=4)
+    retention_days: float | None = Field(default=None, gt=0, description="raw readings older are deleted")
+    retention_check_interval_s: float = Field(default=3600.0, gt=0)
+    token_cache_s: float = Field(default=10.0, ge=0, description="how long a checked token stays trusted")
+    stream_queue_size: int = Field(default=1000, ge=1, description="changes held per SSE subscriber")
+    stream_keepalive_s: float = Field(default=15.0, gt=0)
+    log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
+
+    @field_validator("database")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        scheme = urlsplit(url).scheme
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("expected sqlite:///path or postgresql://host/database")
+        if scheme == "sqlite" and not url.startswith("sqlite:///"):
+            raise ValueError("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+        return url
+
+    @field_validator("mqtt")
+    @classmethod
+    def _mqtt_url(cls, url: str | None) -> str | None:
+        if url is None or url == "":
+            return None
+        parts = urlsplit(url)
+        if parts.scheme != "mqtt" or not parts.hostname:
+            raise ValueError("expected mqtt://host[:port]")
+        return url
+
+    @property
+    def mqtt_identifier(self) -> str:
+        return self.mqtt_client_id or f"fieldwatch-central-{socket.gethostname()}-{self.port}"
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from ``env`` (default ``os.environ``) and ``overrides`` (the CLI); ``SettingsError``.
+
+    Only variables that name a setting are read: other FieldWatch programs share the prefix.
+    """
+    environ = os.environ if env is None else env
+    fields = Settings.model_fields
+    from_env = {
+        name: environ[ENV_PREFIX + name.upper()] for name in fields if ENV_PREFIX + name.upper() in environ
+    }
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings.model_validate({**from_env, **given})
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            key = str(err["loc"][0]) if err["loc"] else "settings"
+            source = "--" + key.replace("_", "-") if key in given else ENV_PREFIX + key.upper()
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {message} (got {err.get('input')!r})")
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,276 @@
+"""Alarms in SQL: applying ``central.alarms`` decisions, operator actions, and the alarm queries.
+
+The gateway-silence alarm goes through the same lifecycle as an edge rule: the watcher and the ingest
+feed it synthetic events (no seq) on the channel ``<gateway>/_gateway/_silent``, rule ``gateway_silent``.
+Operator actions are conditional updates (``... WHERE status = <what we read>``), so two officers acting
+on one alarm at once cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from central import alarms as lifecycle
+from central.alarms import AlarmState, Kind, Status, TransitionRefusedError
+from central.store import channels_sql
+from central.store.base import NotFoundError
+from central.store.rows import Alarm, AlarmDetail, AlarmFilter, AlarmPage, Forecast, TimelineEntry
+from protocols.records import Event
+
+if TYPE_CHECKING:
+    from central.store.db import Db
+
+CENTRAL = "central"
+
+ALARM_SELECT = (
+    "SELECT a.id, c.key, a.rule, g.site_id, c.gateway_id, a.status, a.level, a.max_level, a.opened_ms, "
+    "a.updated_ms, a.message, a.value, a.forecast, a.acknowledged_ms, a.acknowledged_by, a.cleared_ms, "
+    "a.closed_ms, a.closed_by, a.handling "
+    "FROM alarms a JOIN channels c ON c.id = a.channel_id LEFT JOIN gateways g ON g.id = c.gateway_id"
+)
+TIMELINE_SELECT = (
+    "SELECT ts_ms, recorded_ms, kind, level, actor, note, value, event_seq, forecast FROM alarm_timeline "
+    "WHERE alarm_id = ? ORDER BY ts_ms, id"
+)
+
+
+def _forecast(text: str | None) -> Forecast | None:
+    if text is None:
+        return None
+    f = orjson.loads(text)
+    return Forecast(int(f["failure_ts_ms"]), float(f["r2"]), int(f["points"]))
+
+
+def _alarm(row: Sequence[Any]) -> Alarm:
+    r = row
+    return Alarm(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], _forecast(r[12]),
+        r[13], r[14], r[15], r[16], r[17], r[18],
+    )  # fmt: skip
+
+
+def _forecast_json(event: Event) -> str | None:
+    f = event.forecast
+    if f is None:
+        return None
+    return orjson.dumps({"failure_ts_ms": f.failure_ts_ms, "r2": f.r2, "points": f.points}).decode()
+
+
+# ---------------------------------------------------------------- the lifecycle
+
+
+def apply_events(db: Db, events: list[Event], ids: dict[str, int], gateway_id: str, now_ms: int) -> list[int]:
+    """Apply new edge events (sorted by seq); the ids of the alarms they touched."""
+    return [apply_event(db, ids[e.channel], e, f"gateway {gateway_id}", now_ms) for e in events]
+
+
+def apply_event(db: Db, channel_id: int, event: Event, actor: str, now_ms: int) -> int:
+    row = db.one(
+        "SELECT id, status, level, last_event_seq, acknowledged_ms FROM alarms "
+        "WHERE channel_id = ? AND rule = ? ORDER BY id DESC LIMIT 1",
+        (channel_id, event.rule),
+    )
+    latest = None if row is None else AlarmState(row[0], Status(row[1]), row[2], row[3], row[4] is not None)
+    decision = lifecycle.decide(latest, event)
+    value = event.value if math.isfinite(event.value) else None
+    forecast = _forecast_json(event)
+    seq = event.seq if event.seq > 0 else None
+    if decision.target is None:
+        assert decision.status is not None
+        assert decision.level is not None
+        cleared = event.ts_ms if decision.status is Status.CLEARED else None
+        found = db.one(
+            "INSERT INTO alarms (channel_id, rule, status, level, max_level, opened_ms, updated_ms, message, "
+            "value, forecast, last_event_seq, cleared_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
+            (channel_id, event.rule, decision.status.value, decision.level, decision.level, event.ts_ms,
+             now_ms, event.message, value, forecast, seq, cleared),
+        )  # fmt: skip
+        assert found is not None
+        alarm_id = int(found[0])
+    else:
+        alarm_id = decision.target
+        if decision.kind is not Kind.LATE:
+            _update(
+                db, alarm_id, decision=decision, event=event, value=value, forecast=forecast, seq=seq,
+                now_ms=now_ms,
+            )  # fmt: skip
+    note = event.message
+    if decision.kind is Kind.LATE:
+        note = f"late {lifecycle.event_kind_name(event)} ({event.previous_level} -> {event.level}): {note}"
+    db.run(
+        "INSERT INTO alarm_timeline (alarm_id, ts_ms, recorded_ms, kind, level, actor, note, value, "
+        "event_seq, forecast) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (alarm_id, event.ts_ms, now_ms, decision.kind.value, event.level, actor, note, value, seq, forecast),
+    )
+    return alarm_id
+
+
+def _update(
+    db: Db,
+    alarm_id: int,
+    *,
+    decision: lifecycle.Decision,
+    event: Event,
+    value: float | None,
+    forecast: str | None,
+    seq: int | None,
+    now_ms: int,
+) -> None:
+    sets = ["updated_ms = ?", "message = ?", "value = ?"]
+    params: list[Any] = [now_ms, event.message, value]
+    if forecast is not None:
+        sets.append("forecast = ?")
+        params.append(forecast)
+    if seq is not None:
+        sets.append("last_event_seq = ?")
+        params.append(seq)
+    if decision.status is not None:
+        sets.append("status = ?")
+        params.append(decision.status.value)
+        sets.append("cleared_ms = ?")
+        params.append(event.ts_ms if decision.status is Status.CLEARED else None)
+    if decision.level is not None:
+        sets += ["level = ?", "max_level = CASE WHEN max_level < ? THEN ? ELSE max_level END"]
+        params += [decision.level, decision.level, decision.level]
+    if decision.reset_acknowledgement:
+        sets += ["acknowledged_ms = NULL", "acknowledged_by = NULL", "acknowledge_note = NULL"]
+    db.run(f"UPDATE alarms SET {', '.join(sets)} WHERE id = ?", (*params, alarm_id))  # noqa: S608
+
+
+def raise_silence(
+    db: Db,
+    gateway_id: str,
+    *,
+    last_seen_ms: int,
+    interval_s: float,
+    now_ms: int,
+    level: int,
+    cache: dict[str, int],
+    added: dict[str, int],
+) -> int | None:
+    """Mark the gateway silent and raise its alarm; None if it reported meanwhile (or another process won)."""
+    marked = db.run(
+        "UPDATE gateways SET status = 'silent' WHERE id = ? AND status = 'online' AND last_seen_ms = ?",
+        (gateway_id, last_seen_ms),
+    )
+    if marked == 0:
+        return None
+    key = lifecycle.silence_channel_key(gateway_id)
+    channel_id = channels_sql.ensure_channels(db, [key], cache=cache, added=added, now_ms=now_ms)[key]
+    silent_s = (now_ms - last_seen_ms) / 1000.0
+    message = f"no report for {silent_s:.0f} s (expected every {interval_s:g} s)"
+    event = Event(key, now_ms, lifecycle.SILENCE_RULE, level, 0, math.nan, message)
+    return apply_event(db, channel_id, event, CENTRAL, now_ms)
+
+
+def clear_silence(db: Db, gateway_id: str, now_ms: int) -> list[int]:
+    key = lifecycle.silence_channel_key(gateway_id)
+    row = db.one(
+        "SELECT a.channel_id, a.level FROM alarms a JOIN channels c ON c.id = a.channel_id "
+        "WHERE c.key = ? AND a.rule = ? AND a.status IN ('open', 'acknowledged')",
+        (key, lifecycle.SILENCE_RULE),
+    )
+    if row is None:
+        return []
+    event = Event(key, now_ms, lifecycle.SILENCE_RULE, 0, int(row[1]), math.nan, "the gateway reports again")
+    return [apply_event(db, int(row[0]), event, CENTRAL, now_ms)]
+
+
+# ---------------------------------------------------------------- operator actions
+
+
+def _status_of(db: Db, alarm_id: int) -> tuple[Status, bool, int]:
+    row = db.one("SELECT status, acknowledged_ms, level FROM alarms WHERE id = ?", (alarm_id,))
+    if row is None:
+        raise NotFoundError(f"no alarm {alarm_id}")
+    return Status(row[0]), row[1] is not None, int(row[2])
+
+
+def acknowledge(db: Db, alarm_id: int, actor: str, note: str, now_ms: int) -> None:
+    status, acknowledged, level = _status_of(db, alarm_id)
+    after = lifecycle.acknowledge(status, acknowledged)
+    changed = db.run(
+        "UPDATE alarms SET status = ?, acknowledged_ms = ?, acknowledged_by = ?, acknowledge_note = ?, "
+        "updated_ms = ? WHERE id = ? AND status = ? AND acknowledged_ms IS NULL",
+        (after.value, now_ms, actor, note, now_ms, alarm_id, status.value),
+    )
+    if changed == 0:
+        raise TransitionRefusedError("the alarm changed meanwhile; read it again")
+    _timeline(db, alarm_id, now_ms=now_ms, kind=Kind.ACKNOWLEDGED, level=level, actor=actor, note=note)
+
+
+def close(db: Db, alarm_id: int, actor: str, handling: str, now_ms: int) -> None:
+    status, _, level = _status_of(db, alarm_id)
+    lifecycle.close(status)
+    changed = db.run(
+        "UPDATE alarms SET status = 'closed', closed_ms = ?, closed_by = ?, handling = ?, updated_ms = ? "
+        "WHERE id = ? AND status = ?",
+        (now_ms, actor, handling, now_ms, alarm_id, status.value),
+    )
+    if changed == 0:
+        raise TransitionRefusedError("the alarm changed meanwhile; read it again")
+    _timeline(db, alarm_id, now_ms=now_ms, kind=Kind.CLOSED, level=level, actor=actor, note=handling)
+
+
+def _timeline(db: Db, alarm_id: int, *, now_ms: int, kind: Kind, level: int, actor: str, note: str) -> None:
+    db.run(
+        "INSERT INTO alarm_timeline (alarm_id, ts_ms, recorded_ms, kind, level, actor, note) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (alarm_id, now_ms, now_ms, kind.value, level, actor, note),
+    )
+
+
+# ---------------------------------------------------------------- queries
+
+
+def alarms_by_id(db: Db, ids: list[int]) -> list[Alarm]:
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    return [_alarm(r) for r in db.all(f"{ALARM_SELECT} WHERE a.id IN ({marks}) ORDER BY a.id", ids)]
+
+
+def alarm_detail(db: Db, alarm_id: int) -> AlarmDetail:
+    row = db.one(f"{ALARM_SELECT} WHERE a.id = ?", (alarm_id,))
+    if row is None:
+        raise NotFoundError(f"no alarm {alarm_id}")
+    timeline = [
+        TimelineEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _forecast(r[8]))
+        for r in db.all(TIMELINE_SELECT, (alarm_id,))
+    ]
+    return AlarmDetail(_alarm(row), timeline)
+
+
+def alarms(db: Db, where: AlarmFilter) -> AlarmPage:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.statuses:
+        clauses.append(f"a.status IN ({', '.join('?' * len(where.statuses))})")
+        params += list(where.statuses)
+    if where.min_level > 0:
+        clauses.append("a.level >= ?")
+        params.append(where.min_level)
+    for column, value in (
+        ("g.site_id = ?", where.site_id),
+        ("c.gateway_id = ?", where.gateway_id),
+        ("a.opened_ms >= ?", where.since_ms),
+        ("a.opened_ms < ?", where.until_ms),
+    ):
+        if value is not None:
+            clauses.append(column)
+            params.append(value)
+    sql_where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    total = db.one(
+        "SELECT count(*) FROM alarms a JOIN channels c ON c.id = a.channel_id "  # noqa: S608
+        f"LEFT JOIN gateways g ON g.id = c.gateway_id{sql_where}",
+        params,
+    )
+    rows = db.all(
+        f"{ALARM_SELECT}{sql_where} ORDER BY a.id DESC LIMIT ? OFFSET ?", [*params, where.limit, where.offset]
+    )
+    return AlarmPage([_alarm(r) for r in rows], int(total[0]) if total else 0)

@@ -1,0 +1,158 @@
+"""The one store interface, and how its synchronous calls stay off the event loop.
+
+Every store method is a plain synchronous call that runs one transaction (tests call them directly).
+The API and the ingest loops call them through ``await store.call(store.method, ...)``, which runs the
+method on the store's own thread pool, each worker thread holding its own connection: the event loop
+never waits on the database. Two implementations share one test suite (``tests/central/store``):
+``central.store.sqlite`` (sqlite-utils, WAL, the embedded default) and ``central.store.postgres``
+(psycopg 3, COPY, for several central processes on one database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
+
+from central.store.rows import (
+    Alarm,
+    AlarmDetail,
+    AlarmFilter,
+    AlarmPage,
+    Bucket,
+    Channel,
+    DeviceLocation,
+    Gateway,
+    GatewayChange,
+    IngestOutcome,
+    Latest,
+    Site,
+    Token,
+)
+from protocols.wire import Batch, SiteMeta
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class NotFoundError(LookupError):
+    """The thing asked for does not exist (the API answers 404)."""
+
+
+class Store(ABC):
+    kind: str  # "sqlite" | "postgresql"
+
+    def __init__(self, threads: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"store-{self.kind}")
+
+    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run the synchronous store method ``fn`` on the store's threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._close_connections()
+
+    @abstractmethod
+    def _close_connections(self) -> None: ...
+
+    # ------------------------------------------------------------ lifecycle
+
+    @abstractmethod
+    def migrate(self) -> list[str]:
+        """Apply pending schema migrations; the names of those applied."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise if the database does not answer."""
+
+    # ------------------------------------------------------------ ingest
+
+    @abstractmethod
+    def ingest(self, batch: Batch, now_ms: int) -> IngestOutcome:
+        """Commit a decoded batch idempotently on (gateway, seq); see ``central.store.ingest``."""
+
+    # ------------------------------------------------------------ tokens and sites (admin)
+
+    @abstractmethod
+    def add_token(self, token: Token) -> None: ...
+
+    @abstractmethod
+    def token(self, token_id: str) -> Token | None: ...
+
+    @abstractmethod
+    def tokens(self) -> list[Token]: ...
+
+    @abstractmethod
+    def revoke_token(self, token_id: str, now_ms: int) -> Token:
+        """The revoked token; ``NotFoundError``."""
+
+    @abstractmethod
+    def put_site(self, site: SiteMeta, now_ms: int) -> Site: ...
+
+    # ------------------------------------------------------------ queries
+
+    @abstractmethod
+    def sites(self) -> list[Site]: ...
+
+    @abstractmethod
+    def device_locations(self) -> list[DeviceLocation]: ...
+
+    @abstractmethod
+    def gateways(self) -> list[Gateway]: ...
+
+    @abstractmethod
+    def gateway(self, gateway_id: str) -> Gateway | None: ...
+
+    @abstractmethod
+    def channels(
+        self, site_id: str | None = None, gateway_id: str | None = None, device: str | None = None
+    ) -> list[Channel]: ...
+
+    @abstractmethod
+    def latest(
+        self,
+        site_id: str | None = None,
+        gateway_id: str | None = None,
+        device: str | None = None,
+        keys: tuple[str, ...] = (),
+    ) -> list[Latest]: ...
+
+    @abstractmethod
+    def history(self, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> list[Bucket]:
+        """Buckets of ``bucket_ms`` aligned to the epoch, empty ones left out; ``NotFoundError``."""
+
+    # ------------------------------------------------------------ alarms
+
+    @abstractmethod
+    def alarms(self, where: AlarmFilter) -> AlarmPage: ...
+
+    @abstractmethod
+    def alarm(self, alarm_id: int) -> AlarmDetail:
+        """One alarm with its timeline; ``NotFoundError``."""
+
+    @abstractmethod
+    def acknowledge(self, alarm_id: int, actor: str, note: str, now_ms: int) -> Alarm:
+        """``NotFoundError``; ``central.alarms.TransitionRefusedError``."""
+
+    @abstractmethod
+    def close_alarm(self, alarm_id: int, actor: str, handling: str, now_ms: int) -> Alarm:
+        """``NotFoundError``; ``central.alarms.TransitionRefusedError``."""
+
+    @abstractmethod
+    def check_silence(
+        self, now_ms: int, factor: float, default_interval_s: float, level: int
+    ) -> tuple[list[Alarm], list[GatewayChange]]:
+        """Mark gateways silent past ``factor`` x their heartbeat interval and raise their alarms."""
+
+    @abstractmethod
+    def purge_readings(self, before_ms: int) -> int:
+        """Delete raw readings older than ``before_ms`` (latest values stay); how many went."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, Any]:
+        """Gauges for /metrics: alarms by status and level, gateways by status, channels."""

@@ -1,0 +1,110 @@
+"""The scale store: PostgreSQL through psycopg 3, shared by several central processes.
+
+Each store thread holds one autocommit connection; a write is one explicit transaction. Readings go in by
+binary ``COPY`` (``central.store.pgcopy``): the ledger has already removed every row that was committed
+before, so COPY never meets a duplicate. Two processes ingesting one gateway's batches at once take turns
+on the gateway's row lock (the ingest's first statement upserts that row); different gateways ingest in
+parallel. Schema migrations run under an advisory lock (``central.store.postgres_schema``).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+
+from central.store.db import Db, Row, SqlStore
+from central.store.pgcopy import COLUMNS, readings_copy
+from central.store.postgres_schema import LOCK_KEY, MIGRATIONS
+
+
+@functools.lru_cache(maxsize=512)
+def placeholders(sql: str) -> str:
+    """The shared SQL's ``?`` placeholders as psycopg's ``%s`` (the shared SQL has no ``%``)."""
+    return sql.replace("?", "%s")
+
+
+class PgDb(Db):
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cur = self.conn.execute(placeholders(sql), params or None)
+        return cur.fetchall() if cur.description is not None else []
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(placeholders(sql), params or None).rowcount
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self.conn.cursor() as cur:
+                cur.executemany(placeholders(sql), rows)
+
+    def insert_readings(
+        self,
+        channel_id: npt.NDArray[np.int64],
+        ts_ms: npt.NDArray[np.int64],
+        seq: npt.NDArray[np.int64],
+        value: npt.NDArray[np.float64],
+        quality: npt.NDArray[np.int64],
+    ) -> None:
+        stream = readings_copy(channel_id, ts_ms, seq, value, quality)
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(f"COPY readings ({COLUMNS}) FROM STDIN (FORMAT BINARY)") as cp,
+        ):
+            cp.write(stream)
+
+
+class PostgresStore(SqlStore):
+    kind = "postgresql"
+
+    def __init__(self, url: str, threads: int = 4) -> None:
+        super().__init__(threads)
+        self.url = url
+        self._migrate_lock = threading.Lock()
+
+    def _open(self) -> Db:
+        return PgDb(psycopg.connect(self.url, autocommit=True))
+
+    def _close_connections(self) -> None:
+        for handle in self._all_handles():
+            assert isinstance(handle, PgDb)
+            handle.conn.close()
+
+    def migrate(self) -> list[str]:
+        handle = self._db()
+        assert isinstance(handle, PgDb)
+        conn = handle.conn
+        applied: list[str] = []
+        with self._migrate_lock, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(name TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL)"
+            )
+            done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations").fetchall()}
+            for name, script in MIGRATIONS:
+                if name in done:
+                    continue
+                conn.execute(script)
+                conn.execute(
+                    "INSERT INTO schema_migrations (name, applied_ms) "
+                    "VALUES (%s, (extract(epoch FROM now()) * 1000)::bigint)",
+                    (name,),
+                )
+                applied.append(name)
+        return applied
+
+    @contextmanager
+    def _write(self) -> Iterator[Db]:
+        handle = self._db()
+        assert isinstance(handle, PgDb)
+        with handle.conn.transaction():
+            yield handle

@@ -1,0 +1,225 @@
+"""The command center's reads (and the small admin writes), in SQL both stores understand.
+
+History buckets are computed in the database: one grouped scan over the channel's (channel, time) key for
+min, max, mean and count, and one index probe per bucket for its last value. Buckets are aligned to the
+epoch (UTC), so a day bucket runs midnight to midnight UTC; buckets without readings are left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from central.alarms import ACTIVE_STATUSES
+from central.store.base import NotFoundError
+from central.store.rows import Bucket, Channel, DeviceLocation, Gateway, Latest, Site, Token
+from protocols.wire import SiteMeta
+
+if TYPE_CHECKING:
+    from central.store.db import Db
+
+ACTIVE = "('" + "', '".join(s.value for s in ACTIVE_STATUSES) + "')"
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def add_token(db: Db, t: Token) -> None:
+    db.run(
+        "INSERT INTO tokens (id, name, role, gateway_id, secret_hash, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        (t.id, t.name, t.role, t.gateway_id, t.secret_hash, t.created_ms),
+    )
+
+
+TOKEN_SELECT = "SELECT id, name, role, gateway_id, created_ms, revoked_ms, secret_hash FROM tokens"  # noqa: S105
+
+
+def token(db: Db, token_id: str) -> Token | None:
+    row = db.one(f"{TOKEN_SELECT} WHERE id = ?", (token_id,))
+    return None if row is None else Token(*row)
+
+
+def tokens(db: Db) -> list[Token]:
+    return [Token(*r) for r in db.all(f"{TOKEN_SELECT} ORDER BY created_ms, id")]
+
+
+def revoke_token(db: Db, token_id: str, now_ms: int) -> Token:
+    db.run("UPDATE tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL", (now_ms, token_id))
+    found = token(db, token_id)
+    if found is None:
+        raise NotFoundError(f"no token {token_id}")
+    return found
+
+
+# ---------------------------------------------------------------- sites and the map
+
+
+def put_site(db: Db, site: SiteMeta, now_ms: int) -> None:
+    db.run(
+        "INSERT INTO sites (id, name, type, latitude_deg, longitude_deg, updated_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, type = excluded.type, "
+        "latitude_deg = excluded.latitude_deg, longitude_deg = excluded.longitude_deg, "
+        "updated_ms = excluded.updated_ms",
+        (site.id, site.name, site.type, site.latitude_deg, site.longitude_deg, now_ms),
+    )
+
+
+def sites(db: Db) -> list[Site]:
+    worst: dict[str, tuple[int, int]] = {
+        r[0]: (int(r[1]), int(r[2]))
+        for r in db.all(
+            "SELECT g.site_id, max(a.level), count(*) FROM alarms a JOIN channels c ON c.id = a.channel_id "  # noqa: S608
+            f"JOIN gateways g ON g.id = c.gateway_id WHERE a.status IN {ACTIVE} AND g.site_id IS NOT NULL "
+            "GROUP BY g.site_id"
+        )
+    }
+    members: dict[str, list[str]] = defaultdict(list)
+    for site_id, gateway_id in db.all(
+        "SELECT site_id, id FROM gateways WHERE site_id IS NOT NULL ORDER BY id"
+    ):
+        members[site_id].append(gateway_id)
+    return [
+        Site(r[0], r[1], r[2], r[3], r[4], *worst.get(r[0], (0, 0)), members.get(r[0], []))
+        for r in db.all("SELECT id, name, type, latitude_deg, longitude_deg FROM sites ORDER BY id")
+    ]
+
+
+def device_locations(db: Db) -> list[DeviceLocation]:
+    worst = {
+        (r[0], r[1]): int(r[2])
+        for r in db.all(
+            "SELECT c.gateway_id, c.device, max(a.level) FROM alarms a "  # noqa: S608
+            "JOIN channels c ON c.id = a.channel_id "
+            f"WHERE a.status IN {ACTIVE} GROUP BY c.gateway_id, c.device"
+        )
+    }
+    rows = db.all(
+        "SELECT c.gateway_id, c.device, g.site_id, avg(c.latitude_deg), avg(c.longitude_deg) FROM channels c "
+        "LEFT JOIN gateways g ON g.id = c.gateway_id "
+        "WHERE c.latitude_deg IS NOT NULL AND c.longitude_deg IS NOT NULL "
+        "GROUP BY c.gateway_id, c.device, g.site_id ORDER BY c.gateway_id, c.device"
+    )
+    return [
+        DeviceLocation(r[0], r[1], r[2], float(r[3]), float(r[4]), worst.get((r[0], r[1]), 0)) for r in rows
+    ]
+
+
+# ---------------------------------------------------------------- gateways and channels
+
+GATEWAY_SELECT = (
+    "SELECT id, site_id, status, first_seen_ms, last_seen_ms, acked_through, version, heartbeat_interval_s, "
+    "last_heartbeat_ms, heartbeat FROM gateways"
+)
+
+
+def gateways(db: Db, gateway_id: str | None = None) -> list[Gateway]:
+    if gateway_id is None:
+        rows = db.all(f"{GATEWAY_SELECT} ORDER BY id")
+    else:
+        rows = db.all(f"{GATEWAY_SELECT} WHERE id = ?", (gateway_id,))
+    return [
+        Gateway(
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], None if r[9] is None else orjson.loads(r[9])
+        )
+        for r in rows
+    ]
+
+
+def silent_gateways(
+    db: Db, now_ms: int, factor: float, default_interval_s: float
+) -> list[tuple[str, int, float]]:
+    """(id, last_seen_ms, interval_s) of online gateways quiet for longer than factor x their interval."""
+    out = []
+    for gateway_id, last_seen_ms, interval_s in db.all(
+        "SELECT id, last_seen_ms, heartbeat_interval_s FROM gateways WHERE status = 'online'"
+    ):
+        interval = float(interval_s) if interval_s else default_interval_s
+        if now_ms - int(last_seen_ms) > factor * interval * 1000.0:
+            out.append((str(gateway_id), int(last_seen_ms), interval))
+    return out
+
+
+def _filters(site_id: str | None, gateway_id: str | None, device: str | None) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for clause, value in (
+        ("g.site_id = ?", site_id),
+        ("c.gateway_id = ?", gateway_id),
+        ("c.device = ?", device),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def channels(db: Db, site_id: str | None, gateway_id: str | None, device: str | None) -> list[Channel]:
+    where, params = _filters(site_id, gateway_id, device)
+    rows = db.all(
+        "SELECT c.id, c.key, c.gateway_id, c.device, c.point, g.site_id, c.unit, c.profile, c.latitude_deg, "  # noqa: S608
+        "c.longitude_deg, c.range_min, c.range_max, c.first_seen_ms FROM channels c "
+        f"LEFT JOIN gateways g ON g.id = c.gateway_id{where} ORDER BY c.key",
+        params,
+    )
+    return [
+        Channel(
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+            None if r[10] is None else (r[10], r[11]), r[12],
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+def latest(
+    db: Db, site_id: str | None, gateway_id: str | None, device: str | None, keys: tuple[str, ...]
+) -> list[Latest]:
+    where, params = _filters(site_id, gateway_id, device)
+    if keys:
+        where += (" AND " if where else " WHERE ") + f"c.key IN ({', '.join('?' * len(keys))})"
+        params += list(keys)
+    join = " LEFT JOIN gateways g ON g.id = c.gateway_id" if site_id is not None else ""
+    rows = db.all(
+        "SELECT c.key, l.ts_ms, l.value, l.quality, l.seq FROM latest l "  # noqa: S608
+        f"JOIN channels c ON c.id = l.channel_id{join}{where} ORDER BY c.key",
+        params,
+    )
+    return [Latest(*r) for r in rows]
+
+
+def history(db: Db, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> list[Bucket]:
+    found = db.one("SELECT id FROM channels WHERE key = ?", (key,))
+    if found is None:
+        raise NotFoundError(f"no channel {key}")
+    channel_id = int(found[0])
+    rows = db.all(
+        "WITH agg AS (SELECT ts_ms / ? AS b, min(value) AS lo, max(value) AS hi, avg(value) AS mean, "
+        "count(value) AS n, max(CASE WHEN value IS NOT NULL THEN ts_ms END) AS last_ts FROM readings "
+        "WHERE channel_id = ? AND ts_ms >= ? AND ts_ms < ? GROUP BY b) "
+        "SELECT b, lo, hi, mean, (SELECT r.value FROM readings r WHERE r.channel_id = ? "
+        "AND r.ts_ms = agg.last_ts AND r.value IS NOT NULL ORDER BY r.seq DESC LIMIT 1), n "
+        "FROM agg ORDER BY b",
+        (bucket_ms, channel_id, start_ms, end_ms, channel_id),
+    )
+    return [
+        Bucket(int(r[0]) * bucket_ms, r[1], r[2], None if r[3] is None else float(r[3]), r[4], int(r[5]))
+        for r in rows
+    ]
+
+
+# ---------------------------------------------------------------- gauges
+
+
+def counts(db: Db) -> dict[str, Any]:
+    alarms = {
+        (str(status), int(level)): int(n)
+        for status, level, n in db.all(
+            "SELECT status, level, count(*) FROM alarms WHERE status <> 'closed' GROUP BY status, level"
+        )
+    }
+    gateways_by_status = {
+        str(s): int(n) for s, n in db.all("SELECT status, count(*) FROM gateways GROUP BY status")
+    }
+    total = db.one("SELECT count(*) FROM channels")
+    return {"alarms": alarms, "gateways": gateways_by_status, "channels": int(total[0]) if total else 0}

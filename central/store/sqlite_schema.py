@@ -1,0 +1,78 @@
+"""The SQLite schema, as a sqlite-utils migrations registry (applied in order, each recorded once).
+
+Readings are a ``WITHOUT ROWID`` table clustered on (channel, time, seq): one B-tree serves both the
+insert and a channel's history scan, with no second index to keep up. Idempotency needs no unique index
+on readings: the per-gateway ``seq_ranges`` ledger decides which rows are new (``central.store.ledger``).
+``latest`` holds each channel's newest reading so the latest-values query never scans readings. The
+partial unique index on alarms keeps one active (not closed) alarm per (channel, rule).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("fieldwatch-central")
+
+INITIAL = """
+CREATE TABLE sites (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL,
+    latitude_deg REAL, longitude_deg REAL, updated_ms INTEGER NOT NULL
+);
+CREATE TABLE gateways (
+    id TEXT PRIMARY KEY, site_id TEXT REFERENCES sites (id), status TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, acked_through INTEGER NOT NULL DEFAULT 0,
+    version TEXT, heartbeat_interval_s REAL, last_heartbeat_ms INTEGER, heartbeat TEXT
+);
+CREATE TABLE seq_ranges (
+    gateway_id TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+    PRIMARY KEY (gateway_id, first_seq)
+) WITHOUT ROWID;
+CREATE TABLE channels (
+    id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, gateway_id TEXT NOT NULL, device TEXT NOT NULL,
+    point TEXT NOT NULL, unit TEXT NOT NULL, profile TEXT NOT NULL, latitude_deg REAL, longitude_deg REAL,
+    range_min REAL, range_max REAL, first_seen_ms INTEGER NOT NULL
+);
+CREATE INDEX channels_gateway_device ON channels (gateway_id, device);
+CREATE TABLE readings (
+    channel_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, seq INTEGER NOT NULL, value REAL,
+    quality INTEGER NOT NULL, PRIMARY KEY (channel_id, ts_ms, seq)
+) WITHOUT ROWID;
+CREATE TABLE latest (
+    channel_id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, seq INTEGER NOT NULL, value REAL,
+    quality INTEGER NOT NULL
+);
+CREATE TABLE alarms (
+    id INTEGER PRIMARY KEY, channel_id INTEGER NOT NULL REFERENCES channels (id), rule TEXT NOT NULL,
+    status TEXT NOT NULL, level INTEGER NOT NULL, max_level INTEGER NOT NULL, opened_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL, message TEXT NOT NULL, value REAL, forecast TEXT, last_event_seq INTEGER,
+    acknowledged_ms INTEGER, acknowledged_by TEXT, acknowledge_note TEXT, cleared_ms INTEGER,
+    closed_ms INTEGER, closed_by TEXT, handling TEXT
+);
+CREATE UNIQUE INDEX alarms_one_active ON alarms (channel_id, rule) WHERE status <> 'closed';
+CREATE INDEX alarms_series ON alarms (channel_id, rule, id);
+CREATE INDEX alarms_status_level ON alarms (status, level);
+CREATE INDEX alarms_opened ON alarms (opened_ms);
+CREATE TABLE alarm_timeline (
+    id INTEGER PRIMARY KEY, alarm_id INTEGER NOT NULL REFERENCES alarms (id), ts_ms INTEGER NOT NULL,
+    recorded_ms INTEGER NOT NULL, kind TEXT NOT NULL, level INTEGER, actor TEXT NOT NULL,
+    note TEXT NOT NULL, value REAL, event_seq INTEGER, forecast TEXT
+);
+CREATE INDEX alarm_timeline_alarm ON alarm_timeline (alarm_id, ts_ms);
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, gateway_id TEXT,
+    secret_hash TEXT NOT NULL, created_ms INTEGER NOT NULL, revoked_ms INTEGER
+);
+"""
+
+
+def statements(script: str) -> list[str]:
+    """The statements of a DDL script (no ``;`` inside them): run one by one inside the migration's
+    transaction, because ``executescript`` would commit first."""
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+@migrations(name="0001_initial")
+def initial(db: Database) -> None:
+    for statement in statements(INITIAL):
+        db.execute(statement)
