@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from protocols.config import parse_profile
 from protocols.errors import LocalProtocolError
 from protocols.framing import NEED_DATA
 from protocols.lineproto import LineDecoder
-from protocols.profile import LinePoint, LineSettings
+from protocols.profile import LinePoint, LineProfile, LineSettings
 from tests.protocols.streams import chunkings, every_two_way_split
 
 WEATHER = LineSettings(
@@ -102,6 +105,23 @@ def test_delimiter_from_yaml_arrives_as_real_control_characters() -> None:
     decoder.feed(b"\r")  # the LF after the CR began the next line, which does not match
     assert drain(decoder) == []
     assert decoder.statistics()["unmatched"] == 1
+
+
+def test_the_shipped_ascii_weather_profile_reads_its_datasheet_lines() -> None:
+    path = Path(__file__).resolve().parents[2] / "hw_profiles" / "weather_sensor_ascii.yaml"
+    profile = parse_profile(path.read_text(), str(path))
+    assert isinstance(profile, LineProfile)
+    decoder = LineDecoder(profile.line, profile.points)
+    assert decoder.poll_bytes == b"0R0\r\n"
+    decoder.feed(b"0R0,Dm=027D,Sm=3.1M,Ta=23.5C,Ua=31.2P,Pa=1012.3H,Rc=12.40M\r\n")
+    decoder.feed(b"0R0,Dm=027D,Sm=0.0#,Ta=#,Ua=31.2P,Pa=1012.3H,Rc=12.40M\r\n")  # two fields unmeasured
+    full, partial = drain(decoder)
+    assert full == {
+        "wind_direction": 27.0, "wind_speed": 3.1, "air_temperature": 23.5, "humidity": 31.2,
+        "pressure": 1012.3, "rain_total": 12.4,
+    }  # fmt: skip
+    assert partial == {k: v for k, v in full.items() if k not in ("wind_speed", "air_temperature")}
+    assert decoder.statistics()["bad_number"] == 0
 
 
 def test_scale_and_offset_are_applied_to_the_raw_number() -> None:
