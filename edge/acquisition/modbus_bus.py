@@ -1,0 +1,296 @@
+"""One Modbus bus task: an RS-485 port, or one TCP endpoint, polled by one task over one connection.
+
+An RS-485 line is half-duplex, so one task owns the port and polls its devices in turn: no locks, no
+races between slaves. A TCP endpoint gets the same treatment (one connection, one request at a time),
+which also respects the many small devices and gateways that accept a single connection; endpoints run
+concurrently as separate tasks.
+
+The loop: await the request due first on the bus schedule (``schedule.BusSchedule``), read it (with the
+bus's retries), stamp the answer with ``clock.now_ms()`` as it arrives, decode the whole block with the
+request's ``BlockDecoder``, and hand one ``ReadingBlock`` to the sink. Faults never end the loop:
+
+- a Modbus exception gives its points ``with_exception_code(code)`` (the device is alive);
+- a timeout, a lost connection or a broken answer (after the retries) gives ``COMM_ERROR`` or
+  ``BAD_FRAME`` and counts towards the device's health (``health.DeviceHealth``); after
+  ``offline_after_failures`` in a row the device is offline: one event, all its points ``COMM_ERROR``,
+  its slots parked until the next jittered retry, so the rest of the bus keeps its rate;
+- a lost connection (TCP peer gone, USB adapter unplugged) is reopened with capped, jittered backoff
+  while the devices on it fail fast as DISCONNECTED.
+
+Readings stamped while ``clock.synchronised()`` is False carry ``CLOCK_UNSYNC`` (checked once a second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.acquisition.health import DeviceHealth
+from edge.acquisition.modbus_plan import PreparedRequest, compile_device
+from edge.acquisition.schedule import BusSchedule
+from edge.acquisition.stats import BusCounters, RequestCounters
+from edge.acquisition.supervisor import Restarts
+from edge.clock import Clock
+from edge.modbus_client import ModbusLink, ReadResult, ReadStatus, rtu_link, tcp_link
+from edge.pipeline import Sink
+from protocols.config import BoundDevice
+from protocols.errors import RemoteProtocolError
+from protocols.profile import ModbusProfile
+from protocols.quality import Quality, with_exception_code
+from protocols.records import ReadingBlock, channel_key
+from protocols.site import RtuBus, TcpBus
+
+log = logging.getLogger(__name__)
+
+RECONNECT_MIN_S = 0.5
+RECONNECT_MAX_S = 30.0
+SYNC_CHECK_S = 1.0
+NOT_CONNECTED = ReadResult(ReadStatus.DISCONNECTED, detail="not connected")
+COMM_ERROR = np.uint32(Quality.COMM_ERROR)
+BAD_FRAME = np.uint32(Quality.BAD_FRAME)
+CLOCK_UNSYNC = np.uint32(Quality.CLOCK_UNSYNC)
+
+
+def default_link(bus: RtuBus | TcpBus) -> ModbusLink:
+    timeout_s = bus.timeout_ms / 1000
+    if isinstance(bus, TcpBus):
+        return tcp_link(bus.host, bus.port, timeout_s=timeout_s)
+    return rtu_link(
+        bus.port,
+        baud=bus.baud,
+        data_bits=bus.data_bits,
+        parity=bus.parity,
+        stop_bits=bus.stop_bits,
+        timeout_s=timeout_s,
+    )
+
+
+class ModbusBus:
+    """Polls every enabled device of one RTU port or TCP endpoint (see the module docstring)."""
+
+    def __init__(
+        self,
+        bus: RtuBus | TcpBus,
+        devices: Sequence[BoundDevice],
+        *,
+        sink: Sink,
+        clock: Clock,
+        gateway_id: str,
+        channel_index: Mapping[str, int],
+        link_factory: Callable[[], ModbusLink] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.bus = bus
+        self.name = bus.name
+        self.sink = sink
+        self.clock = clock
+        self.timeout_s = bus.timeout_ms / 1000
+        self.attempts = 1 + bus.retries
+        self._link_factory = link_factory or (lambda: default_link(bus))
+        self._rng = rng or random.Random()
+        enabled = [d for d in devices if d.device.enabled and isinstance(d.profile, ModbusProfile)]
+        self.requests: tuple[PreparedRequest, ...] = tuple(
+            p for d in enabled for p in compile_device(d, channel_index, gateway_id)
+        )
+        self.health = {
+            d.device.id: DeviceHealth(
+                d.device.id,
+                channel_key(gateway_id, d.device.id, "_device"),
+                offline_after_failures=bus.offline_after_failures,
+                offline_retry_s=bus.offline_retry_s,
+                rng=self._rng,
+            )
+            for d in enabled
+        }
+        self.device_counters = {d: RequestCounters() for d in self.health}
+        self.device_channels = {
+            d: np.concatenate([p.channels for p in self.requests if p.device_id == d] or [_NO_CHANNELS])
+            for d in self.health
+        }
+        turnaround_s = bus.turnaround_ms / 1000 if isinstance(bus, RtuBus) else 0.0
+        self.pause_s = {
+            d.device.id: turnaround_s + _profile(d).modbus.workarounds.pause_between_requests_ms / 1000
+            for d in enabled
+        }
+        self.flag_values: dict[str, dict[str, float]] = {d: {} for d in self.health}
+        self.counters = BusCounters()
+        self.restarts = Restarts()
+        self.link: ModbusLink | None = None
+        self._schedule: BusSchedule | None = None
+        self._reconnect_at = 0.0
+        self._reconnect_backoff_s = RECONNECT_MIN_S
+        self._link_lost_logged = False
+        self._synced = True
+        self._sync_checked_at = -SYNC_CHECK_S
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.bus.host}:{self.bus.port}" if isinstance(self.bus, TcpBus) else self.bus.port
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self) -> None:
+        """Poll until cancelled. Restartable: state (schedule, health, counters) survives a restart."""
+        if not self.requests:
+            return
+        if self._schedule is None:
+            intervals = [p.interval_s for p in self.requests]
+            self._schedule = BusSchedule(intervals, self.clock.monotonic_s())
+        schedule = self._schedule
+        link = self.link = self._link_factory()
+        try:
+            while True:
+                index, due = schedule.next_due()
+                now = self.clock.monotonic_s()
+                if due > now:
+                    await self.clock.sleep_until(due)
+                    now = self.clock.monotonic_s()
+                prepared = self.requests[index]
+                health = self.health[prepared.device_id]
+                if not health.retry_due(now):
+                    schedule.park(index, health.next_retry_s)
+                    self.counters.offline_skips += 1
+                    continue
+                await self._poll(link, prepared, health)
+                schedule.done(index, self.clock.monotonic_s())
+        finally:
+            link.close()
+
+    async def _poll(self, link: ModbusLink, p: PreparedRequest, health: DeviceHealth) -> None:
+        r = p.request
+        device = self.device_counters[p.device_id]
+        result = NOT_CONNECTED
+        for _ in range(self.attempts if health.online else 1):
+            if not await self._connected(link):
+                result = NOT_CONNECTED
+                seconds = 0.0
+            else:
+                started = time.perf_counter()
+                result = await link.read(r.unit_id, r.kind, r.address, r.count, self.timeout_s)
+                seconds = time.perf_counter() - started
+                self.counters.busy(seconds)
+            self.counters.record(result.status, seconds, result.exception_code, result.detail)
+            device.record(result.status, seconds, result.exception_code, result.detail)
+            if result.status in (ReadStatus.OK, ReadStatus.EXCEPTION, ReadStatus.DISCONNECTED):
+                break
+        self._emit(p, result, health)
+        pause_s = self.pause_s[p.device_id]
+        if pause_s > 0:
+            await asyncio.sleep(pause_s)  # wire time: real seconds whatever the clock's speed
+            self.counters.busy(pause_s)
+
+    async def _connected(self, link: ModbusLink) -> bool:
+        if link.connected:
+            return True
+        now = time.monotonic()
+        if now < self._reconnect_at:
+            return False
+        link.close()  # one connection per endpoint: never open a second beside a half-dead first
+        if await link.connect(self.timeout_s):
+            if self._link_lost_logged:
+                log.info("bus %s: %s connected again", self.name, self.endpoint)
+            self._link_lost_logged = False
+            self._reconnect_backoff_s = RECONNECT_MIN_S
+            return True
+        if not self._link_lost_logged:
+            log.warning("bus %s: cannot open %s; retrying with backoff", self.name, self.endpoint)
+            self._link_lost_logged = True
+        self._reconnect_at = now + self._reconnect_backoff_s * self._rng.uniform(0.8, 1.2)
+        self._reconnect_backoff_s = min(RECONNECT_MAX_S, self._reconnect_backoff_s * 2)
+        return False
+
+    # ------------------------------------------------------------------ readings and events
+
+    def _emit(self, p: PreparedRequest, result: ReadResult, health: DeviceHealth) -> None:
+        ts_ms = self.clock.now_ms()
+        n = len(p.channels)
+        channels = p.channels
+        if result.status is ReadStatus.OK:
+            values, quality = self._decode(p, result)
+            event = health.success(ts_ms)
+        elif result.status is ReadStatus.EXCEPTION:
+            values = np.full(n, np.nan)
+            quality = np.full(n, _exception_quality(result.exception_code), dtype=np.uint32)
+            event = health.success(ts_ms)
+        else:
+            event = health.failure(self.clock.monotonic_s(), ts_ms, result.status.value)
+            if not health.online:  # offline: every point of the device says so, not only this read's
+                channels = self.device_channels[p.device_id]
+                n = len(channels)
+            values = np.full(n, np.nan)
+            flag = BAD_FRAME if result.status is ReadStatus.BAD_FRAME else COMM_ERROR
+            quality = np.full(n, flag, dtype=np.uint32)
+        if event is not None:
+            self.sink.put_event(event)
+        if n == 0:
+            return
+        if not self._clock_synchronised():
+            quality |= CLOCK_UNSYNC
+        self.sink.put_readings(ReadingBlock(channels, np.full(n, ts_ms, dtype=np.int64), values, quality))
+
+    def _decode(
+        self, p: PreparedRequest, result: ReadResult
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]:
+        n = len(p.channels)
+        if p.decoder is None:
+            return np.empty(0), np.empty(0, dtype=np.uint32)
+        assert result.words is not None
+        try:
+            values, quality = p.decoder.decode(result.words)
+        except RemoteProtocolError:
+            self.counters.frame_errors += 1
+            return np.full(n, np.nan), np.full(n, BAD_FRAME, dtype=np.uint32)
+        flags = self.flag_values[p.device_id]
+        for field, name in p.flag_names:
+            flags[name] = float(values[field])
+        if p.external_flags:
+            p.apply_external_flags(values, quality, flags)
+        return values, quality
+
+    def _clock_synchronised(self) -> bool:
+        now = time.monotonic()
+        if now - self._sync_checked_at >= SYNC_CHECK_S:
+            self._synced = self.clock.synchronised()
+            self._sync_checked_at = now
+        return self._synced
+
+    # ------------------------------------------------------------------ statistics
+
+    def statistics(self) -> dict[str, Any]:
+        link = self.link.statistics() if self.link is not None else {}
+        snapshot: dict[str, Any] = {
+            "type": self.bus.type,
+            "endpoint": self.endpoint,
+            "connected": bool(self.link is not None and self.link.connected),
+            **self.counters.snapshot(),
+            "crc_errors": link.get("crc_errors", 0),
+            "unexpected_frames": link.get("unexpected_frames", 0),
+            "connects": link.get("connects", 0),
+            "skipped_slots": self._schedule.skipped_slots if self._schedule else 0,
+            "offline_skips": self.counters.offline_skips,
+            "utilisation": self.counters.utilisation(),
+            "restarts": self.restarts.count,
+            "devices": {
+                d: {**self.device_counters[d].snapshot(), **self.health[d].snapshot()} for d in self.health
+            },
+        }
+        return snapshot
+
+
+_NO_CHANNELS: npt.NDArray[np.int32] = np.empty(0, dtype=np.int32)
+
+
+def _profile(device: BoundDevice) -> ModbusProfile:
+    assert isinstance(device.profile, ModbusProfile)
+    return device.profile
+
+
+def _exception_quality(code: int) -> int:
+    return with_exception_code(code) if 0 < code <= 0xFF else int(Quality.DEVICE_EXCEPTION)

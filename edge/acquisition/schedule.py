@@ -1,0 +1,66 @@
+"""One schedule per bus: every request at its own poll interval, merged, and never a backlog.
+
+Each request has a due time on a fixed grid (start + k x interval). ``next_due()`` names the request due
+first (ties go to the one listed first, so equal intervals poll round-robin in plan order); the bus task
+awaits that time, polls, and calls ``done(index, now_s)``. The request's next slot is the next grid point
+after the one just served. When the bus overran and that slot, and maybe later ones, are already in the
+past, only the latest past slot is kept (it runs at once, late) and the earlier ones are skipped and
+counted: an overloaded bus runs every request as often as it can, oldest first, and never replays missed
+cycles. ``park(index, until_s)`` moves a request past a time without polling it (an offline device).
+
+Pure (no clock, no asyncio): times are plain floats, the caller's monotonic seconds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+
+
+class BusSchedule:
+    def __init__(self, intervals_s: Sequence[float], start_s: float) -> None:
+        if any(not (i > 0 and math.isfinite(i)) for i in intervals_s):
+            raise ValueError(f"poll intervals must be finite and > 0 (got {list(intervals_s)})")
+        self.intervals_s = tuple(intervals_s)
+        self.skipped_slots = 0
+        self._due = [start_s] * len(self.intervals_s)
+        self._heap = [(start_s, i) for i in range(len(self.intervals_s))]
+        heapq.heapify(self._heap)
+
+    def __len__(self) -> int:
+        return len(self.intervals_s)
+
+    def next_due(self) -> tuple[int, float]:
+        """``(request index, due time)`` of the request due first. The schedule must not be empty."""
+        due, index = self._heap[0]
+        return index, due
+
+    def done(self, index: int, now_s: float) -> None:
+        """Request ``index`` was served (or given up) at ``now_s``: move it to its next slot."""
+        interval = self.intervals_s[index]
+        following = self._due[index] + interval
+        if following <= now_s:
+            behind = math.floor((now_s - following) / interval)  # whole slots missed beyond the next
+            self.skipped_slots += behind
+            following += behind * interval
+        self._move(index, following)
+
+    def park(self, index: int, until_s: float) -> None:
+        """Skip request ``index``'s slots up to ``until_s`` without counting them (an offline device)."""
+        interval = self.intervals_s[index]
+        due = self._due[index]
+        if due < until_s:
+            due += math.ceil((until_s - due) / interval) * interval
+        self._move(index, due)
+
+    def due_of(self, index: int) -> float:
+        return self._due[index]
+
+    def _move(self, index: int, due_s: float) -> None:
+        self._due[index] = due_s
+        if self._heap[0][1] == index:  # the usual case: the request just served is the first due
+            heapq.heapreplace(self._heap, (due_s, index))
+        else:
+            self._heap = [(d, i) for i, d in enumerate(self._due)]
+            heapq.heapify(self._heap)
