@@ -23,8 +23,13 @@ from protocols.rules import (
 GATEWAY = "gw"
 
 
-def channel(point: str, *rules: Rule, device: str = "dev", unit: str = "mm",
-            physical_range: tuple[float, float] | None = None) -> Channel:  # fmt: skip
+def channel(
+    point: str,
+    *rules: Rule,
+    device: str = "dev",
+    unit: str = "mm",
+    physical_range: tuple[float, float] | None = None,
+) -> Channel:
     return Channel(f"{GATEWAY}/{device}/{point}", device, point, unit, physical_range, rules, "test", None)
 
 
@@ -49,7 +54,7 @@ def every_rule() -> tuple[Rule, ...]:
             levels=Levels(blue=1),
             direction="falling",
             min_samples=3,
-        ),  # fmt: skip
+        ),
         FlatlineRule(type="flatline", window_s=900, tolerance=0.01),
         FaultRule(type="fault", after_s=120, level="yellow"),
         AnomalyRule(type="anomaly", levels=Levels(blue=0.2, yellow=0.5)),
@@ -62,7 +67,7 @@ def every_rule() -> tuple[Rule, ...]:
             learn_window_s=3600,
             forecast_window_s=7200,
             forecast_min_r2=0.5,
-        ),  # fmt: skip
+        ),
     )
 
 
