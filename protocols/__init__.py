@@ -7,7 +7,10 @@ Bytes and values in, values and bytes out: no I/O, no asyncio, no logging, no cl
 - ``records``: readings, events, channel keys, and the columnar reading block;
 - ``codecs``: Modbus register data types and word orders;
 - ``planner``: merges a device's points into the fewest read requests;
-- ``nmea`` and ``lineproto``: sans-I/O framers and parsers for serial line sensors;
+- ``framing``: the ``NEED_DATA`` sentinel and ``LineFramer``, a bounded line splitter (under ``lineproto``);
+- ``nmea`` (with its field codecs in ``nmea_fields``) and ``lineproto``: sans-I/O framers and parsers for
+  serial line sensors;
+- ``geodesy``: WGS84 positions to north/east/up millimetres from an origin;
 - ``units``: the units a profile may name;
 - ``rules``, ``profile``, ``site``: the hardware-profile and site-file models;
 - ``yamlsource`` and ``config``: YAML text with line numbers, and validation errors that name file:line: key;
