@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from edge import cli
+from edge.acquisition.modbus_plan import compile_device
 from edge.siteconfig import load_profile, load_site
 from protocols.config import parse_profile
 from protocols.profile import ModbusProfile, Workarounds
@@ -89,6 +90,29 @@ def test_example_site_loads_with_its_profiles(path: Path) -> None:
     assert site.devices
     assert site.channels
     assert len(site.devices) == sum(len(bus.devices) for bus in site.site.buses)
+
+
+def test_every_shipped_modbus_profile_compiles_into_read_plans(tmp_path: Path) -> None:
+    """The acquisition's compiler accepts every map (sentinels that fit their type, fault flags, bits)."""
+    modbus = [p.stem for p in PROFILES if isinstance(load_profile(p), ModbusProfile)]
+    devices = [
+        {"id": name.replace("_", "-"), "profile": name, "unit_id": i + 1} for i, name in enumerate(modbus)
+    ]
+    site_text = yaml.safe_dump(
+        {
+            "gateway": {"id": "gw-all"},
+            "site": {"id": "all", "name": "all", "type": "other", "latitude_deg": 0, "longitude_deg": 0},
+            "uplink": {"type": "http", "url": "http://127.0.0.1/"},
+            "buses": [{"name": "all", "type": "tcp", "host": "127.0.0.1", "devices": devices}],
+        }
+    )
+    (tmp_path / "site.yaml").write_text(site_text, encoding="utf-8")
+    site = load_site(tmp_path / "site.yaml")
+    index = site.channel_index()
+    for device in site.devices:
+        requests = compile_device(device, index, site.gateway_id)
+        served = {name for r in requests for name in (*r.point_names, *(t.name for t in r.text_points))}
+        assert served == set(device.profile.point_names()), device.profile_name
 
 
 def test_examples_cover_the_three_site_types() -> None:
