@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import re
 from datetime import UTC, date, time
 
 import pytest
@@ -23,7 +23,6 @@ from protocols.nmea import (
     parse_rmc,
     verify,
 )
-from protocols.nmea_fields import format_coordinate, format_time
 from tests.protocols.streams import chunkings, every_two_way_split
 
 # Real receivers' output, as printed in their manuals and tutorials (checksums as published).
@@ -302,7 +301,7 @@ def gga_fields(**changed: str) -> list[str]:
         ({"fix": "9"}, "GGA.fix_quality"),
         ({"fix": "-1"}, "GGA.fix_quality"),
         ({"sats": "eight"}, "GGA.satellites"),
-        ({"hdop": "0,9".replace(",", ";")}, "GGA.hdop"),
+        ({"hdop": "0;9"}, "GGA.hdop"),
         ({"hdop": "nan"}, "GGA.hdop"),
         ({"alt": "1e3"}, "GGA.altitude_m"),
         ({"alt_unit": "F"}, "GGA.altitude_m unit"),
@@ -311,9 +310,8 @@ def gga_fields(**changed: str) -> list[str]:
 )
 def test_malformed_gga_field_is_a_frame_error_naming_the_field(changed: dict[str, str], blamed: str) -> None:
     sentence = sentence_of(build_sentence("GP", "GGA", gga_fields(**changed)).rstrip(b"\r\n"))
-    with pytest.raises(FrameError, match=f"^{blamed}: ") as caught:
+    with pytest.raises(FrameError, match=f"^{re.escape(blamed)}: "):
         parse_gga(sentence)
-    assert isinstance(caught.value, FrameError)
 
 
 @pytest.mark.parametrize(
@@ -328,7 +326,7 @@ def test_malformed_gga_field_is_a_frame_error_naming_the_field(changed: dict[str
 def test_malformed_rmc_field_is_a_frame_error_naming_the_field(index: int, text: str, blamed: str) -> None:
     fields = list(sentence_of(RMC_TEXTBOOK).fields)
     fields[index] = text
-    with pytest.raises(FrameError, match=f"^{blamed}: "):
+    with pytest.raises(FrameError, match=f"^{re.escape(blamed)}: "):
         parse_rmc(NmeaSentence("GP", "RMC", tuple(fields)))
 
 
@@ -339,20 +337,6 @@ def test_too_few_fields_is_a_frame_error_and_the_wrong_kind_is_misuse() -> None:
         parse_gga(sentence_of(RMC_TEXTBOOK))
     with pytest.raises(LocalProtocolError, match="parse_rmc was given a GGA sentence"):
         parse_rmc(sentence_of(GGA_TEXTBOOK))
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("123519", time(12, 35, 19, tzinfo=UTC)),
-        ("123519.5", time(12, 35, 19, 500_000, tzinfo=UTC)),
-        ("000000.0012345678", time(0, 0, 0, 1234, tzinfo=UTC)),
-        ("235960.00", time(23, 59, 59, 999_999, tzinfo=UTC)),  # a leap second
-    ],
-)
-def test_utc_time_of_day(text: str, expected: time) -> None:
-    fields = sentence_of(RMC_TEXTBOOK).fields
-    assert parse_rmc(NmeaSentence("GP", "RMC", (text, *fields[1:]))).utc_time == expected
 
 
 # ---- building sentences ------------------------------------------------------------------------------
@@ -403,31 +387,6 @@ def test_format_rmc_writes_proper_fields() -> None:
     )  # fmt: skip
     empty = format_rmc(utc_time=None, status="V", latitude_deg=None, longitude_deg=None)
     assert parse_rmc(NmeaSentence("GN", "RMC", empty)).latitude_deg is None
-
-
-@pytest.mark.parametrize(
-    ("value", "latitude", "expected"),
-    [
-        (47.99999999999, True, ("4800.0000000", "N")),  # minutes that round to 60 carry into degrees
-        (-0.5, False, ("00030.0000000", "W")),
-        (0.0, True, ("0000.0000000", "N")),
-        (-90.0, True, ("9000.0000000", "S")),
-        (180.0, False, ("18000.0000000", "E")),
-    ],
-)
-def test_format_coordinate(value: float, latitude: bool, expected: tuple[str, str]) -> None:
-    assert format_coordinate(value, latitude=latitude) == expected
-
-
-@pytest.mark.parametrize("value", [90.5, -180.01, math.nan])
-def test_format_coordinate_out_of_range_is_misuse(value: float) -> None:
-    with pytest.raises(LocalProtocolError):
-        format_coordinate(value, latitude=abs(value) < 100)
-
-
-def test_format_time_truncates_rather_than_rounds_into_the_next_second() -> None:
-    assert format_time(time(23, 59, 59, 999_999)) == "235959.99"
-    assert format_time(time(1, 2, 3), decimals=0) == "010203"
 
 
 @given(
