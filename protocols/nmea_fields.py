@@ -11,6 +11,7 @@ default (0.2 mm): slope monitoring trusts millimetres.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, time
 from typing import Final
@@ -106,7 +107,11 @@ def parse_coordinate(text: str, hemisphere: str, name: str, *, latitude: bool) -
 
 
 def format_number(value: float | None, decimals: int) -> str:
-    return "" if value is None else f"{value:.{decimals}f}"
+    if value is None:
+        return ""
+    if not math.isfinite(value):
+        raise LocalProtocolError(f"NMEA has no text for {value}: give None for an empty field")
+    return f"{value:.{decimals}f}"
 
 
 def format_time(value: time | None, decimals: int = 2) -> str:

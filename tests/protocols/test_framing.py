@@ -6,7 +6,7 @@ import copy
 import pickle
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocols.errors import LocalProtocolError
@@ -148,6 +148,7 @@ STREAMS = st.lists(SYMBOLS, max_size=60).map(b"".join)
 DELIMITERS = st.sampled_from([b"\n", b"\r\n", b"\r\n\r\n", b"x"])
 
 
+@settings(deadline=None)
 @given(delimiter=DELIMITERS, max_line_bytes=st.integers(1, 20), stream=STREAMS, data=st.data())
 def test_any_chunking_matches_splitting_the_whole_stream(
     delimiter: bytes, max_line_bytes: int, stream: bytes, data: st.DataObject
@@ -156,6 +157,7 @@ def test_any_chunking_matches_splitting_the_whole_stream(
     assert run(delimiter, max_line_bytes, chunks) == reference(delimiter, max_line_bytes, stream)
 
 
+@settings(deadline=None)
 @given(stream=st.binary(max_size=2000), sizes=st.lists(st.integers(1, 300), min_size=1, max_size=20))
 def test_random_garbage_never_raises_and_stays_within_the_bound(stream: bytes, sizes: list[int]) -> None:
     framer = LineFramer(b"\r\n", 64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocols.errors import LocalProtocolError
@@ -74,6 +74,7 @@ def test_the_origin_is_zero() -> None:
     assert horizontal_mm(ORIGIN, ORIGIN) == 0.0
 
 
+@settings(deadline=None)
 @given(lat=st.floats(-90, 90), lon=LONGITUDES, h=HEIGHTS)
 def test_ecef_round_trip(lat: float, lon: float, h: float) -> None:
     lat2, lon2, h2 = ecef_to_geodetic(geodetic_to_ecef((lat, lon, h)))
@@ -83,6 +84,7 @@ def test_ecef_round_trip(lat: float, lon: float, h: float) -> None:
     assert h2 == pytest.approx(h, abs=1e-6)
 
 
+@settings(deadline=None)
 @given(
     lat=LATITUDES, lon=LONGITUDES, h=HEIGHTS,
     north_mm=st.floats(-1e7, 1e7), east_mm=st.floats(-1e7, 1e7), up_mm=st.floats(-1e5, 1e5),
@@ -94,6 +96,7 @@ def test_enu_round_trip_within_ten_kilometres(lat, lon, h, north_mm, east_mm, up
     )
 
 
+@settings(deadline=None)
 @given(
     lat=LATITUDES, lon=LONGITUDES, h=HEIGHTS, distance_m=st.floats(0, 100), bearing=st.floats(0, 2 * math.pi)
 )

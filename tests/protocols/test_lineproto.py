@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocols.config import parse_profile
@@ -170,11 +170,13 @@ LINES = st.lists(
 ).map(b"".join)
 
 
+@settings(deadline=None)
 @given(stream=LINES, data=st.data())
 def test_any_chunking_gives_the_same_values_and_counters(stream: bytes, data: st.DataObject) -> None:
     assert run(data.draw(chunkings(stream))) == run([stream])
 
 
+@settings(deadline=None)
 @given(stream=st.binary(max_size=3000), size=st.integers(1, 500))
 def test_random_garbage_never_raises_and_stays_within_the_bound(stream: bytes, size: int) -> None:
     decoder = LineDecoder(WEATHER, WEATHER_POINTS)

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, time
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocols.errors import FrameError, LocalProtocolError
@@ -172,6 +172,7 @@ SENTENCES = st.builds(
 GARBAGE = st.binary(max_size=12).map(lambda b: b.replace(b"$", b"").replace(b"!", b""))
 
 
+@settings(deadline=None)
 @given(
     pieces=st.lists(st.tuples(GARBAGE, SENTENCES, st.sampled_from([b"\r\n", b"\n", b"\r"])), max_size=8),
     data=st.data(),
@@ -196,11 +197,13 @@ NOISY = st.lists(
 ).map(b"".join)
 
 
+@settings(deadline=None)
 @given(stream=NOISY, data=st.data())
 def test_any_chunking_of_a_noisy_stream_gives_the_same_result(stream: bytes, data: st.DataObject) -> None:
     assert run(data.draw(chunkings(stream)), max_line_bytes=40) == run([stream], max_line_bytes=40)
 
 
+@settings(deadline=None)
 @given(stream=st.binary(max_size=3000), size=st.integers(1, 700))
 def test_random_garbage_never_raises_and_stays_within_the_bound(stream: bytes, size: int) -> None:
     chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
@@ -389,6 +392,7 @@ def test_format_rmc_writes_proper_fields() -> None:
     assert parse_rmc(NmeaSentence("GN", "RMC", empty)).latitude_deg is None
 
 
+@settings(deadline=None)
 @given(
     lat=st.floats(-90, 90),
     lon=st.floats(-180, 180),

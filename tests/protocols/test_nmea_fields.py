@@ -11,6 +11,7 @@ from protocols.errors import FrameError, LocalProtocolError
 from protocols.nmea_fields import (
     format_coordinate,
     format_date,
+    format_number,
     format_time,
     parse_coordinate,
     parse_date,
@@ -92,3 +93,11 @@ def test_parse_coordinate(text: str, hemisphere: str, latitude: bool, expected: 
     assert parse_coordinate(text, hemisphere, "X.pos", latitude=latitude) == pytest.approx(
         expected, abs=1e-13
     )
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_numbers_have_no_nmea_text(value: float) -> None:
+    with pytest.raises(LocalProtocolError, match="give None"):
+        format_number(value, 2)
+    assert format_number(None, 2) == ""
+    assert format_number(-0.5, 3) == "-0.500"
