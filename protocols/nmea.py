@@ -7,8 +7,9 @@ and the rest as kind (``PUBX``).
 
 ``NmeaFramer`` takes the shape of ``protocols.framing``: ``feed(bytes)``, then ``next_sentence()`` until
 ``NEED_DATA``. It is a small state machine over three states (hunting for a start character, inside a
-sentence, skipping the rest of an over-long one) that looks at each byte once, so the sentences it yields
-do not depend on how the stream was split into chunks. ``$`` and ``!`` are reserved characters: one inside
+sentence, skipping the rest of an over-long one) that does a constant amount of work per byte and keeps
+no more than one unfinished sentence, so the sentences and counters it yields do not depend on how the
+stream was split into chunks. ``$`` and ``!`` are reserved characters: one inside
 a sentence means the sentence was cut short (a dropped CR LF, a receiver reset), so a new sentence starts
 there and the cut one is counted ``not_a_sentence``.
 
