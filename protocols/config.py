@@ -419,7 +419,7 @@ def bind_site(
             continue  # the profile's own issues are already reported under its path
         _check_device(bus, dev, profile, here, issue)
         devices.append(BoundDevice(bus, dev, dev.profile, profile))
-    _check_unit_ids(site, issue)
+    _check_unit_ids(devices, issue, site)
     channels = _channels(site, devices)
     _check_combined(site, devices, issue)
     return BoundSite(site_path, site, tuple(devices), channels), issues
@@ -455,20 +455,25 @@ def _check_device(
             issue((*here, "rules", point), f"profile {dev.profile!r} has no point {point!r}{hint}")
 
 
-def _check_unit_ids(site: SiteFile, issue: Callable[[Path, str], None]) -> None:
+def _check_unit_ids(devices: list[BoundDevice], issue: Callable[[Path, str], None], site: SiteFile) -> None:
+    """Two devices on one Modbus bus may not answer to one unit id (the profile's default counts too)."""
     for b, bus in enumerate(site.buses):
         if not isinstance(bus, RtuBus | TcpBus):
             continue
         seen: dict[int, int] = {}
         for d, dev in enumerate(bus.devices):
-            if dev.unit_id is None:
+            bound = next((x for x in devices if x.device is dev), None)
+            if bound is None or not isinstance(bound.profile, ModbusProfile):
                 continue
-            if dev.unit_id in seen:
-                issue(
-                    ("buses", b, "devices", d, "unit_id"),
-                    f"unit id {dev.unit_id} is also buses[{b}].devices[{seen[dev.unit_id]}] on this bus",
+            unit = bound.unit_id
+            if unit in seen:
+                key = "unit_id" if dev.unit_id is not None else "id"
+                default = (
+                    "" if dev.unit_id is not None else " (the profile's default; give this device a unit_id)"
                 )
-            seen.setdefault(dev.unit_id, d)
+                issue(("buses", b, "devices", d, key),
+                      f"unit id {unit}{default} is also buses[{b}].devices[{seen[unit]}] on this bus")  # fmt: skip
+            seen.setdefault(unit, d)
 
 
 def _channels(site: SiteFile, devices: list[BoundDevice]) -> tuple[Channel, ...]:

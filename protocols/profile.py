@@ -13,7 +13,7 @@ import difflib
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from protocols.modelbase import Identifier, StrictModel, at, raise_all
 from protocols.rules import Rule, check_unique_rule_names
@@ -82,6 +82,21 @@ class ModbusPoint(PointBase):
     fault_flag: Identifier | None = Field(
         default=None, description="a bit/bool point of this device that, when 1, marks this point faulty"
     )
+
+    @field_validator("nan_value")
+    @classmethod
+    def _sentinel_fits(cls, v: int | None, info: ValidationInfo) -> int | None:
+        """A signed type's sentinel may be written as the register's hex (int16 0x8000 means -32768)."""
+        bits = {"int16": 16, "uint16": 16, "int32": 32, "uint32": 32, "int64": 64, "uint64": 64}.get(
+            str(info.data.get("type")), 0
+        )
+        if v is None or not bits:
+            return v
+        signed = not str(info.data.get("type")).startswith("u")
+        lo, hi = (-(1 << (bits - 1)), (1 << bits) - 1) if signed else (0, (1 << bits) - 1)
+        if not lo <= v <= hi:
+            raise ValueError(f"{v} does not fit {info.data.get('type')} ({lo}..{hi})")
+        return v - (1 << bits) if signed and v >= 1 << (bits - 1) else v
 
     @property
     def register_count(self) -> int:

@@ -49,6 +49,9 @@ UNITS: dict[str, str] = {
     "mA": "milliampere",
     "W/m2": "watt per square metre",
     "s": "second",
+    "min": "minute",
+    "h": "hour",
+    "d": "day",
     "dB": "decibel",
 }
 

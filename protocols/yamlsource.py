@@ -74,6 +74,24 @@ class _Builder:
         return self._constructor.construct_object(node, deep=True)
 
 
+_PLAIN = {
+    "expected <block end>, but found '<block mapping start>'":
+        "this line is indented differently from the lines before it (a key too far in or out?)",
+    "expected <block end>, but found '-'": "a list item (-) where a key was expected: check the indentation",
+    "mapping values are not allowed here": "a ':' where none can be: quote the text, or check the indentation",
+    "found character '\\t' that cannot start any token": "a tab character: YAML indents with spaces only",
+}  # fmt: skip
+
+
+def _plain(e: yaml.MarkedYAMLError) -> str:
+    """PyYAML's message in a technician's words where we know them; PyYAML's own otherwise."""
+    problem = e.problem or ""
+    for jargon, plain in _PLAIN.items():
+        if problem.startswith(jargon):
+            return plain
+    return " ".join(part for part in (e.context, e.problem) if part)
+
+
 def parse(text: str) -> tuple[Any, Lines, list[YamlProblem]]:
     """The data of one YAML document, its line map, and problems (syntax errors, duplicate keys).
 
@@ -84,8 +102,7 @@ def parse(text: str) -> tuple[Any, Lines, list[YamlProblem]]:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None
-        what = " ".join(part for part in (e.context, e.problem) if part)
-        return None, Lines(), [YamlProblem((), line, f"YAML syntax: {what}")]
+        return None, Lines(), [YamlProblem((), line, f"YAML syntax: {_plain(e)}")]
     except yaml.YAMLError as e:
         return None, Lines(), [YamlProblem((), None, f"YAML syntax: {e}")]
     if node is None:

@@ -228,3 +228,19 @@ def test_key_paths_round_trip() -> None:
     path = ("buses", 0, "devices", 12, "rules", "gas")
     assert format_key(path) == "buses[0].devices[12].rules.gas"
     assert parse_key(format_key(path)) == path
+
+
+@pytest.mark.parametrize(
+    ("type_", "written", "stored"),
+    [("int16", "0x8000", -32768), ("int16", "0x7FFF", 32767), ("int16", "-1", -1), ("uint16", "0xFFFF", 65535),
+     ("int32", "0xFFFFFFFF", -1), ("uint32", "0xFFFFFFFF", 0xFFFFFFFF)],
+)  # fmt: skip
+def test_sentinels_may_be_written_as_register_hex(type_: str, written: str, stored: int) -> None:
+    text = GAS.replace("type: uint16\n    scale", f"type: {type_}\n    scale").replace("0x7FFF", written)
+    assert parse_profile(text, "f.yaml").points[0].nan_value == stored
+
+
+def test_a_sentinel_that_does_not_fit_its_type() -> None:
+    assert issues_of(parse_profile, GAS.replace("nan_value: 0x7FFF", "nan_value: 0x10000")) == [
+        "f.yaml:14: points[0].nan_value: 65536 does not fit uint16 (0..65535)"
+    ]
