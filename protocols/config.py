@@ -471,8 +471,8 @@ def _check_unit_ids(devices: list[BoundDevice], issue: Callable[[Path, str], Non
                 default = (
                     "" if dev.unit_id is not None else " (the profile's default; give this device a unit_id)"
                 )
-                issue(("buses", b, "devices", d, key),
-                      f"unit id {unit}{default} is also buses[{b}].devices[{seen[unit]}] on this bus")  # fmt: skip
+                other = f"buses[{b}].devices[{seen[unit]}]"
+                issue(("buses", b, "devices", d, key), f"unit id {unit}{default} is also {other} on this bus")
             seen.setdefault(unit, d)
 
 

@@ -78,7 +78,7 @@ _PLAIN = {
     "expected <block end>, but found '<block mapping start>'":
         "this line is indented differently from the lines before it (a key too far in or out?)",
     "expected <block end>, but found '-'": "a list item (-) where a key was expected: check the indentation",
-    "mapping values are not allowed here": "a ':' where none can be: quote the text, or check the indentation",
+    "mapping values are not allowed here": "a ':' where none can be: quote the text or check the indentation",
     "found character '\\t' that cannot start any token": "a tab character: YAML indents with spaces only",
 }  # fmt: skip
 
