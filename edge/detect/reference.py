@@ -216,7 +216,8 @@ def _measure(
 
 
 def rules_step(
-    ch: Array, ts: Array, val: Array, qual: Array, scores: Array, no_value_mask: int, out_of_range_flag: int,
+    ch: Array, ts: Array, val: Array, qual: Array, scores: Array,
+    no_value_mask: Array, out_of_range_flag: Array,
     chan_ptr: Array, chan_rules: Array, rule_info: Array, params: Array, state: Array, ring: Array,
     chan_state: Array, ev_int: Array, ev_float: Array,
 ) -> int:  # fmt: skip
@@ -321,7 +322,7 @@ def _score(row: Array, x: float, cfg: Array) -> float:
 
 
 def anomaly_step(
-    ch: Array, ts: Array, val: Array, qual: Array, no_value_mask: int, cfg: Array, det: Array, scores: Array
+    ch: Array, ts: Array, val: Array, qual: Array, no_value_mask: Array, cfg: Array, det: Array, scores: Array
 ) -> int:
     """The reference of ``anomalykernel.anomaly_step``."""
     bad = [i for i, c in enumerate(ch) if not 0 <= c < det.shape[0]]
