@@ -1,0 +1,1 @@
+"""One router per resource, each ``router = APIRouter(...)``, mounted by ``central.app``."""

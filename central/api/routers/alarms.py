@@ -1,0 +1,108 @@
+"""Alarms: the list (filtered, paged), one alarm with its timeline, acknowledge and close.
+
+Acknowledging and closing need an operator (or admin) token; the token's name is recorded as who did
+it. A 409 means the alarm's status does not allow the action (already acknowledged, already closed, or
+changed by someone else meanwhile): read it again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+
+from central.alarms import TransitionRefusedError
+from central.api.deps import Operator, Reader, ServicesDep, StoreDep
+from central.api.responses import errors, json_response
+from central.api.schemas import (
+    IDENT,
+    MAX_ID,
+    MAX_MS,
+    AcknowledgeIn,
+    AlarmDetailOut,
+    AlarmList,
+    AlarmOut,
+    CloseIn,
+)
+from central.store.base import NotFoundError
+from central.store.rows import AlarmFilter
+
+router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
+
+AlarmId = Annotated[int, Path(ge=1, le=MAX_ID)]
+StatusName = Literal["open", "acknowledged", "cleared", "closed"]
+
+
+@router.get("", response_model=AlarmList, summary="Alarms, newest first", responses=errors(401, 403, 422))
+async def alarms(
+    *,
+    store: StoreDep,
+    _: Reader,
+    status_: Annotated[
+        list[StatusName] | None, Query(alias="status", description="repeat for several")
+    ] = None,
+    min_level: Annotated[int, Query(ge=0, le=4)] = 0,
+    site: Annotated[str | None, Query(pattern=IDENT)] = None,
+    gateway: Annotated[str | None, Query(pattern=IDENT)] = None,
+    since_ms: Annotated[int | None, Query(ge=0, le=MAX_MS, description="opened at or after")] = None,
+    until_ms: Annotated[int | None, Query(ge=0, le=MAX_MS, description="opened before")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    where = AlarmFilter(
+        statuses=tuple(dict.fromkeys(status_ or ())), min_level=min_level, site_id=site, gateway_id=gateway,
+        since_ms=since_ms, until_ms=until_ms, limit=limit, offset=offset,
+    )  # fmt: skip
+    page = await store.call(store.alarms, where)
+    return json_response({"data": page.data, "count": page.count, "limit": limit, "offset": offset})
+
+
+@router.get(
+    "/{alarm_id}",
+    response_model=AlarmDetailOut,
+    summary="One alarm and its timeline",
+    responses=errors(401, 403, 404),
+)
+async def alarm(alarm_id: AlarmId, store: StoreDep, _: Reader) -> Response:
+    try:
+        return json_response(await store.call(store.alarm, alarm_id))
+    except NotFoundError as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
+
+
+@router.post(
+    "/{alarm_id}/acknowledge",
+    response_model=AlarmOut,
+    summary="Acknowledge an alarm, with a note (operator)",
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def acknowledge(
+    alarm_id: AlarmId, body: AcknowledgeIn, services: ServicesDep, who: Operator
+) -> Response:
+    store = services.store
+    try:
+        changed = await store.call(store.acknowledge, alarm_id, who.name, body.note, services.clock_ms())
+    except NotFoundError as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
+    except TransitionRefusedError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    services.hub.publish([changed], [])
+    return json_response(changed)
+
+
+@router.post(
+    "/{alarm_id}/close",
+    response_model=AlarmOut,
+    summary="Close an alarm, recording how it was handled (operator)",
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def close(alarm_id: AlarmId, body: CloseIn, services: ServicesDep, who: Operator) -> Response:
+    store = services.store
+    try:
+        changed = await store.call(store.close_alarm, alarm_id, who.name, body.handling, services.clock_ms())
+    except NotFoundError as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
+    except TransitionRefusedError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    services.hub.publish([changed], [])
+    return json_response(changed)

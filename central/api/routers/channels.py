@@ -1,0 +1,95 @@
+"""Channels, their latest values, and a channel's history in time buckets."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from central.api.deps import Reader, ServicesDep, StoreDep
+from central.api.responses import errors, json_response, listing
+from central.api.schemas import IDENT, KEY, MAX_MS, ChannelList, History, LatestList
+from central.store.base import NotFoundError
+
+router = APIRouter(prefix="/api/v1", tags=["channels"])
+
+BUCKET_MS = {"1m": 60_000, "10m": 600_000, "1h": 3_600_000, "1d": 86_400_000}
+DEFAULT_SPAN_MS = {"1m": 6 * 3_600_000, "10m": 2 * 86_400_000, "1h": 30 * 86_400_000, "1d": 365 * 86_400_000}
+MAX_BUCKETS = 20_000
+
+SiteQ = Annotated[str | None, Query(alias="site", pattern=IDENT, description="site id")]
+GatewayQ = Annotated[str | None, Query(alias="gateway", pattern=IDENT, description="gateway id")]
+DeviceQ = Annotated[
+    str | None, Query(alias="device", pattern=IDENT, description="device id (within gateways)")
+]
+
+
+@router.get(
+    "/channels", response_model=ChannelList, summary="Registered channels", responses=errors(401, 403, 422)
+)
+async def channels(
+    store: StoreDep, _: Reader, site: SiteQ = None, gateway: GatewayQ = None, device: DeviceQ = None
+) -> Response:
+    return listing(await store.call(store.channels, site, gateway, device))
+
+
+@router.get(
+    "/latest",
+    response_model=LatestList,
+    summary="Latest value of each channel, filtered by site, gateway, device or channel keys",
+    responses=errors(401, 403, 422),
+)
+async def latest(
+    store: StoreDep,
+    _: Reader,
+    site: SiteQ = None,
+    gateway: GatewayQ = None,
+    device: DeviceQ = None,
+    channel: Annotated[list[str] | None, Query(max_length=1000, description="channel keys (repeat)")] = None,
+) -> Response:
+    keys = tuple(channel or ())
+    if any(not _is_key(k) for k in keys):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "channel: expected gateway/device/point keys"
+        )
+    return listing(await store.call(store.latest, site, gateway, device, keys))
+
+
+def _is_key(key: str) -> bool:
+    return re.fullmatch(KEY, key) is not None
+
+
+@router.get(
+    "/history",
+    response_model=History,
+    summary="One channel's history in time buckets (min, max, mean, last, count)",
+    description="Buckets are aligned to UTC (a 1d bucket is a UTC day); buckets without readings are "
+    "left out. Defaults: the window ends now and spans 6 h (1m), 2 d (10m), 30 d (1h) or 1 y (1d).",
+    responses=errors(401, 403, 404, 422),
+)
+async def history(
+    services: ServicesDep,
+    _: Reader,
+    channel: Annotated[str, Query(pattern=KEY, description="the channel key gateway/device/point")],
+    bucket: Literal["1m", "10m", "1h", "1d"] = "1h",
+    start_ms: Annotated[int | None, Query(ge=0, le=MAX_MS)] = None,
+    end_ms: Annotated[int | None, Query(ge=0, le=MAX_MS)] = None,
+) -> Response:
+    end = end_ms if end_ms is not None else services.clock_ms()
+    start = start_ms if start_ms is not None else max(0, end - DEFAULT_SPAN_MS[bucket])
+    width = BUCKET_MS[bucket]
+    if start >= end:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "start_ms must be before end_ms")
+    if (end - start) // width > MAX_BUCKETS:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"more than {MAX_BUCKETS} buckets: use a wider bucket"
+        )
+    store = services.store
+    try:
+        data = await store.call(store.history, channel, start, end, width)
+    except NotFoundError as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
+    return json_response(
+        {"channel": channel, "bucket": bucket, "start_ms": start, "end_ms": end, "data": data}
+    )

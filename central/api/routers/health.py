@@ -1,0 +1,45 @@
+"""``/healthz`` (no token: for load balancers and systemd) and ``/metrics`` (Prometheus; a reader token)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from central.api.deps import Reader, ServicesDep
+from central.api.responses import errors, json_response
+from central.api.schemas import Health
+from central.metrics import render
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    summary="Is this process serving? (no token needed)",
+    responses={503: {"model": Health, "description": "the database does not answer"}},
+)
+async def healthz(services: ServicesDep) -> Response:
+    store = services.store
+    mqtt = "disabled"
+    if services.mqtt is not None:
+        mqtt = "connected" if services.mqtt.connected.is_set() else "disconnected"
+    try:
+        await store.call(store.ping)
+    except Exception:
+        return json_response({"status": "degraded", "store": store.kind, "mqtt": mqtt}, status_code=503)
+    return json_response({"status": "ok", "store": store.kind, "mqtt": mqtt})
+
+
+@router.get(
+    "/metrics",
+    summary="Counters and gauges in the Prometheus text format",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain; version=0.0.4": {"schema": {"type": "string"}}}},
+        **errors(401, 403),
+    },
+)
+async def metrics(services: ServicesDep, _: Reader) -> Response:
+    store = services.store
+    counts = await store.call(store.counts)
+    return Response(render(services, counts), media_type="text/plain; version=0.0.4")

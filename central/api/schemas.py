@@ -1,0 +1,292 @@
+"""The API's JSON shapes, for ``/openapi.json`` and request validation.
+
+Responses are written by orjson straight from the store's dataclasses (``central.store.rows``) for speed;
+these models describe the same fields (a test checks real responses against them). Requests (bodies and
+query strings) are validated by these models: text may not contain NUL characters, identifiers may not
+contain ``/``, and every number is bounded, so nothing a client sends reaches the database unchecked.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from central.auth import Role
+
+TEXT = r"^[^\x00]*$"
+IDENT = r"^[^\x00/]{1,128}$"
+KEY = r"^[^\x00/]{1,128}/[^\x00/]{1,128}/[^\x00/]{1,128}$"
+MAX_MS = 4_102_444_800_000  # 2100-01-01
+MAX_ID = (1 << 62) - 1
+
+Text = Annotated[str, Field(pattern=TEXT, max_length=4000)]
+Ident = Annotated[str, Field(pattern=IDENT)]
+LevelInt = Annotated[int, Field(ge=0, le=4, description="0 clear, 1 blue, 2 yellow, 3 orange, 4 red")]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def example(value: dict[str, Any]) -> ConfigDict:
+    """A model config with one documented example."""
+    return ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [value]})
+
+
+# ---------------------------------------------------------------- sites and the map
+
+SITE_EXAMPLE = {
+    "id": "slope-north", "name": "North pit slope", "type": "mine_slope", "latitude_deg": 30.512,
+    "longitude_deg": 110.321, "worst_level": 3, "open_alarms": 2, "gateways": ["gw-slope-01"],
+}  # fmt: skip
+
+
+class SiteOut(Model):
+    model_config = example(SITE_EXAMPLE)
+
+    id: str
+    name: str
+    type: str
+    latitude_deg: float | None
+    longitude_deg: float | None
+    worst_level: LevelInt = Field(description="highest level among open and acknowledged alarms; 0: none")
+    open_alarms: int = Field(description="open and acknowledged alarms")
+    gateways: list[str]
+
+
+class SiteList(Model):
+    data: list[SiteOut]
+    count: int
+
+
+class SiteIn(Model):
+    name: Text = Field(min_length=1)
+    type: Literal["mine_slope", "tank_farm", "forest_tower", "hydrology", "geohazard", "other"]
+    latitude_deg: float = Field(ge=-90, le=90)
+    longitude_deg: float = Field(ge=-180, le=180)
+
+
+class Point(Model):
+    type: Literal["Point"] = "Point"
+    coordinates: tuple[float, float] = Field(description="[longitude, latitude] in degrees (GeoJSON order)")
+
+
+class Feature(Model):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: Point
+    properties: dict[str, Any] = Field(
+        description="kind (site|device), worst_level, and per kind: name, type, open_alarms, gateways "
+        "(site) or gateway_id, device, site_id (device)"
+    )
+
+
+class FeatureCollection(Model):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[Feature]
+
+
+# ---------------------------------------------------------------- gateways and channels
+
+
+class GatewayOut(Model):
+    id: str
+    site_id: str | None
+    status: Literal["online", "silent"]
+    first_seen_ms: int
+    last_seen_ms: int
+    acked_through: int = Field(description="the highest seq committed for this gateway")
+    version: str | None
+    heartbeat_interval_s: float | None
+    last_heartbeat_ms: int | None
+    heartbeat: dict[str, Any] | None = Field(description="the gateway's latest heartbeat, as it sent it")
+
+
+class GatewayList(Model):
+    data: list[GatewayOut]
+    count: int
+
+
+class ChannelOut(Model):
+    id: int
+    key: str = Field(description="gateway/device/point")
+    gateway_id: str
+    device: str
+    point: str
+    site_id: str | None
+    unit: str
+    profile: str
+    latitude_deg: float | None
+    longitude_deg: float | None
+    physical_range: tuple[float, float] | None
+    first_seen_ms: int
+
+
+class ChannelList(Model):
+    data: list[ChannelOut]
+    count: int
+
+
+class LatestOut(Model):
+    channel: str
+    ts_ms: int
+    value: float | None = Field(description="null when the quality voids the value")
+    quality: int = Field(description="bit flags, 0 = good (protocols.quality)")
+    seq: int
+
+
+class LatestList(Model):
+    data: list[LatestOut]
+    count: int
+
+
+class BucketOut(Model):
+    start_ms: int
+    min: float | None
+    max: float | None
+    mean: float | None
+    last: float | None
+    count: int = Field(description="readings with a value in the bucket")
+
+
+class History(Model):
+    channel: str
+    bucket: Literal["1m", "10m", "1h", "1d"]
+    start_ms: int
+    end_ms: int
+    data: list[BucketOut]
+
+
+# ---------------------------------------------------------------- alarms
+
+
+class ForecastOut(Model):
+    failure_ts_ms: int = Field(description="forecast time of failure (inverse-velocity method)")
+    r2: float
+    points: int
+
+
+ALARM_EXAMPLE = {
+    "id": 17, "channel": "gw-slope-01/gnss-03/north_mm", "rule": "velocity", "site_id": "slope-north",
+    "gateway_id": "gw-slope-01", "status": "open", "level": 3, "max_level": 3, "opened_ms": 1764370000000,
+    "updated_ms": 1764370060000, "message": "displacement velocity 12.5 mm/h reached orange", "value": 12.5,
+    "forecast": {"failure_ts_ms": 1764400000000, "r2": 0.93, "points": 40}, "acknowledged_ms": None,
+    "acknowledged_by": None, "cleared_ms": None, "closed_ms": None, "closed_by": None, "handling": None,
+}  # fmt: skip
+
+
+class AlarmOut(Model):
+    model_config = example(ALARM_EXAMPLE)
+
+    id: int
+    channel: str
+    rule: str = Field(description="the edge rule, or gateway_silent for a silent gateway")
+    site_id: str | None
+    gateway_id: str
+    status: Literal["open", "acknowledged", "cleared", "closed"]
+    level: LevelInt
+    max_level: LevelInt
+    opened_ms: int
+    updated_ms: int
+    message: str
+    value: float | None
+    forecast: ForecastOut | None
+    acknowledged_ms: int | None
+    acknowledged_by: str | None
+    cleared_ms: int | None
+    closed_ms: int | None
+    closed_by: str | None
+    handling: str | None = Field(description="how the alarm was handled, recorded when closing")
+
+
+class AlarmList(Model):
+    data: list[AlarmOut]
+    count: int = Field(description="alarms matching the filter (all pages)")
+    limit: int
+    offset: int
+
+
+class TimelineEntryOut(Model):
+    ts_ms: int
+    recorded_ms: int
+    kind: Literal[
+        "raised", "escalated", "deescalated", "cleared", "reraised", "updated", "late", "acknowledged",
+        "closed",
+    ]  # fmt: skip
+    level: int | None
+    actor: str = Field(description="'gateway <id>', 'central', or the operator token's name")
+    note: str
+    value: float | None
+    event_seq: int | None
+    forecast: ForecastOut | None
+
+
+class AlarmDetailOut(Model):
+    alarm: AlarmOut
+    timeline: list[TimelineEntryOut]
+
+
+class AcknowledgeIn(Model):
+    model_config = example({"note": "called the pit foreman; crew withdrawn from bench 4"})
+
+    note: Text = Field(default="", description="what the officer saw or did")
+
+
+class CloseIn(Model):
+    model_config = example({"handling": "slope drained and re-surveyed; movement stopped after 6 h"})
+
+    handling: Text = Field(min_length=1, description="how the alarm was handled: the loop's feedback")
+
+
+# ---------------------------------------------------------------- tokens, ingest, health
+
+
+class TokenIn(Model):
+    model_config = example({"role": "gateway", "name": "gw-slope-01 uplink", "gateway_id": "gw-slope-01"})
+
+    role: Role
+    name: Text = Field(default="", max_length=200, description="who: shown in alarm timelines")
+    gateway_id: Ident | None = Field(default=None, description="required for, and only for, role gateway")
+
+
+class TokenOut(Model):
+    id: str
+    name: str
+    role: Role
+    gateway_id: str | None
+    created_ms: int
+    revoked_ms: int | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="the bearer token: shown once, only its hash is stored")
+
+
+class TokenList(Model):
+    data: list[TokenOut]
+    count: int
+
+
+class AckOut(Model):
+    model_config = example(
+        {"v": 1, "gateway": "gw-slope-01", "batch_id": 17, "acked_through": 1500, "committed": [[1001, 1500]],
+         "error": None}
+    )  # fmt: skip
+
+    v: Literal[1]
+    gateway: str
+    batch_id: int
+    acked_through: int = Field(description="the highest seq committed for the gateway")
+    committed: list[tuple[int, int]] = Field(description="the batch's seq ranges, now committed")
+    error: str | None = Field(description="why the batch was refused (it will never be accepted)")
+
+
+class Health(Model):
+    status: Literal["ok", "degraded"]
+    store: str
+    mqtt: Literal["connected", "disconnected", "disabled"]
+
+
+class ErrorOut(Model):
+    detail: str

@@ -1,0 +1,119 @@
+"""``create_app(settings)``: the FastAPI aggregator, its lifespan, and its routers.
+
+The lifespan opens the store (or takes the one given, for tests), applies migrations, builds the
+services, and runs the background work in one TaskGroup of named tasks: the MQTT ingest (when
+``settings.mqtt`` is set), the silence watcher, and retention (when ``settings.retention_days`` is set).
+On shutdown it cancels them and closes the store it opened. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from central.api.routers import alarms, channels, gateways, health, ingest, sites, stream, tokens
+from central.auth import Authenticator
+from central.changes import ChangeHub
+from central.ingest.mqtt import MqttIngest
+from central.ingest.service import Ingestor
+from central.retention import Retention
+from central.services import LifespanState, Services
+from central.settings import Settings
+from central.silence import SilenceWatcher
+from central.store import Store, open_store
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+The FieldWatch command-center API: gateways send batches in (`/api/v1/ingest`, or MQTT); duty officers
+read the map, latest values, history, gateways and alarms, and acknowledge and close alarms with notes.
+
+Every endpoint but `/healthz` needs `Authorization: Bearer fwt_...` (make tokens with
+`fieldwatch-central token create`). Roles: `gateway` ingests for its own gateway id; `viewer` reads;
+`operator` also acknowledges and closes; `admin` also manages tokens and sites. Times are UTC epoch
+milliseconds; levels are 0 clear, 1 blue, 2 yellow, 3 orange, 4 red. See docs/api.md for a duty
+officer's round, step by step.
+"""
+
+TAGS = [
+    {"name": "ingest", "description": "Batches from gateways (wire v1), acknowledged after commit."},
+    {"name": "sites", "description": "Sites, their worst open level, and the GeoJSON map layer."},
+    {"name": "gateways", "description": "Gateways and their health (heartbeats, silence)."},
+    {"name": "channels", "description": "Channels, latest values, and history in time buckets."},
+    {"name": "alarms", "description": "Alarms, their timelines, acknowledge and close."},
+    {"name": "stream", "description": "Server-sent events of alarm changes and gateway status."},
+    {"name": "tokens", "description": "Bearer tokens (admin)."},
+    {"name": "health", "description": "Liveness and Prometheus metrics."},
+]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def build_services(settings: Settings, store: Store, clock_ms: Callable[[], int]) -> Services:
+    hub = ChangeHub(settings.stream_queue_size)
+    ingestor = Ingestor(store, hub, clock_ms, settings.max_batch_bytes)
+    mqtt = None
+    if settings.mqtt is not None:
+        mqtt = MqttIngest(
+            settings.mqtt, ingestor, prefix=settings.mqtt_topic_prefix, group=settings.mqtt_share_group,
+            client_id=settings.mqtt_identifier, queue_size=settings.mqtt_queue_size,
+            workers=settings.db_threads,
+        )  # fmt: skip
+    retention = None
+    if settings.retention_days is not None:
+        retention = Retention(store, settings.retention_days, settings.retention_check_interval_s, clock_ms)
+    return Services(
+        settings=settings, store=store, hub=hub, ingestor=ingestor,
+        auth=Authenticator(store, settings.token_cache_s),
+        silence=SilenceWatcher(store, hub, settings, clock_ms), retention=retention, mqtt=mqtt,
+        clock_ms=clock_ms,
+    )  # fmt: skip
+
+
+def create_app(
+    settings: Settings, *, store: Store | None = None, clock_ms: Callable[[], int] = wall_clock_ms
+) -> FastAPI:
+    """The app. ``store``: use this one (the caller closes it) instead of opening ``settings.database``."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[LifespanState]:
+        own = store is None
+        st = store if store is not None else open_store(settings.database, settings.db_threads)
+        try:
+            applied = await st.call(st.migrate)
+            if applied:
+                logger.info("%s store: applied migrations %s", st.kind, ", ".join(applied))
+            services = build_services(settings, st, clock_ms)
+            async with asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(services.silence.run(), name="silence-watcher")]
+                if services.mqtt is not None:
+                    tasks.append(tg.create_task(services.mqtt.run(), name="mqtt-ingest"))
+                if services.retention is not None:
+                    tasks.append(tg.create_task(services.retention.run(), name="retention"))
+                try:
+                    yield {"services": services}
+                finally:
+                    for task in tasks:
+                        task.cancel()
+        finally:
+            if own:
+                st.close()
+
+    app = FastAPI(
+        title="FieldWatch central",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    for module in (ingest, sites, gateways, channels, alarms, stream, tokens, health):
+        app.include_router(module.router)
+    return app
