@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from protocols.errors import ConfigError
 
-COMMANDS = ("check", "plan")
+COMMANDS = ("check", "plan", "detect")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
