@@ -314,6 +314,18 @@ class LineSettings(StrictModel):
             raise ValueError("the delimiter may not be empty")
         return v
 
+    @field_validator("delimiter", "poll_command")
+    @classmethod
+    def _real_control_characters(cls, v: str | None) -> str | None:
+        # YAML turns "\r\n" into CR LF only inside double quotes; single quotes keep the backslashes, and a
+        # delimiter of literal backslashes would never frame a line, silently.
+        if v is not None and ("\\r" in v or "\\n" in v):
+            raise ValueError(
+                'contains a backslash sequence written literally: write it in double quotes ("\\r\\n") '
+                "so YAML turns it into the control characters"
+            )
+        return v
+
 
 class LineProfile(ProfileBase):
     protocol: Literal["line"]

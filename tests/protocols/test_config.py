@@ -244,3 +244,24 @@ def test_a_sentinel_that_does_not_fit_its_type() -> None:
     assert issues_of(parse_profile, GAS.replace("nan_value: 0x7FFF", "nan_value: 0x10000")) == [
         "f.yaml:14: points[0].nan_value: 65536 does not fit uint16 (0..65535)"
     ]
+
+
+LINE = """\
+model: T-9
+protocol: line
+line:
+  pattern: "T=(?P<t>[-0-9.]+)"
+  delimiter: {delimiter}
+points:
+  - name: t
+    unit: degC
+"""
+
+
+def test_a_single_quoted_delimiter_is_caught() -> None:
+    assert parse_profile(LINE.format(delimiter='"\\r\\n"'), "f.yaml").line.delimiter == "\r\n"
+    found = issues_of(parse_profile, LINE.format(delimiter="'\\r\\n'"))
+    assert found == [
+        "f.yaml:5: line.delimiter: contains a backslash sequence written literally: write it in double quotes "
+        '("\\r\\n") so YAML turns it into the control characters'
+    ]
