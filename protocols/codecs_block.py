@@ -95,9 +95,11 @@ class _Group:
     stop: int
     fields: tuple[int, ...]  # the field index of each value
     shifts: npt.NDArray[np.uint16] | None  # type bit: each field's bit
-    sentinel_at: npt.NDArray[np.intp] | None  # values (within the group) that have a nan sentinel
-    sentinel_fields: npt.NDArray[np.intp] | None  # the field index of each of those
-    sentinels: npt.NDArray[np.generic] | None  # their sentinels, in the group's dtype
+    # nan sentinels that float64 cannot hold exactly (64-bit integers beyond 2**53), compared in the
+    # group's own dtype: the values (within the group) that have one, their field indexes, the sentinels
+    sentinel_at: npt.NDArray[np.intp] | None
+    sentinel_fields: npt.NDArray[np.intp] | None
+    sentinels: npt.NDArray[np.generic] | None
 
 
 class BlockDecoder:
@@ -121,6 +123,12 @@ class BlockDecoder:
         self._to_field_order = (
             None if grouped_order == sorted(grouped_order) else np.argsort(np.array(grouped_order))
         )
+        exact = [_sentinel_is_exact(f) for f in self.fields]
+        self._sentinels = np.array(
+            [f.nan_value if is_exact else math.nan for f, is_exact in zip(self.fields, exact, strict=True)],
+            dtype=np.float64,
+        )
+        self._has_sentinels = any(exact)
         flagged = [i for i, f in enumerate(self.fields) if f.fault_flag is not None]
         self._flag_fields = np.array(flagged, dtype=np.intp) if flagged else None
         self._flag_sources = np.array([self.fields[i].fault_flag for i in flagged], dtype=np.intp)
@@ -141,6 +149,8 @@ class BlockDecoder:
             raw = raw[self._to_field_order]
         values = self._scaled_values(raw) if self._scaled else raw
         fault = ~np.isfinite(values)
+        if self._has_sentinels:
+            fault |= raw == self._sentinels  # NaN where a field has none: never equal
         for group, view in zip(self._groups, views, strict=True):
             if group.sentinel_at is not None:
                 fault[group.sentinel_fields] |= view[group.sentinel_at] == group.sentinels
@@ -149,9 +159,8 @@ class BlockDecoder:
         np.copyto(values, np.nan, where=fault)
         quality = np.multiply(fault, SENSOR_FAULT, dtype=np.uint32)
         if self._ranged:
-            quality |= np.multiply(
-                (values < self._low) | (values > self._high), OUT_OF_RANGE, dtype=np.uint32
-            )
+            outside = (values < self._low) | (values > self._high)  # a voided (NaN) value is neither
+            quality |= np.multiply(outside, OUT_OF_RANGE, dtype=np.uint32)
         return values, quality
 
     def _scaled_values(self, raw: Values) -> Values:
@@ -185,7 +194,11 @@ class BlockDecoder:
                 perm = range(dtype.itemsize) if self.bits else byte_permutation(f.word_order, dtype.itemsize)
                 gather += (base + p for p in perm)
             bits = [self.fields[i].bit or 0 for i in members]
-            sentinel_at = [k for k, i in enumerate(members) if self.fields[i].nan_value is not None]
+            sentinel_at = [
+                k
+                for k, i in enumerate(members)
+                if self.fields[i].nan_value is not None and not _sentinel_is_exact(self.fields[i])
+            ]
             sentinels = [self.fields[members[k]].nan_value for k in sentinel_at]
             groups.append(
                 _Group(
@@ -237,6 +250,14 @@ class BlockDecoder:
         if length < self.min_length:
             unit = "bits" if self.bits else "registers"
             raise RemoteProtocolError(f"the block has {length} {unit}; its fields need {self.min_length}")
+
+
+def _sentinel_is_exact(f: FieldSpec) -> bool:
+    """Whether comparing the float64 raw value with the sentinel is exact (no other integer rounds to it).
+
+    True for every type up to 32 bits; for 64-bit integers only below 2**53 in magnitude.
+    """
+    return f.nan_value is not None and abs(f.nan_value) < 2**53
 
 
 def _may_overflow(f: FieldSpec) -> bool:
