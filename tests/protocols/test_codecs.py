@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocols.codecs import (
@@ -290,6 +290,7 @@ def reference_value_bytes(registers: list[int], order: WordOrder) -> bytes:
 registers_16 = st.integers(0, 0xFFFF)
 
 
+@settings(deadline=None)
 @given(data=st.data(), data_type=st.sampled_from(NUMERIC_TYPES[2:]), order=st.sampled_from(ORDERS))
 def test_decode_matches_the_word_order_description(
     data: st.DataObject, data_type: DataType, order: WordOrder
@@ -302,6 +303,7 @@ def test_decode_matches_the_word_order_description(
     assert decoded == expected or (math.isnan(expected) and math.isnan(float(decoded)))
 
 
+@settings(deadline=None)
 @given(data=st.data(), data_type=st.sampled_from(list(INTEGER_LIMITS)), order=st.sampled_from(ORDERS))
 def test_integers_round_trip(data: st.DataObject, data_type: DataType, order: WordOrder) -> None:
     low, high = INTEGER_LIMITS[data_type]
@@ -312,18 +314,21 @@ def test_integers_round_trip(data: st.DataObject, data_type: DataType, order: Wo
     assert decode(registers, data_type, order) == value
 
 
+@settings(deadline=None)
 @given(value=st.floats(width=32), order=st.sampled_from(ORDERS))
 def test_float32_round_trips_including_nan_and_inf(value: float, order: WordOrder) -> None:
     decoded = decode(encode(value, "float32", order), "float32", order)
     assert decoded == value or (math.isnan(value) and math.isnan(float(decoded)))
 
 
+@settings(deadline=None)
 @given(value=st.floats(), order=st.sampled_from(ORDERS))
 def test_float64_round_trips_including_nan_and_inf(value: float, order: WordOrder) -> None:
     decoded = decode(encode(value, "float64", order), "float64", order)
     assert decoded == value or (math.isnan(value) and math.isnan(float(decoded)))
 
 
+@settings(deadline=None)
 @given(
     text=st.text(st.characters(min_codepoint=0, max_codepoint=127), max_size=20),
     extra_registers=st.integers(0, 3),
@@ -336,11 +341,13 @@ def test_strings_round_trip(text: str, extra_registers: int, order: WordOrder) -
     assert decode(registers, "string", order) == text.rstrip("\x00 ")
 
 
+@settings(deadline=None)
 @given(value=st.integers(0, 1), bit=st.integers(0, 15), order=st.sampled_from(ORDERS))
 def test_bits_round_trip(value: int, bit: int, order: WordOrder) -> None:
     assert decode(encode(value, "bit", order, bit=bit), "bit", order, bit=bit) == value
 
 
+@settings(deadline=None)
 @given(data=st.data(), data_type=st.sampled_from(NUMERIC_TYPES), order=st.sampled_from(ORDERS))
 def test_registers_round_trip_through_their_value(
     data: st.DataObject, data_type: DataType, order: WordOrder
@@ -353,6 +360,7 @@ def test_registers_round_trip_through_their_value(
     assert encode(value, data_type, order) == registers
 
 
+@settings(deadline=None)
 @given(
     raw=st.integers(-32768, 32767),
     scale=st.floats(1e-3, 1e3) | st.floats(-1e3, -1e-3),

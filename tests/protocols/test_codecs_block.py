@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocols.codecs import INTEGER_LIMITS, apply_scale, decode, encode, register_count
@@ -97,16 +97,19 @@ def layouts(draw: st.DrawFn, bits: bool) -> tuple[list[int], list[FieldSpec]]:
 ranges = st.tuples(st.floats(-1e5, 1e5), st.floats(1e-3, 1e5)).map(lambda r: (r[0], r[0] + r[1]))
 
 
+@settings(deadline=None)
 @given(layouts(bits=False))
 def test_register_blocks_decode_like_the_scalar_codecs(layout: tuple[list[int], list[FieldSpec]]) -> None:
     assert_decodes_like_reference(*layout)
 
 
+@settings(deadline=None)
 @given(layouts(bits=True))
 def test_bit_blocks_decode_like_the_scalar_codecs(layout: tuple[list[int], list[FieldSpec]]) -> None:
     assert_decodes_like_reference(*layout, bits=True)
 
 
+@settings(deadline=None)
 @given(layouts(bits=False), st.sampled_from([np.uint16, np.int64, np.uint32, np.dtype(">u2")]))
 def test_numpy_blocks_decode_like_lists(layout: tuple[list[int], list[FieldSpec]], dtype: object) -> None:
     words, fields = layout
