@@ -5,14 +5,18 @@ figures):
 
 1. Downsample by ``downsample``: each bucket is represented by its most extreme value (the one furthest
    from a running average), so a one-sample spike survives.
-2. The last ``window`` downsampled values form a pattern. A small codebook of ``prototypes`` patterns (an
+2. The last ``window`` downsampled values form a pattern. A codebook of ``prototypes`` patterns (an
    ART-like clustering) remembers what this channel has done. The raw surprise is the distance (largest
-   absolute difference) to the nearest prototype in units of the range seen so far: unit-free.
+   absolute difference) to the nearest prototype in units of the range seen so far: unit-free. The
+   shipped configuration uses a window of one value: the codebook is then the set of levels this channel
+   has visited, at 1 % of its range, and the surprise says how far outside everything it has done before
+   the value lies (a new extreme, a level it never held, a spike).
 3. Calibration: the surprise is ranked against a fading histogram of this channel's own past surprises
    (log scale), giving a tail probability ``p``. The score is ``-log10(p) / 10`` clipped to [0, 1]: a score
    means the same rarity on every stream (0.5 = one in 10^5), whatever its unit or noise.
-4. Learning: a pattern within ``vigilance`` of a prototype nudges it (``learn_rate``); a novel one becomes a
-   new prototype (replacing the stalest). No look-ahead: the sample is scored before anything learns from it.
+4. Learning: a pattern within ``vigilance`` of a prototype nudges it (``learn_rate``, 0 by default); a
+   novel one becomes a new prototype (replacing the least recently matched when the codebook is full).
+   No look-ahead: the sample is scored before anything learns from it.
 5. Alert suppression: a score is reported only when it beats a decaying memory of recent scores, so one
    episode yields one early peak instead of a run of repeated alerts.
 
@@ -42,12 +46,12 @@ from edge.detect.anomalykernel import (
 @dataclass(frozen=True)
 class AnomalyConfig:
     downsample: int = 1
-    window: int = 8
-    prototypes: int = 32
-    vigilance: float = 0.02
-    learn_rate: float = 0.1
+    window: int = 1  # 1: value novelty; longer windows add pattern novelty (scored worse on NAB, see docs)
+    prototypes: int = 128
+    vigilance: float = 0.01  # of the range seen so far: the codebook's resolution
+    learn_rate: float = 0.0  # remembered values stay where they were seen
     warm_up: int = 40
-    history_half_life: float = 2000.0  # downsampled steps
+    history_half_life: float = 4000.0  # downsampled steps
     suppress_decay: float = 0.999  # per downsampled step
     eps: float = 1e-3
     tail: float = 0.5
