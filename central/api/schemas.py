@@ -141,6 +141,19 @@ class LatestList(Model):
     count: int
 
 
+class ReadingOut(Model):
+    seq: int
+    ts_ms: int
+    value: float | None = Field(description="null when the quality voids the value")
+    quality: int = Field(description="bit flags, 0 = good (protocols.quality)")
+
+
+class ReadingList(Model):
+    channel: str
+    data: list[ReadingOut]
+    count: int
+
+
 class BucketOut(Model):
     start_ms: int
     min: float | None

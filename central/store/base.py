@@ -29,6 +29,7 @@ from central.store.rows import (
     GatewayChange,
     IngestOutcome,
     Latest,
+    RawReading,
     Site,
     Token,
 )
@@ -121,6 +122,10 @@ class Store(ABC):
         device: str | None = None,
         keys: tuple[str, ...] = (),
     ) -> list[Latest]: ...
+
+    @abstractmethod
+    def readings(self, key: str, start_ms: int, end_ms: int, limit: int) -> list[RawReading]:
+        """Raw readings of a channel in [start_ms, end_ms), oldest first; ``NotFoundError``."""
 
     @abstractmethod
     def history(self, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> list[Bucket]:

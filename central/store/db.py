@@ -33,6 +33,7 @@ from central.store.rows import (
     GatewayChange,
     IngestOutcome,
     Latest,
+    RawReading,
     Site,
     Token,
 )
@@ -161,6 +162,9 @@ class SqlStore(Store):
         keys: tuple[str, ...] = (),
     ) -> list[Latest]:
         return queries.latest(self._db(), site_id, gateway_id, device, keys)
+
+    def readings(self, key: str, start_ms: int, end_ms: int, limit: int) -> list[RawReading]:
+        return queries.readings(self._db(), key, start_ms, end_ms, limit)
 
     def history(self, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> list[Bucket]:
         return queries.history(self._db(), key, start_ms, end_ms, bucket_ms)

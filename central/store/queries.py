@@ -14,7 +14,7 @@ import orjson
 
 from central.alarms import ACTIVE_STATUSES
 from central.store.base import NotFoundError
-from central.store.rows import Bucket, Channel, DeviceLocation, Gateway, Latest, Site, Token
+from central.store.rows import Bucket, Channel, DeviceLocation, Gateway, Latest, RawReading, Site, Token
 from protocols.wire import SiteMeta
 
 if TYPE_CHECKING:
@@ -188,11 +188,24 @@ def latest(
     return [Latest(*r) for r in rows]
 
 
-def history(db: Db, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> list[Bucket]:
+def _channel_id(db: Db, key: str) -> int:
     found = db.one("SELECT id FROM channels WHERE key = ?", (key,))
     if found is None:
         raise NotFoundError(f"no channel {key}")
-    channel_id = int(found[0])
+    return int(found[0])
+
+
+def readings(db: Db, key: str, start_ms: int, end_ms: int, limit: int) -> list[RawReading]:
+    rows = db.all(
+        "SELECT seq, ts_ms, value, quality FROM readings WHERE channel_id = ? AND ts_ms >= ? AND ts_ms < ? "
+        "ORDER BY ts_ms, seq LIMIT ?",
+        (_channel_id(db, key), start_ms, end_ms, limit),
+    )
+    return [RawReading(int(r[0]), int(r[1]), r[2], int(r[3])) for r in rows]
+
+
+def history(db: Db, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> list[Bucket]:
+    channel_id = _channel_id(db, key)
     rows = db.all(
         "WITH agg AS (SELECT ts_ms / ? AS b, min(value) AS lo, max(value) AS hi, avg(value) AS mean, "
         "count(value) AS n, max(CASE WHEN value IS NOT NULL THEN ts_ms END) AS last_ts FROM readings "

@@ -62,6 +62,14 @@ class Latest:
 
 
 @dataclass(frozen=True, slots=True)
+class RawReading:
+    seq: int
+    ts_ms: int
+    value: float | None
+    quality: int
+
+
+@dataclass(frozen=True, slots=True)
 class Bucket:
     start_ms: int
     min: float | None

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from central.api.deps import Reader, ServicesDep, StoreDep
 from central.api.responses import errors, json_response, listing
-from central.api.schemas import IDENT, KEY, MAX_MS, ChannelList, History, LatestList
+from central.api.schemas import IDENT, KEY, MAX_MS, ChannelList, History, LatestList, ReadingList
 from central.store.base import NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["channels"])
@@ -58,6 +58,29 @@ async def latest(
 
 def _is_key(key: str) -> bool:
     return re.fullmatch(KEY, key) is not None
+
+
+@router.get(
+    "/readings",
+    response_model=ReadingList,
+    summary="One channel's raw readings with their quality flags, oldest first",
+    responses=errors(401, 403, 404, 422),
+)
+async def readings(
+    services: ServicesDep,
+    _: Reader,
+    channel: Annotated[str, Query(pattern=KEY, description="the channel key gateway/device/point")],
+    start_ms: Annotated[int, Query(ge=0, le=MAX_MS)] = 0,
+    end_ms: Annotated[int | None, Query(ge=0, le=MAX_MS, description="default: now")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> Response:
+    end = end_ms if end_ms is not None else services.clock_ms()
+    store = services.store
+    try:
+        data = await store.call(store.readings, channel, start_ms, end, limit)
+    except NotFoundError as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
+    return json_response({"channel": channel, "data": data, "count": len(data)})
 
 
 @router.get(
