@@ -26,8 +26,12 @@ fi
 stamp=.venv/.fieldwatch-installed
 want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "bootstrap: installing fieldwatch[dev] into .venv" >&2
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".[dev]"
+    echo "bootstrap: installing fieldwatch[dev] into .venv (log: .venv/install.log)" >&2
+    if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[dev]"; } \
+        > .venv/install.log 2>&1; then
+        tail -n 30 .venv/install.log >&2
+        echo "bootstrap: installing failed; the whole log is .venv/install.log" >&2
+        exit 1
+    fi
     echo "$want" > "$stamp"
 fi
