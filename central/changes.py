@@ -20,7 +20,7 @@ from typing import Any
 from central.store.rows import Alarm, GatewayChange
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)  # hashed by identity: kept in a set
 class Subscription:
     queue: asyncio.Queue[tuple[str, dict[str, Any]]]
     cut: bool = False
