@@ -1,0 +1,131 @@
+"""The outbox's byte budget: how much it uses, and what it gives up first when it must.
+
+Use is the pages that hold data, ``(page_count - freelist_count) * page_size``, plus the WAL file. The
+WAL is kept to ``wal_allowance_bytes`` by the ``journal_size_limit`` and ``wal_autocheckpoint`` pragmas,
+so the pages get the rest: ``page_budget = max_bytes - wal_allowance_bytes``. Pages freed by a delete
+go to SQLite's free list and are reused by the next inserts: the file does not shrink, it stops growing.
+
+When the pages pass their budget, ``evict`` frees rows until they are back under ``LOW_WATER`` of it:
+
+1. **thin**: the oldest readings not yet thinned (``seq`` after the ``thinned_through`` mark) and older
+   than the protected tail lose all but every k-th row of each channel; the mark moves past them, so a
+   row is thinned at most once;
+2. **drop**: when nothing is left to thin, the oldest readings go, thinned or not, oldest first.
+
+Events are never evicted. The newest quarter of the readings (the protected tail) is thinned never and
+dropped last. Every evicted row is counted under a reason, persisted in the ``drops`` table in the same
+transaction as the delete. Work is done in chunks of at most ``CHUNK_ROWS`` rows per transaction, so one
+eviction never balloons the WAL.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+
+LOW_WATER = 0.95  # evict down to this fraction of the page budget, so eviction is not run every commit
+CHUNK_ROWS = 20_000
+MIN_THIN_WINDOW = 10_000  # rows per thinning window: enough for every channel to have k rows in it
+MAX_ROUNDS = 200  # bounds one eviction; each round is one chunk
+MIN_WAL_ALLOWANCE = 64 << 10
+MAX_WAL_ALLOWANCE = 4 << 20
+
+
+def wal_allowance(max_bytes: int) -> int:
+    """How much of the budget the WAL may hold between checkpoints: an eighth, within 64 KiB .. 4 MiB."""
+    return max(MIN_WAL_ALLOWANCE, min(MAX_WAL_ALLOWANCE, max_bytes // 8))
+
+
+def page_bytes(conn: sqlite3.Connection) -> int:
+    """Bytes of pages that hold data (free-list pages excluded), as this connection sees them."""
+    page_count = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    return int((page_count - free) * size)
+
+
+def wal_bytes(db_path: str) -> int:
+    try:
+        return os.stat(db_path + "-wal").st_size
+    except FileNotFoundError:
+        return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Eviction:
+    """What one eviction pass needs to know."""
+
+    page_budget: int  # bytes the pages may use
+    keep_every: int  # thinning keeps every k-th reading of each channel
+    protect_after_seq: int  # readings after this seq are the protected tail
+    thin_reason: str
+    drop_reason: str
+
+
+def evict(conn: sqlite3.Connection, plan: Eviction, reading_rows: int, drops: Counter[str]) -> int:
+    """Thin, then drop, until the pages are under ``LOW_WATER`` of the budget; the rows removed.
+
+    Runs its own transactions (the caller holds none). ``reading_rows`` is the current count of readings.
+    """
+    target = int(plan.page_budget * LOW_WATER)
+    removed = 0
+    for _ in range(MAX_ROUNDS):
+        used = page_bytes(conn)
+        if used <= target or reading_rows - removed <= 0:
+            break
+        per_row = max(1.0, used / max(1, reading_rows - removed))
+        want = min(CHUNK_ROWS, math.ceil((used - target) / per_row) + 1)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            n, reason = _thin(conn, plan, want), plan.thin_reason
+            if n == 0:
+                n, reason = _drop_oldest(conn, want), plan.drop_reason
+            if n:
+                count(conn, reason, n)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if n == 0:
+            break
+        drops[reason] += n
+        removed += n
+    return removed
+
+
+def _thin(conn: sqlite3.Connection, plan: Eviction, want: int) -> int:
+    """Thin the oldest unthinned readings before the protected tail so that about ``want`` rows go."""
+    mark = int(conn.execute("SELECT value FROM meta WHERE name = 'thinned_through'").fetchone()[0])
+    if mark >= plan.protect_after_seq:
+        return 0
+    window = max(MIN_THIN_WINDOW, math.ceil(want * plan.keep_every / (plan.keep_every - 1)))
+    end_row = conn.execute(
+        "SELECT seq FROM readings WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 1 OFFSET ?",
+        (mark, plan.protect_after_seq, window - 1),
+    ).fetchone()
+    end = plan.protect_after_seq if end_row is None else int(end_row[0])
+    deleted = conn.execute(
+        "DELETE FROM readings WHERE seq IN (SELECT seq FROM ("
+        " SELECT seq, row_number() OVER (PARTITION BY channel ORDER BY seq) AS rn"
+        " FROM readings WHERE seq > ? AND seq <= ?) WHERE rn % ? != 1)",
+        (mark, end, plan.keep_every),
+    ).rowcount
+    conn.execute("UPDATE meta SET value = ? WHERE name = 'thinned_through'", (end,))
+    return int(deleted)
+
+
+def _drop_oldest(conn: sqlite3.Connection, want: int) -> int:
+    last = conn.execute("SELECT seq FROM readings ORDER BY seq LIMIT 1 OFFSET ?", (want - 1,)).fetchone()
+    if last is None:
+        return int(conn.execute("DELETE FROM readings").rowcount)
+    return int(conn.execute("DELETE FROM readings WHERE seq <= ?", (int(last[0]),)).rowcount)
+
+
+def count(conn: sqlite3.Connection, reason: str, rows: int) -> None:
+    conn.execute(
+        "INSERT INTO drops (reason, rows) VALUES (?, ?) ON CONFLICT (reason) DO UPDATE SET rows = rows + ?",
+        (reason, rows, rows),
+    )

@@ -1,0 +1,270 @@
+"""The outbox: one SQLite file that holds every reading and event until the central has committed it.
+
+``Outbox.open(path, settings, channels=..., site=...)`` creates or migrates the file, registers the site's
+channel keys (durably: a key keeps its outbox id forever), counts the boot, and starts the writer thread.
+Then:
+
+- ``append_readings(block)`` / ``append_event(event)``: queue rows; never blocks, never touches the disk
+  on the caller's thread. A reading block uses the site's channel indexes (``BoundSite.channels``);
+- ``acknowledge(ranges, ...)``: delete exactly the rows the central committed (and remember which
+  metadata it has seen); ``dead_letter(ranges, ...)``: move a refused batch to the dead-letter table;
+- ``flush()``: commit what is queued; ``make_durable()``: in ``synchronous=normal`` mode, fsync the WAL
+  so rows may be sent (the central must never see a seq that a power cut could take back);
+- ``reader()``: a read connection for the forwarder and the status.
+
+The durability contract is ``docs/durability.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from edge.outbox import schema
+from edge.outbox.reader import OutboxReader
+from edge.outbox.writer import Op, OpResult, Writer
+from protocols.records import Event, ReadingBlock
+from protocols.site import Outbox as OutboxSettings
+from protocols.wire import ChannelMeta, SiteMeta
+
+MAX_PENDING_ROWS = 500_000  # queued but not committed: past this, new readings are dropped and counted
+Ranges = Sequence[tuple[int, int]]
+
+
+class OutboxError(Exception):
+    """The outbox cannot be opened or written (a startup error: the message says where and why)."""
+
+
+def meta_hash(meta: ChannelMeta | SiteMeta) -> str:
+    """A short, stable hash of metadata: when it changes, the metadata is sent again."""
+    return hashlib.sha256(repr(meta).encode()).hexdigest()[:16]
+
+
+class Outbox:
+    def __init__(  # noqa: PLR0917 - built by ``open``, not by callers
+        self,
+        path: Path,
+        settings: OutboxSettings,
+        writer: Writer,
+        channels: Sequence[ChannelMeta],
+        site: SiteMeta | None,
+        boots: int,
+        max_pending_rows: int,
+    ) -> None:
+        self.path = path
+        self.settings = settings
+        self.writer = writer
+        self.channels = {c.key: c for c in channels}
+        self.site = site
+        self.site_hash = "" if site is None else meta_hash(site)
+        self.boots = boots
+        self.max_pending_rows = max_pending_rows
+        self._durable_through = writer.next_seq - 1
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        settings: OutboxSettings | None = None,
+        *,
+        channels: Sequence[ChannelMeta] = (),
+        site: SiteMeta | None = None,
+        on_commit: Callable[[int], None] | None = None,
+        max_pending_rows: int = MAX_PENDING_ROWS,
+    ) -> Outbox:
+        settings = settings or OutboxSettings()
+        path = Path(path)
+        synchronous = settings.synchronous.upper()
+        try:
+            schema.create_or_migrate(path, synchronous)
+            conn = schema.connect(path, synchronous)
+            ids, boots = _register(conn, channels)
+        except (sqlite3.Error, OSError) as e:
+            raise OutboxError(f"cannot open the outbox at {path}: {e}") from e
+        writer = Writer(
+            conn,
+            str(path),
+            channel_ids=ids,
+            commit_rows=settings.commit_rows,
+            commit_interval_ms=settings.commit_interval_ms,
+            max_bytes=settings.max_bytes,
+            keep_every=settings.thin_keep_every,
+            synchronous=synchronous,
+            on_commit=on_commit,
+        )
+        outbox = cls(path, settings, writer, channels, site, boots, max_pending_rows)
+        writer.start()
+        return outbox
+
+    # ------------------------------------------------------------------ appending (any thread, never blocks)
+
+    def append_readings(self, block: ReadingBlock) -> None:
+        n = len(block)
+        if n == 0:
+            return
+        if int(block.channel.min()) < 0 or int(block.channel.max()) >= len(self.writer.channel_ids):
+            self.writer.note_drop("dropped_unknown_channel", n)  # a bug upstream; never a crash here
+            return
+        if self.writer.pending_rows >= self.max_pending_rows:
+            self.writer.note_drop("dropped_queue_full", len(block))
+            return
+        self.writer.put(block)
+
+    def append_event(self, event: Event) -> None:
+        self.writer.put(event)  # events are never dropped, not even when the queue is long
+
+    # ------------------------------------------------------------------ other writes (futures)
+
+    def acknowledge(
+        self,
+        ranges: Ranges,
+        *,
+        acked_through: int,
+        now_ms: int,
+        channels_acked: dict[str, str] | None = None,
+        site_acked: str | None = None,
+    ) -> Future[OpResult]:
+        """Delete exactly the rows in ``ranges`` (the central committed them); remember acked metadata."""
+        pairs = [(int(a), int(b)) for a, b in ranges]
+        acked_meta = list((channels_acked or {}).items())
+
+        def apply(conn: sqlite3.Connection) -> OpResult:
+            readings = conn.executemany("DELETE FROM readings WHERE seq BETWEEN ? AND ?", pairs).rowcount
+            events = conn.executemany("DELETE FROM events WHERE seq BETWEEN ? AND ?", pairs).rowcount
+            conn.executemany(
+                "UPDATE channels SET meta_acked_hash = ? WHERE key = ?", [(h, k) for k, h in acked_meta]
+            )
+            _set_meta(conn, {"acked_through": acked_through, "last_ack_ms": now_ms})
+            if site_acked is not None:
+                _set_meta(conn, {"site_acked_hash": site_acked})
+            return OpResult(max(readings, 0), max(events, 0))
+
+        return self._op(Op(apply))
+
+    def dead_letter(
+        self, ranges: Ranges, *, batch_id: int, error: str, payload: bytes, now_ms: int
+    ) -> Future[OpResult]:
+        """Move a refused batch's rows out of the queue into ``dead_letters`` (kept, counted, reported)."""
+        pairs = [(int(a), int(b)) for a, b in ranges]
+
+        def apply(conn: sqlite3.Connection) -> OpResult:
+            readings = conn.executemany("DELETE FROM readings WHERE seq BETWEEN ? AND ?", pairs).rowcount
+            events = conn.executemany("DELETE FROM events WHERE seq BETWEEN ? AND ?", pairs).rowcount
+            conn.execute(
+                "INSERT INTO dead_letters (created_ms, batch_id, error, seq_ranges, rows, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (now_ms, batch_id, error, orjson.dumps(pairs).decode(), readings + events, payload),
+            )
+            return OpResult(max(readings, 0), max(events, 0))
+
+        return self._op(Op(apply))
+
+    def record(self, values: dict[str, Any]) -> Future[OpResult]:
+        """Store state in ``meta`` (the uplink's last error, for ``fieldwatch-edge status``)."""
+
+        def apply(conn: sqlite3.Connection) -> OpResult:
+            _set_meta(conn, values)
+            return OpResult()
+
+        return self._op(Op(apply))
+
+    def flush(self) -> Future[OpResult]:
+        """Commit everything queued so far; the future resolves after the commit."""
+        return self._op(Op(lambda conn: OpResult()))
+
+    def make_durable(self) -> Future[OpResult]:
+        """Make every committed row durable (fsync the WAL); at ``synchronous=full`` it already is."""
+        through = self.writer.next_seq - 1
+        future = self._op(Op(lambda conn: OpResult(), sync=True))
+        future.add_done_callback(lambda f: self._durable(through) if f.exception() is None else None)
+        return future
+
+    def _durable(self, through: int) -> None:
+        self._durable_through = max(self._durable_through, through)
+
+    @property
+    def durable_through(self) -> int:
+        """The highest seq a power cut cannot take back: every committed one at FULL."""
+        return self.produced_through if self.synchronous_full else self._durable_through
+
+    def _op(self, op: Op) -> Future[OpResult]:
+        if self._closed:
+            op.future.set_exception(OutboxError("the outbox is closed"))
+        else:
+            self.writer.put(op)
+        return op.future
+
+    # ------------------------------------------------------------------ reading and state
+
+    @property
+    def produced_through(self) -> int:
+        """The highest seq committed so far (0: none)."""
+        return self.writer.next_seq - 1
+
+    @property
+    def synchronous_full(self) -> bool:
+        return self.settings.synchronous == "full"
+
+    def reader(self) -> OutboxReader:
+        return OutboxReader(self.path)
+
+    def healthy(self) -> bool:
+        return self.writer.healthy()
+
+    def statistics(self) -> dict[str, Any]:
+        w = self.writer
+        return {
+            "rows": w.reading_rows + w.event_rows,
+            "readings": w.reading_rows,
+            "events": w.event_rows,
+            "bytes": w.page_bytes,
+            "page_budget_bytes": w.effective_page_budget(),
+            "produced_through": self.produced_through,
+            "drops": dict(w.drops),
+            "writer": w.statistics(),
+        }
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Commit what is queued and stop the writer (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.writer.stop(timeout_s)
+        finally:
+            self.writer.conn.close()
+
+
+def _register(conn: sqlite3.Connection, channels: Sequence[ChannelMeta]) -> tuple[np.ndarray, int]:
+    """Give every key an outbox id (once, forever), store its metadata hash, count the boot."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany("INSERT OR IGNORE INTO channels (key) VALUES (?)", [(c.key,) for c in channels])
+        conn.executemany(
+            "UPDATE channels SET meta_hash = ? WHERE key = ?", [(meta_hash(c), c.key) for c in channels]
+        )
+        ids = dict(conn.execute("SELECT key, id FROM channels").fetchall())
+        conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'boots'")
+        boots = int(conn.execute("SELECT value FROM meta WHERE name = 'boots'").fetchone()[0])
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return np.array([ids[c.key] for c in channels], dtype=np.int64), boots
+
+
+def _set_meta(conn: sqlite3.Connection, values: dict[str, Any]) -> None:
+    conn.executemany(
+        "INSERT INTO meta (name, value) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        list(values.items()),
+    )

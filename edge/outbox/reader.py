@@ -1,0 +1,159 @@
+"""Reading the outbox from the side: the forwarder's batches and the status a technician sees.
+
+An ``OutboxReader`` has its own connection (WAL: readers never block the writer, the writer never
+blocks them) and a lock, so one reader may be shared by threads (``asyncio.to_thread`` calls). It only
+reads; every write goes through the writer thread.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.outbox import budget, schema
+from protocols.records import Event, Forecast, ReadingBlock
+
+SELECT_READINGS = (
+    "SELECT seq, channel, ts_ms, value, quality FROM readings WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
+)
+SELECT_EVENTS = (
+    "SELECT seq, channel, ts_ms, rule, level, previous_level, value, message, failure_ts_ms, r2, points "
+    "FROM events ORDER BY seq LIMIT ?"
+)
+MAX_SEQ = (1 << 63) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReadings:
+    """Readings as stored: ``block.channel`` holds the outbox's channel ids (see ``channel_keys``)."""
+
+    seq: npt.NDArray[np.int64]
+    block: ReadingBlock
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+
+EMPTY = StoredReadings(np.empty(0, dtype=np.int64), ReadingBlock())
+
+
+class OutboxReader:
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self.conn = schema.connect(Path(path), "NORMAL")
+        self.conn.execute("PRAGMA query_only = ON")
+        self._lock = threading.Lock()
+        self._keys: dict[int, str] = {}
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    # ------------------------------------------------------------------ rows for batches
+
+    def readings(self, after_seq: int, through_seq: int = MAX_SEQ, limit: int = 5000) -> StoredReadings:
+        """Up to ``limit`` readings with ``after_seq < seq <= through_seq``, oldest first."""
+        with self._lock:
+            rows = self.conn.execute(SELECT_READINGS, (after_seq, through_seq, limit)).fetchall()
+        if not rows:
+            return EMPTY
+        cols = np.array(rows, dtype=np.float64)  # NULL values become NaN; seqs and ms stay exact below 2**53
+        block = ReadingBlock.of(cols[:, 1], cols[:, 2].astype(np.int64), cols[:, 3], cols[:, 4])
+        return StoredReadings(cols[:, 0].astype(np.int64), block)
+
+    def events(self, limit: int = 5000) -> list[Event]:
+        with self._lock:
+            rows = self.conn.execute(SELECT_EVENTS, (limit,)).fetchall()
+        return [_event(r) for r in rows]
+
+    def channel_keys(self, ids: npt.NDArray[np.int32]) -> dict[int, str]:
+        """The keys of outbox channel ids (cached: an id never changes its key)."""
+        missing = [int(i) for i in np.unique(ids) if int(i) not in self._keys]
+        if missing:
+            with self._lock:
+                self._keys.update(self.conn.execute("SELECT id, key FROM channels").fetchall())
+        return self._keys
+
+    def unacked_channels(self) -> dict[str, str]:
+        """Channel key -> metadata hash, for channels whose metadata the central has not acknowledged."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT key, meta_hash FROM channels WHERE meta_hash != '' AND meta_hash != meta_acked_hash"
+            ).fetchall()
+        return dict(rows)
+
+    # ------------------------------------------------------------------ status
+
+    def meta(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self.conn.execute("SELECT name, value FROM meta").fetchall())
+
+    def drops(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.conn.execute("SELECT reason, rows FROM drops ORDER BY reason").fetchall())
+
+    def oldest_ts_ms(self) -> int | None:
+        """The stamp of the oldest unacknowledged row (reading or event), or None when empty."""
+        with self._lock:
+            r = self.conn.execute("SELECT ts_ms FROM readings ORDER BY seq LIMIT 1").fetchone()
+            e = self.conn.execute("SELECT min(ts_ms) FROM events").fetchone()
+        stamps = [int(x[0]) for x in (r, e) if x is not None and x[0] is not None]
+        return min(stamps) if stamps else None
+
+    def counts(self) -> dict[str, int]:
+        """Rows in each table (a scan: for the status command, not for the hot path)."""
+        with self._lock:
+            q = self.conn.execute
+            return {
+                "readings": int(q("SELECT count(*) FROM readings").fetchone()[0]),
+                "events": int(q("SELECT count(*) FROM events").fetchone()[0]),
+                "dead_letters": int(q("SELECT count(*) FROM dead_letters").fetchone()[0]),
+                "dead_letter_rows": int(q("SELECT coalesce(sum(rows), 0) FROM dead_letters").fetchone()[0]),
+                "channels_unacked": int(
+                    q("SELECT count(*) FROM channels WHERE meta_hash != meta_acked_hash").fetchone()[0]
+                ),
+            }
+
+    def bytes_used(self) -> dict[str, int]:
+        with self._lock:
+            pages = budget.page_bytes(self.conn)
+        wal = budget.wal_bytes(self.path)
+        return {"pages": pages, "wal": wal, "total": pages + wal}
+
+    def dead_letters(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT id, created_ms, batch_id, error, seq_ranges, rows FROM dead_letters "
+                "ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        names = ("id", "created_ms", "batch_id", "error", "seq_ranges", "rows")
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def integrity(self) -> str:
+        with self._lock:
+            return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _event(r: tuple[Any, ...]) -> Event:
+    seq, channel, ts_ms, rule, level, previous, value, message, fc_ts, fc_r2, fc_points = r
+    forecast = None if fc_ts is None else Forecast(int(fc_ts), float(fc_r2), int(fc_points))
+    return Event(
+        channel=channel, ts_ms=int(ts_ms), rule=rule, level=int(level), previous_level=int(previous),
+        value=math.nan if value is None else float(value), message=message, forecast=forecast, seq=int(seq),
+    )  # fmt: skip
+
+
+def open_reader(path: Path | str) -> OutboxReader:
+    """A reader on an existing outbox; ``sqlite3.OperationalError`` if there is none at ``path``."""
+    p = Path(path)
+    if not p.exists():
+        raise sqlite3.OperationalError(f"no outbox at {p}")
+    return OutboxReader(p)

@@ -1,0 +1,423 @@
+"""The outbox's one writer: a thread that owns the write connection and commits in batches.
+
+Appends (reading blocks, events) are put on a queue and never wait for the disk. The thread takes them
+off, and commits when it holds ``commit_rows`` rows or when the oldest of them has waited
+``commit_interval_ms``, whichever comes first. One transaction numbers the rows (``seq``), inserts them
+with ``executemany`` (numpy columns turned into Python lists once per commit, not per value), and stores
+the next seq in ``meta``: the rows and the seq high-water mark are durable together or not at all, so a
+seq never repeats, even across crashes.
+
+Other writes (deleting acknowledged rows, dead-lettering a refused batch, recording the uplink's state)
+are ``Op``s on the same queue; each carries a ``concurrent.futures.Future`` resolved after its commit,
+and commits at once together with whatever appends are pending.
+
+After each commit the thread checks the byte budget (``budget``) and evicts when the pages are over it.
+A full disk (``SQLITE_FULL``) lowers the budget to what the disk held, evicts under the ``*_disk_full``
+reasons and retries; if the rows still do not fit, the pending readings are dropped and counted
+(``dropped_disk_full``) and the events stay queued. Any other error is logged once, counted, and retried
+with backoff; ``healthy()`` turns False, which stops the systemd watchdog pings.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.outbox import budget
+from protocols.records import Event, ReadingBlock
+
+log = logging.getLogger(__name__)
+
+INSERT_READING = "INSERT INTO readings (seq, channel, ts_ms, value, quality) VALUES (?, ?, ?, ?, ?)"
+INSERT_EVENT = (
+    "INSERT INTO events (seq, channel, ts_ms, rule, level, previous_level, value, message, failure_ts_ms,"
+    " r2, points) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+LIVENESS_S = 1.0  # the thread wakes at least this often, so a watchdog can tell it is alive
+RETRY_MAX_S = 5.0
+UNHEALTHY_AFTER_S = 30.0  # a writer that has not committed pending rows for this long is not healthy
+
+
+@dataclass(frozen=True, slots=True)
+class OpResult:
+    """What an op did: the rows it removed (so the writer keeps its counts) and any value for the caller."""
+
+    readings_removed: int = 0
+    events_removed: int = 0
+    value: Any = None
+
+
+@dataclass(slots=True)
+class Op:
+    """A write other than an append: ``apply(conn)`` runs inside the commit's transaction."""
+
+    apply: Callable[[sqlite3.Connection], OpResult]
+    sync: bool = False  # commit with synchronous=FULL even when the outbox runs at NORMAL
+    future: Future[OpResult] = field(default_factory=Future)
+
+
+@dataclass(slots=True)
+class _Stop:
+    future: Future[None] = field(default_factory=Future)
+
+
+@dataclass(slots=True)
+class _Pending:
+    items: list[ReadingBlock | Event] = field(default_factory=list)  # in arrival order: seqs follow it
+    ops: list[Op] = field(default_factory=list)
+    rows: int = 0
+    since: float = 0.0  # monotonic time the oldest pending append arrived
+
+    def empty(self) -> bool:
+        return not (self.items or self.ops)
+
+
+class Writer(threading.Thread):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        db_path: str,
+        *,
+        channel_ids: npt.NDArray[np.int64],
+        commit_rows: int,
+        commit_interval_ms: int,
+        max_bytes: int,
+        keep_every: int,
+        synchronous: str = "FULL",
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        super().__init__(name="outbox-writer", daemon=True)
+        self.conn = conn
+        self.db_path = db_path
+        self.channel_ids = channel_ids
+        self.commit_rows = commit_rows
+        self.commit_interval_s = commit_interval_ms / 1000
+        self.keep_every = keep_every
+        self.synchronous = synchronous.upper()
+        self.on_commit = on_commit
+        self.queue: queue.SimpleQueue[ReadingBlock | Event | Op | _Stop] = queue.SimpleQueue()
+        self.wal_allowance = budget.wal_allowance(max_bytes)
+        self.page_budget = max(1, max_bytes - self.wal_allowance)
+        self.disk_full_budget: int | None = None
+        conn.execute(f"PRAGMA journal_size_limit = {self.wal_allowance}")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute(f"PRAGMA wal_autocheckpoint = {max(16, self.wal_allowance // page_size)}")
+        self.next_seq = int(_meta(conn, "next_seq"))
+        self.reading_rows = int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])
+        self.event_rows = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+        self.drops: Counter[str] = Counter(dict(conn.execute("SELECT reason, rows FROM drops").fetchall()))
+        self._unpersisted: Counter[str] = Counter()
+        self._drop_lock = threading.Lock()
+        self.page_bytes = budget.page_bytes(conn)
+        self.counters: Counter[str] = Counter()
+        self.appended_rows = 0  # written by the appending thread only
+        self.taken_rows = 0  # written by this thread only
+        self.pending_high_water = 0
+        self.commit_s_last = 0.0
+        self.commit_s_max = 0.0
+        self.last_error = ""
+        self.alive_at = time.monotonic()
+        self.error_since: float | None = None
+        self._pending = _Pending()
+
+    # ------------------------------------------------------------------ called from other threads
+
+    def put(self, item: ReadingBlock | Event | Op) -> None:
+        if isinstance(item, ReadingBlock):
+            self.appended_rows += len(item)
+        elif isinstance(item, Event):
+            self.appended_rows += 1
+        self.queue.put(item)
+
+    @property
+    def pending_rows(self) -> int:
+        return self.appended_rows - self.taken_rows
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Commit what is pending and end the thread."""
+        if not self.is_alive():
+            return
+        stop = _Stop()
+        self.queue.put(stop)
+        stop.future.result(timeout=timeout_s)
+        self.join(timeout=timeout_s)
+
+    def healthy(self) -> bool:
+        now = time.monotonic()
+        alive = self.is_alive() and now - self.alive_at < 10 * LIVENESS_S
+        return alive and (self.error_since is None or now - self.error_since < UNHEALTHY_AFTER_S)
+
+    # ------------------------------------------------------------------ the thread
+
+    def run(self) -> None:
+        stop: _Stop | None = None
+        backoff_s = 0.1
+        while stop is None:
+            self.alive_at = time.monotonic()
+            stop = self._gather()
+            if self._pending.empty() or not self._due(stop):
+                continue
+            try:
+                self._commit()
+                backoff_s = 0.1
+            except sqlite3.Error as e:
+                self._failed(e)
+                if stop is not None:
+                    break
+                time.sleep(backoff_s)
+                backoff_s = min(RETRY_MAX_S, backoff_s * 2)
+            except Exception as e:  # a bug must not kill the only writer: drop what caused it, counted
+                log.exception("outbox %s: unexpected error; dropping the pending rows", self.db_path)
+                self._discard(e)
+        if stop is not None:
+            if self.error_since is not None:
+                stop.future.set_exception(RuntimeError(f"the outbox could not commit: {self.last_error}"))
+            else:
+                stop.future.set_result(None)
+
+    def _gather(self) -> _Stop | None:
+        """Take items off the queue until a commit is due; a stop request if one came."""
+        p = self._pending
+        while True:
+            if p.empty():
+                timeout = LIVENESS_S
+            else:
+                timeout = min(LIVENESS_S, p.since + self.commit_interval_s - time.monotonic())
+            try:
+                item = self.queue.get(timeout=max(0.0, timeout)) if timeout > 0 else self.queue.get_nowait()
+            except queue.Empty:
+                return None
+            if isinstance(item, _Stop):
+                return item
+            if p.empty():
+                p.since = time.monotonic()
+            if isinstance(item, ReadingBlock):
+                p.items.append(item)
+                p.rows += len(item)
+            elif isinstance(item, Event):
+                p.items.append(item)
+                p.rows += 1
+            else:
+                p.ops.append(item)
+                return None
+            self.pending_high_water = max(self.pending_high_water, self.pending_rows)
+            if p.rows >= self.commit_rows:
+                return None
+
+    def _due(self, stop: _Stop | None) -> bool:
+        p = self._pending
+        waited = time.monotonic() - p.since
+        if stop is not None or p.ops:
+            return True
+        return p.rows >= self.commit_rows or waited >= self.commit_interval_s
+
+    def _failed(self, e: sqlite3.Error) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        self.counters["failed_commits"] += 1
+        if self.error_since is None:
+            self.error_since = time.monotonic()
+            log.error("outbox %s: commit failed (%s); retrying, the rows stay queued", self.db_path, e)
+        self.last_error = f"{type(e).__name__}: {e}"
+
+    def _discard(self, e: Exception) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        p, self._pending = self._pending, _Pending()
+        self.taken_rows += p.rows
+        self.note_drop("dropped_writer_error", p.rows)
+        self.last_error = f"{type(e).__name__}: {e}"
+        for op in p.ops:
+            op.future.set_exception(e)
+
+    # ------------------------------------------------------------------ committing
+
+    def _commit(self) -> None:
+        started = time.perf_counter()
+        p = self._pending
+        try:
+            results = self._transaction(p)
+        except sqlite3.OperationalError as e:
+            if e.sqlite_errorcode != sqlite3.SQLITE_FULL:
+                raise
+            results = self._disk_full(p)
+        self._pending = _Pending()
+        self.taken_rows += p.rows
+        self.commit_s_last = time.perf_counter() - started
+        self.commit_s_max = max(self.commit_s_max, self.commit_s_last)
+        if self.error_since is not None:
+            log.info("outbox %s: commits succeed again", self.db_path)
+            self.error_since = None
+        for op, result in zip(p.ops, results, strict=True):
+            op.future.set_result(result)
+        self._evict_if_over()
+        if self.on_commit is not None and p.items:
+            self.on_commit(self.next_seq - 1)
+
+    def _transaction(self, p: _Pending) -> list[OpResult]:
+        conn = self.conn
+        seq = self.next_seq
+        with self._drop_lock:
+            unpersisted = Counter(self._unpersisted)
+        sync = self.synchronous != "FULL" and any(op.sync for op in p.ops)
+        if sync:
+            conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            seq, added, events = self._insert(p.items, seq)
+            results = [op.apply(conn) for op in p.ops]
+            conn.execute("UPDATE meta SET value = ? WHERE name = 'next_seq'", (seq,))
+            for reason, rows in unpersisted.items():
+                budget.count(conn, reason, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            if sync:
+                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        with self._drop_lock:
+            self._unpersisted -= unpersisted
+        self.counters["commits"] += 1
+        self.counters["readings_committed"] += added
+        self.counters["events_committed"] += events
+        self.reading_rows += added - sum(r.readings_removed for r in results)
+        self.event_rows += events - sum(r.events_removed for r in results)
+        self.next_seq = seq
+        return results
+
+    def _insert(self, items: list[ReadingBlock | Event], seq: int) -> tuple[int, int, int]:
+        """Number and insert the items in arrival order: ``(next seq, readings added, events added)``."""
+        run: list[ReadingBlock] = []
+        events: list[tuple[Any, ...]] = []
+        added = 0
+        for item in items:
+            if isinstance(item, Event):
+                n = self._insert_readings(run, seq)
+                seq, added, run = seq + n, added + n, []
+                events.append(_event_row(seq, item))
+                seq += 1
+            else:
+                run.append(item)
+        n = self._insert_readings(run, seq)
+        if events:
+            self.conn.executemany(INSERT_EVENT, events)
+        return seq + n, added + n, len(events)
+
+    def _insert_readings(self, blocks: list[ReadingBlock], first_seq: int) -> int:
+        if not blocks:
+            return 0
+        b = blocks[0] if len(blocks) == 1 else ReadingBlock.concat(blocks)
+        n = len(b)
+        if n == 0:
+            return 0
+        ids = self.channel_ids[b.channel]  # site channel index -> the outbox's durable channel id
+        rows = zip(
+            range(first_seq, first_seq + n),
+            ids.tolist(),
+            b.ts_ms.tolist(),
+            b.value.tolist(),  # sqlite3 stores a NaN float as NULL
+            b.quality.tolist(),
+            strict=True,
+        )
+        self.conn.executemany(INSERT_READING, rows)
+        return n
+
+    def note_drop(self, reason: str, rows: int) -> None:
+        """Count rows dropped before they reached the file (any thread); persisted with the next commit."""
+        with self._drop_lock:
+            self.drops[reason] += rows
+            self._unpersisted[reason] += rows
+
+    # ------------------------------------------------------------------ the byte budget and a full disk
+
+    def effective_page_budget(self) -> int:
+        if self.disk_full_budget is None:
+            return self.page_budget
+        return min(self.page_budget, self.disk_full_budget)
+
+    def _evict_if_over(self, *, disk_full: bool = False) -> None:
+        self.page_bytes = budget.page_bytes(self.conn)
+        if self.page_bytes <= self.effective_page_budget():
+            return
+        full = disk_full or self.disk_full_budget is not None
+        plan = budget.Eviction(
+            page_budget=self.effective_page_budget(),
+            keep_every=self.keep_every,
+            protect_after_seq=self.next_seq - 1 - self.reading_rows // 4,
+            thin_reason="thinned_disk_full" if full else "thinned_budget",
+            drop_reason="dropped_disk_full" if full else "dropped_budget",
+        )
+        evicted: Counter[str] = Counter()
+        try:
+            budget.evict(self.conn, plan, self.reading_rows, evicted)
+        except sqlite3.Error as e:
+            self.counters["eviction_failures"] += 1
+            log.warning("outbox %s: eviction stopped: %s", self.db_path, e)
+        with self._drop_lock:
+            self.drops.update(evicted)
+        self.reading_rows -= sum(evicted.values())
+        self.page_bytes = budget.page_bytes(self.conn)
+
+    def _disk_full(self, p: _Pending) -> list[OpResult]:
+        """The disk is full: hold the pages to what fits, make room, and retry once; else drop readings."""
+        self.counters["disk_full"] += 1
+        self.disk_full_budget = int(budget.page_bytes(self.conn) * budget.LOW_WATER)
+        log.error(
+            "outbox %s: the disk is full; holding the outbox to %d bytes of pages, evicting old readings",
+            self.db_path,
+            self.disk_full_budget,
+        )
+        self._evict_if_over(disk_full=True)
+        try:
+            return self._transaction(p)
+        except sqlite3.OperationalError as e:
+            if e.sqlite_errorcode != sqlite3.SQLITE_FULL:
+                raise
+        lost = sum(len(i) for i in p.items if isinstance(i, ReadingBlock))
+        self.note_drop("dropped_disk_full", lost)
+        self.taken_rows += lost
+        p.rows -= lost
+        p.items = [i for i in p.items if isinstance(i, Event)]
+        log.error("outbox %s: still full; dropped %d pending readings (counted)", self.db_path, lost)
+        return self._transaction(p)  # events and ops only; if even they fail, the loop retries them
+
+    # ------------------------------------------------------------------ statistics
+
+    def statistics(self) -> dict[str, Any]:
+        return {
+            **{k: self.counters[k] for k in ("commits", "readings_committed", "events_committed")},
+            "failed_commits": self.counters["failed_commits"],
+            "disk_full": self.counters["disk_full"],
+            "pending_rows": self.pending_rows,
+            "pending_high_water": self.pending_high_water,
+            "commit_ms_last": round(self.commit_s_last * 1e3, 3),
+            "commit_ms_max": round(self.commit_s_max * 1e3, 3),
+            "healthy": self.healthy(),
+            "last_error": self.last_error,
+        }
+
+
+def _meta(conn: sqlite3.Connection, name: str) -> Any:
+    row = conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+    return None if row is None else row[0]
+
+
+def _event_row(seq: int, e: Event) -> tuple[Any, ...]:
+    f = e.forecast
+    return (
+        seq, e.channel, e.ts_ms, e.rule, e.level, e.previous_level, e.value, e.message,
+        None if f is None else f.failure_ts_ms, None if f is None else f.r2, None if f is None else f.points,
+    )  # fmt: skip
