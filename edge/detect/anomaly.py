@@ -34,6 +34,7 @@ import numpy.typing as npt
 from edge.detect.anomalykernel import (
     A_DS_MAX,
     A_DS_MIN,
+    A_HIST_WEIGHT,
     A_LAST_TS,
     A_LOG_MAX,
     A_VMAX,
@@ -87,6 +88,7 @@ class AnomalyConfig:
         a[:, A_DS_MIN] = np.inf
         a[:, A_DS_MAX] = -np.inf
         a[:, A_LOG_MAX] = -np.inf
+        a[:, A_HIST_WEIGHT] = 1.0
         return a
 
 

@@ -46,7 +46,9 @@ A_LOG_MAX = 11
 A_SUPPRESS = 12
 A_NPROTO = 13
 A_FILLED = 14
+A_HIST_WEIGHT = 15  # histogram counts are stored times this growing weight, so fading costs O(1)
 A_SCALARS = 16
+RESCALE_AT = 1e150
 
 
 def row_width(window: int, prototypes: int, bins: int) -> int:
@@ -80,6 +82,22 @@ def _nearest(det, c, w0, p0, nproto, window):  # type: ignore[no-untyped-def]
     """(index, largest absolute difference) of the prototype nearest to the window; (-1, inf) if none."""
     best = np.inf
     bk = -1
+    if window == 1:  # values are kept sorted: binary search, then the neighbour on each side
+        x = det[c, w0]
+        lo, hi = 0, nproto
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if det[c, p0 + mid] < x:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < nproto:
+            best = det[c, p0 + lo] - x
+            bk = lo
+        if lo > 0 and x - det[c, p0 + lo - 1] <= best:
+            best = x - det[c, p0 + lo - 1]
+            bk = lo - 1
+        return bk, best
     for k in range(nproto):
         base = p0 + k * window
         d = 0.0
@@ -97,43 +115,83 @@ def _nearest(det, c, w0, p0, nproto, window):  # type: ignore[no-untyped-def]
 def _learn(det, c, w0, p0, u0, bk, novel, cfg, window, nproto):  # type: ignore[no-untyped-def]
     """Move the nearest prototype toward the window, or store the window as a new (or the stalest) one."""
     steps = det[c, A_STEPS]
-    if novel:
-        if nproto < int(cfg[C_PROTOTYPES]):
-            bk = nproto
-            det[c, A_NPROTO] = nproto + 1
-        else:
-            bk = 0
-            for k in range(1, nproto):
-                if det[c, u0 + k] < det[c, u0 + bk]:
-                    bk = k
-        for j in range(window):
-            det[c, p0 + bk * window + j] = det[c, w0 + j]
-    else:
+    if not novel:
         rate = cfg[C_LEARN_RATE]
         for j in range(window):
             det[c, p0 + bk * window + j] += rate * (det[c, w0 + j] - det[c, p0 + bk * window + j])
+        det[c, u0 + bk] = steps
+        return
+    stalest = 0
+    for k in range(1, nproto):
+        if det[c, u0 + k] < det[c, u0 + stalest]:
+            stalest = k
+    if window == 1:
+        _insert_sorted(det, c, p0, u0, nproto, stalest, int(cfg[C_PROTOTYPES]), det[c, w0], steps)
+        return
+    if nproto < int(cfg[C_PROTOTYPES]):
+        bk = nproto
+        det[c, A_NPROTO] = nproto + 1
+    else:
+        bk = stalest
+    for j in range(window):
+        det[c, p0 + bk * window + j] = det[c, w0 + j]
     det[c, u0 + bk] = steps
 
 
 @njit(cache=True)
+def _insert_sorted(det, c, p0, u0, nproto, stalest, capacity, x, steps):  # type: ignore[no-untyped-def]
+    """Insert value ``x`` into the sorted codebook; when full, the stalest value makes room."""
+    n = nproto
+    if n >= capacity:
+        for k in range(stalest, n - 1):
+            det[c, p0 + k] = det[c, p0 + k + 1]
+            det[c, u0 + k] = det[c, u0 + k + 1]
+        n -= 1
+    pos = 0
+    while pos < n and det[c, p0 + pos] < x:
+        pos += 1
+    for k in range(n, pos, -1):
+        det[c, p0 + k] = det[c, p0 + k - 1]
+        det[c, u0 + k] = det[c, u0 + k - 1]
+    det[c, p0 + pos] = x
+    det[c, u0 + pos] = steps
+    det[c, A_NPROTO] = n + 1
+
+
+@njit(cache=True)
 def _tail_probability(det, c, h0, level, cfg):  # type: ignore[no-untyped-def]
-    """How rare a log-surprise ``level`` is among this channel's past ones (then counts it in)."""
+    """How rare a log-surprise ``level`` is among this channel's past ones (then counts it in).
+
+    The histogram fades by ``C_HIST_FADE`` per step. Instead of multiplying every bin each step, counts are
+    added with a weight that grows by 1 / fade per step (and everything is rescaled once it gets large).
+    """
     bins = int(cfg[C_BINS])
     b = int((level - cfg[C_LOG_MIN]) / cfg[C_BIN_WIDTH])
     b = min(max(b, 0), bins - 1)
     total = det[c, A_HIST_TOTAL]
+    w = det[c, A_HIST_WEIGHT]
     if level > det[c, A_LOG_MAX]:
-        p = 0.5 / (total + 1.0) * math.exp(-(level - det[c, A_LOG_MAX]) / cfg[C_TAIL])
+        p = 0.5 * w / (total + w) * math.exp(-(level - det[c, A_LOG_MAX]) / cfg[C_TAIL])
     else:
         above = 0.0
-        for k in range(b, bins):
-            above += det[c, h0 + k]
-        p = (above + 0.5) / (total + 1.0)
-    fade = cfg[C_HIST_FADE]
-    for k in range(bins):
-        det[c, h0 + k] *= fade
-    det[c, h0 + b] += 1.0
-    det[c, A_HIST_TOTAL] = total * fade + 1.0
+        if b < bins // 2:  # sum the shorter side: most samples fall in the low bins
+            for k in range(b):
+                above += det[c, h0 + k]
+            above = max(total - above, 0.0)
+        else:
+            for k in range(b, bins):
+                above += det[c, h0 + k]
+        p = (above + 0.5 * w) / (total + w)
+    w /= cfg[C_HIST_FADE]
+    det[c, h0 + b] += w
+    total += w
+    if w > RESCALE_AT:
+        for k in range(bins):
+            det[c, h0 + k] /= w
+        total /= w
+        w = 1.0
+    det[c, A_HIST_TOTAL] = total
+    det[c, A_HIST_WEIGHT] = w
     det[c, A_LOG_MAX] = max(det[c, A_LOG_MAX], level)
     return p
 

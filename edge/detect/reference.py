@@ -287,32 +287,49 @@ def _score(row: Array, x: float, cfg: Array) -> float:
     table = row[p0 : p0 + protos * window].reshape(protos, window)
     dists = np.abs(table[:nproto] - win).max(axis=1) if nproto else np.zeros(0)
     bk = int(np.argmin(dists)) if nproto else -1
+    if window == 1 and nproto:  # a sorted codebook: of two equally near values, the lower
+        bk = int(np.flatnonzero(dists == dists.min())[0])
     surprise = 1.0 if bk < 0 else float(dists[bk]) / max(row[ak.A_VMAX] - row[ak.A_VMIN], 1e-300)
     # calibrate against this channel's past surprises
     level = math.log(surprise + cfg[ak.C_EPS])
     b = min(max(int((level - cfg[ak.C_LOG_MIN]) / cfg[ak.C_BIN_WIDTH]), 0), bins - 1)
+    # counts are kept times a weight w that grows by 1 / fade a step: hist / w is the faded histogram
     hist = row[h0 : h0 + bins]
-    total = row[ak.A_HIST_TOTAL]
+    w = row[ak.A_HIST_WEIGHT]
+    faded_total = row[ak.A_HIST_TOTAL] / w
     if level > row[ak.A_LOG_MAX]:
-        p = 0.5 / (total + 1.0) * math.exp(-(level - row[ak.A_LOG_MAX]) / cfg[ak.C_TAIL])
+        p = 0.5 / (faded_total + 1.0) * math.exp(-(level - row[ak.A_LOG_MAX]) / cfg[ak.C_TAIL])
     else:
-        p = (math.fsum(hist[b:]) + 0.5) / (total + 1.0)
-    hist *= cfg[ak.C_HIST_FADE]
-    hist[b] += 1.0
-    row[ak.A_HIST_TOTAL] = total * cfg[ak.C_HIST_FADE] + 1.0
+        p = (math.fsum(hist[b:]) / w + 0.5) / (faded_total + 1.0)
+    w /= cfg[ak.C_HIST_FADE]
+    hist[b] += w
+    row[ak.A_HIST_TOTAL] += w
+    if w > ak.RESCALE_AT:
+        hist /= w
+        row[ak.A_HIST_TOTAL] /= w
+        w = 1.0
+    row[ak.A_HIST_WEIGHT] = w
     row[ak.A_LOG_MAX] = max(row[ak.A_LOG_MAX], level)
     # learn
     uses = row[u0 : u0 + protos]
-    if bk < 0 or surprise > cfg[ak.C_VIGILANCE]:
-        if nproto < protos:
-            bk = nproto
-            row[ak.A_NPROTO] = nproto + 1
-        else:
-            bk = int(np.argmin(uses))
-        table[bk] = win
-    else:
+    if bk >= 0 and surprise <= cfg[ak.C_VIGILANCE]:
         table[bk] += cfg[ak.C_LEARN_RATE] * (win - table[bk])
-    uses[bk] = row[ak.A_STEPS]
+        uses[bk] = row[ak.A_STEPS]
+    elif window == 1:  # keep (value, last use) pairs sorted by value; when full, drop the stalest
+        pairs = list(zip(table[:nproto, 0], uses[:nproto], strict=True))
+        if nproto == protos:
+            del pairs[int(np.argmin(uses[:nproto]))]
+        pairs.insert(
+            int(np.searchsorted([v for v, _ in pairs], win[0], side="left")), (win[0], row[ak.A_STEPS])
+        )
+        table[: len(pairs), 0] = [v for v, _ in pairs]
+        uses[: len(pairs)] = [u for _, u in pairs]
+        row[ak.A_NPROTO] = len(pairs)
+    else:
+        bk = nproto if nproto < protos else int(np.argmin(uses[:nproto]))
+        row[ak.A_NPROTO] = max(nproto, bk + 1)
+        table[bk] = win
+        uses[bk] = row[ak.A_STEPS]
     score = min(1.0, -math.log10(max(p, 1e-300)) / 10.0)
     if row[ak.A_STEPS] < cfg[ak.C_WARM_UP]:
         score = 0.0

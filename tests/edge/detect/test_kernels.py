@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.detect import DetectorBank, reference
+from edge.detect import DEFAULT_ANOMALY, AnomalyConfig, DetectorBank, reference
 from edge.detect import anomalykernel as ak
 from edge.detect import rulekernel as rk
 from edge.detect.bank import NO_VALUE_MASK, OUT_OF_RANGE
@@ -22,9 +22,16 @@ from tests.edge.detect.helpers import channel, every_rule
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def make_bank(n_channels: int = 3) -> DetectorBank:
-    return DetectorBank.from_channels([channel(f"p{i}", *every_rule(), physical_range=(-100, 100))
-                                       for i in range(n_channels)])  # fmt: skip
+SMALL_CODEBOOK = AnomalyConfig(prototypes=4, warm_up=5)  # full at once: exercises replacing the stalest
+PATTERNS = AnomalyConfig(window=4, downsample=2, prototypes=6, learn_rate=0.2, vigilance=0.05, warm_up=5)
+CONFIGS = pytest.mark.parametrize(
+    "anomaly", [DEFAULT_ANOMALY, SMALL_CODEBOOK, PATTERNS], ids=["default", "small", "patterns"]
+)
+
+
+def make_bank(n_channels: int = 3, anomaly: AnomalyConfig = DEFAULT_ANOMALY) -> DetectorBank:
+    channels = [channel(f"p{i}", *every_rule(), physical_range=(-100, 100)) for i in range(n_channels)]
+    return DetectorBank.from_channels(channels, anomaly=anomaly)
 
 
 def run_both(bank: DetectorBank, ch, ts, val, qual):
@@ -81,10 +88,11 @@ def series(n: int, kind: str, rng: np.random.Generator):
     return ch, ts, values, qual
 
 
+@CONFIGS
 @pytest.mark.parametrize("kind", ["random", "constant", "nan", "inf", "ramp"])
-def test_kernels_equal_references(kind: str) -> None:
+def test_kernels_equal_references(kind: str, anomaly: AnomalyConfig) -> None:
     rng = np.random.default_rng(7)
-    bank = make_bank()
+    bank = make_bank(anomaly=anomaly)
     kernel, ref = run_both(bank, *series(3000, kind, rng))
     assert_same(kernel, ref)
     if kind in ("random", "ramp"):
@@ -126,8 +134,9 @@ def test_late_samples_are_skipped_and_counted() -> None:
         max_size=300,
     )
 )
-def test_kernels_equal_references_hypothesis(steps) -> None:
-    bank = make_bank()
+@CONFIGS
+def test_kernels_equal_references_hypothesis(steps, anomaly: AnomalyConfig) -> None:
+    bank = make_bank(anomaly=anomaly)
     ch = [s[0] for s in steps]
     ts = np.cumsum([s[1] for s in steps]).astype(np.int64)
     kernel, ref = run_both(bank, ch, ts, [s[2] for s in steps], [s[3] for s in steps])
