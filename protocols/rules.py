@@ -128,10 +128,14 @@ class FaultRule(RuleBase):
 
 
 class AnomalyRule(RuleBase):
-    """The calibrated anomaly score (0..1) of the point's detector crosses thresholds."""
+    """The calibrated anomaly score (0..1) of the point's detector crosses thresholds.
+
+    The score is ``-log10(p) / 10`` for the tail probability p of the sample's surprise on its own channel
+    (``docs/detection.md``): 0.2 is one in a hundred, 0.5 one in a hundred thousand, on every stream.
+    """
 
     type: Literal["anomaly"]
-    levels: Levels = Levels(blue=0.99)
+    levels: Levels = Levels(blue=0.5)
 
     @model_validator(mode="after")
     def _in_unit_interval(self) -> AnomalyRule:
