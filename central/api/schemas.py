@@ -22,6 +22,8 @@ MAX_ID = (1 << 62) - 1
 
 Text = Annotated[str, Field(pattern=TEXT, max_length=4000)]
 Ident = Annotated[str, Field(pattern=IDENT)]
+Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
+IntPair = Annotated[list[int], Field(min_length=2, max_length=2)]
 LevelInt = Annotated[int, Field(ge=0, le=4, description="0 clear, 1 blue, 2 yellow, 3 orange, 4 red")]
 
 
@@ -69,7 +71,7 @@ class SiteIn(Model):
 
 class Point(Model):
     type: Literal["Point"] = "Point"
-    coordinates: tuple[float, float] = Field(description="[longitude, latitude] in degrees (GeoJSON order)")
+    coordinates: Pair = Field(description="[longitude, latitude] in degrees (GeoJSON order)")
 
 
 class Feature(Model):
@@ -119,7 +121,7 @@ class ChannelOut(Model):
     profile: str
     latitude_deg: float | None
     longitude_deg: float | None
-    physical_range: tuple[float, float] | None
+    physical_range: Pair | None = Field(description="[min, max] of the point's physical range")
     first_seen_ms: int
 
 
@@ -291,7 +293,7 @@ class AckOut(Model):
     gateway: str
     batch_id: int
     acked_through: int = Field(description="the highest seq committed for the gateway")
-    committed: list[tuple[int, int]] = Field(description="the batch's seq ranges, now committed")
+    committed: list[IntPair] = Field(description="the batch's seq ranges, now committed")
     error: str | None = Field(description="why the batch was refused (it will never be accepted)")
 
 

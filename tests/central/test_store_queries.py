@@ -52,7 +52,7 @@ def test_history_buckets_match_a_reference(store: Store) -> None:
         for g, w in zip(got_rows, want, strict=True):
             assert g[0] == w[0] and g[5] == w[5]
             if w[5]:
-                assert np.allclose(g[1:5], w[1:5])
+                assert np.allclose(np.array(g[1:5], dtype=float), w[1:5])
             else:
                 assert g[1:5] == (None, None, None, None)
 
