@@ -1,9 +1,17 @@
 """The outbox's byte budget: how much it uses, and what it gives up first when it must.
 
 Use is the pages that hold data, ``(page_count - freelist_count) * page_size``, plus the WAL file. The
-WAL is kept to ``wal_allowance_bytes`` by the ``journal_size_limit`` and ``wal_autocheckpoint`` pragmas,
-so the pages get the rest: ``page_budget = max_bytes - wal_allowance_bytes``. Pages freed by a delete
-go to SQLite's free list and are reused by the next inserts: the file does not shrink, it stops growing.
+WAL is kept to ``wal_allowance`` by the ``journal_size_limit`` and ``wal_autocheckpoint`` pragmas, so
+the pages get the rest: ``page_budget = max_bytes - wal_allowance``. Pages freed by a delete go to
+SQLite's free list and are reused by the next inserts: the file does not shrink, it stops growing.
+
+The disk may hold less than the budget (a small SD card, logs filling it). ``ByteBudget.limit`` also asks
+the file system (``statvfs``) how much room is left and keeps a reserve of two WAL allowances (the WAL,
+and the pages a checkpoint may add to the file): when the room is smaller than the budget, the room is
+the budget, and evictions count under the ``*_disk_full`` reasons. A WAL that filled the disk could not
+be checkpointed (that needs room in the file), and then nothing could be deleted either; the reserve
+keeps the outbox out of that corner. A real ``SQLITE_FULL`` (someone else filled the disk faster than we
+looked) is handled by the writer the same way.
 
 When the pages pass their budget, ``evict`` frees rows until they are back under ``LOW_WATER`` of it:
 
@@ -32,11 +40,55 @@ MIN_THIN_WINDOW = 10_000  # rows per thinning window: enough for every channel t
 MAX_ROUNDS = 200  # bounds one eviction; each round is one chunk
 MIN_WAL_ALLOWANCE = 64 << 10
 MAX_WAL_ALLOWANCE = 4 << 20
+DISK_FULL_WAL_BYTES = 64 << 10  # after a full disk the WAL is checkpointed and truncated this early
 
 
 def wal_allowance(max_bytes: int) -> int:
     """How much of the budget the WAL may hold between checkpoints: an eighth, within 64 KiB .. 4 MiB."""
     return max(MIN_WAL_ALLOWANCE, min(MAX_WAL_ALLOWANCE, max_bytes // 8))
+
+
+class ByteBudget:
+    """The pages' budget for one outbox file: the configured one, or less when the disk holds less."""
+
+    def __init__(self, db_path: str, max_bytes: int) -> None:
+        self.db_path = db_path
+        self.folder = os.path.dirname(os.path.abspath(db_path))
+        disk = os.statvfs(self.folder)
+        self.wal_allowance = wal_allowance(min(max_bytes, disk.f_blocks * disk.f_frsize))
+        self.reserve = 2 * self.wal_allowance
+        self.page_budget = max(1, max_bytes - self.wal_allowance)
+        self.current = self.page_budget
+        self.disk_limited = False
+        self.small_wal = False
+
+    def configure(self, conn: sqlite3.Connection) -> None:
+        """Keep the WAL within its allowance (checkpoint at it, truncate back to it)."""
+        allowance = DISK_FULL_WAL_BYTES if self.small_wal else self.wal_allowance
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute(f"PRAGMA journal_size_limit = {allowance}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {max(16, allowance // page_size)}")
+
+    def limit(self, used_page_bytes: int) -> int:
+        """The pages' budget now: the configured one, or the room the disk has if that is less."""
+        disk = os.statvfs(self.folder)
+        room = used_page_bytes + wal_bytes(self.db_path) + disk.f_bavail * disk.f_frsize - self.reserve
+        self.disk_limited = room < self.page_budget
+        self.current = max(0, room) if self.disk_limited else self.page_budget
+        return self.current
+
+    def disk_full(self, conn: sqlite3.Connection, used_page_bytes: int) -> int:
+        """SQLITE_FULL: from now on keep the WAL small, and free a step of what the pages use now.
+
+        One step, not the room ``statvfs`` reports: that may be nothing at all when another program
+        filled the disk, and the outbox must not throw everything away for it.
+        """
+        if not self.small_wal:
+            self.small_wal = True
+            self.configure(conn)
+        self.current = int(used_page_bytes * LOW_WATER)
+        self.disk_limited = True
+        return self.current
 
 
 def page_bytes(conn: sqlite3.Connection) -> int:
@@ -63,6 +115,7 @@ class Eviction:
     protect_after_seq: int  # readings after this seq are the protected tail
     thin_reason: str
     drop_reason: str
+    chunk_rows: int = CHUNK_ROWS  # rows per transaction (smaller when the disk is full: less WAL)
 
 
 def evict(conn: sqlite3.Connection, plan: Eviction, reading_rows: int, drops: Counter[str]) -> int:
@@ -77,7 +130,7 @@ def evict(conn: sqlite3.Connection, plan: Eviction, reading_rows: int, drops: Co
         if used <= target or reading_rows - removed <= 0:
             break
         per_row = max(1.0, used / max(1, reading_rows - removed))
-        want = min(CHUNK_ROWS, math.ceil((used - target) / per_row) + 1)
+        want = min(plan.chunk_rows, math.ceil((used - target) / per_row) + 1)
         conn.execute("BEGIN IMMEDIATE")
         try:
             n, reason = _thin(conn, plan, want), plan.thin_reason
@@ -87,7 +140,8 @@ def evict(conn: sqlite3.Connection, plan: Eviction, reading_rows: int, drops: Co
                 count(conn, reason, n)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         if n == 0:
             break

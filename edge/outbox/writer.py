@@ -107,12 +107,8 @@ class Writer(threading.Thread):
         self.synchronous = synchronous.upper()
         self.on_commit = on_commit
         self.queue: queue.SimpleQueue[ReadingBlock | Event | Op | _Stop] = queue.SimpleQueue()
-        self.wal_allowance = budget.wal_allowance(max_bytes)
-        self.page_budget = max(1, max_bytes - self.wal_allowance)
-        self.disk_full_budget: int | None = None
-        conn.execute(f"PRAGMA journal_size_limit = {self.wal_allowance}")
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        conn.execute(f"PRAGMA wal_autocheckpoint = {max(16, self.wal_allowance // page_size)}")
+        self.budget = budget.ByteBudget(db_path, max_bytes)
+        self.budget.configure(conn)
         self.next_seq = int(_meta(conn, "next_seq"))
         self.reading_rows = int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])
         self.event_rows = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
@@ -343,22 +339,21 @@ class Writer(threading.Thread):
 
     # ------------------------------------------------------------------ the byte budget and a full disk
 
-    def effective_page_budget(self) -> int:
-        if self.disk_full_budget is None:
-            return self.page_budget
-        return min(self.page_budget, self.disk_full_budget)
-
-    def _evict_if_over(self, *, disk_full: bool = False) -> None:
+    def _evict_if_over(self, limit: int | None = None) -> None:
+        """Evict when the pages are over the budget (``limit``: the one a full disk just set)."""
         self.page_bytes = budget.page_bytes(self.conn)
-        if self.page_bytes <= self.effective_page_budget():
+        if limit is None:
+            limit = self.budget.limit(self.page_bytes)
+        if self.page_bytes <= limit:
             return
-        full = disk_full or self.disk_full_budget is not None
+        full = self.budget.disk_limited
         plan = budget.Eviction(
-            page_budget=self.effective_page_budget(),
+            page_budget=limit,
             keep_every=self.keep_every,
             protect_after_seq=self.next_seq - 1 - self.reading_rows // 4,
             thin_reason="thinned_disk_full" if full else "thinned_budget",
             drop_reason="dropped_disk_full" if full else "dropped_budget",
+            chunk_rows=budget.CHUNK_ROWS // 10 if full else budget.CHUNK_ROWS,
         )
         evicted: Counter[str] = Counter()
         try:
@@ -374,13 +369,15 @@ class Writer(threading.Thread):
     def _disk_full(self, p: _Pending) -> list[OpResult]:
         """The disk is full: hold the pages to what fits, make room, and retry once; else drop readings."""
         self.counters["disk_full"] += 1
-        self.disk_full_budget = int(budget.page_bytes(self.conn) * budget.LOW_WATER)
+        self._checkpoint()
+        limit = self.budget.disk_full(self.conn, budget.page_bytes(self.conn))
         log.error(
             "outbox %s: the disk is full; holding the outbox to %d bytes of pages, evicting old readings",
             self.db_path,
-            self.disk_full_budget,
+            limit,
         )
-        self._evict_if_over(disk_full=True)
+        self._evict_if_over(limit)
+        self._checkpoint()
         try:
             return self._transaction(p)
         except sqlite3.OperationalError as e:
@@ -393,6 +390,13 @@ class Writer(threading.Thread):
         p.items = [i for i in p.items if isinstance(i, Event)]
         log.error("outbox %s: still full; dropped %d pending readings (counted)", self.db_path, lost)
         return self._transaction(p)  # events and ops only; if even they fail, the loop retries them
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the file and truncate it, giving its space back (best effort)."""
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as e:
+            log.debug("outbox %s: checkpoint failed: %s", self.db_path, e)
 
     # ------------------------------------------------------------------ statistics
 
