@@ -143,12 +143,19 @@ class MqttUplink(StrictModel):
     username: str | None = None
     password_env: str | None = None
     keepalive_s: int = Field(default=60, ge=5, le=3600)
+    ack_timeout_s: float = Field(default=30.0, gt=0, le=3600, description="wait for the central's ack")
 
 
 class Forwarding(StrictModel):
     max_batch_rows: int = Field(default=5000, ge=1, le=100_000)
     backlog_rows_per_s: float = Field(default=2000.0, gt=0, description="rate budget for the backlog")
     retry_max_s: float = Field(default=60.0, gt=0, le=3600, description="cap of the send backoff")
+    send_interval_ms: int = Field(
+        default=1000, ge=0, le=600_000, description="readings wait this long for company; events go at once"
+    )
+    live_window_s: float = Field(
+        default=60.0, gt=0, description="rows committed this recently are the live tail, older ones backlog"
+    )
 
 
 Uplink = Annotated[HttpUplink | MqttUplink, Field(discriminator="type")]
