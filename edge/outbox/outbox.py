@@ -202,6 +202,10 @@ class Outbox:
             self.writer.put(op)
         return op.future
 
+    def on_commit(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(produced_through)`` on the writer thread after every commit that adds rows."""
+        self.writer.commit_listeners.append(listener)
+
     # ------------------------------------------------------------------ reading and state
 
     @property

@@ -105,7 +105,7 @@ class Writer(threading.Thread):
         self.commit_interval_s = commit_interval_ms / 1000
         self.keep_every = keep_every
         self.synchronous = synchronous.upper()
-        self.on_commit = on_commit
+        self.commit_listeners: list[Callable[[int], None]] = [on_commit] if on_commit else []
         self.queue: queue.SimpleQueue[ReadingBlock | Event | Op | _Stop] = queue.SimpleQueue()
         self.budget = budget.ByteBudget(db_path, max_bytes)
         self.budget.configure(conn)
@@ -258,8 +258,15 @@ class Writer(threading.Thread):
         for op, result in zip(p.ops, results, strict=True):
             op.future.set_result(result)
         self._evict_if_over()
-        if self.on_commit is not None and p.items:
-            self.on_commit(self.next_seq - 1)
+        if p.items:
+            self._tell_listeners(self.next_seq - 1)
+
+    def _tell_listeners(self, produced_through: int) -> None:
+        for listener in self.commit_listeners:
+            try:
+                listener(produced_through)
+            except Exception:  # a listener's trouble (a closed event loop at exit) is not the rows'
+                log.debug("outbox commit listener failed", exc_info=True)
 
     def _transaction(self, p: _Pending) -> list[OpResult]:
         conn = self.conn

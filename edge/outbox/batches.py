@@ -1,0 +1,126 @@
+"""From outbox rows to a wire-v1 batch: what to take, in which order, and what travels with it.
+
+``BatchBuilder.select`` takes, up to ``max_rows``:
+
+1. every unacknowledged event, oldest first (alarms never wait behind readings);
+2. the live tail: readings committed in the last ``live_window_s`` (``after live_mark``), oldest first;
+3. the backlog: older readings, oldest first, no more than the rate budget allows right now.
+
+``BatchBuilder.build`` turns the selection into a ``Batch``: readings as columns with the outbox's channel
+ids mapped to the batch's ``keys``, the channel and site metadata the central has not acknowledged yet,
+and the heartbeat if one is due; then JSON (orjson) and gzip when it pays. The batch declares exactly the
+seqs it carries (its ``seq_ranges``), whatever gaps thinning or acks have left between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edge.outbox.reader import EMPTY, OutboxReader, StoredReadings
+from edge.uplink.base import Outgoing
+from protocols.records import Event, ReadingBlock
+from protocols.wire import Batch, ChannelMeta, SiteMeta, compress, encode_batch, seq_ranges
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    events: list[Event]
+    live: StoredReadings
+    backlog: StoredReadings
+
+    @property
+    def rows(self) -> int:
+        return len(self.events) + len(self.live) + len(self.backlog)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedBatch:
+    """An encoded batch and what the forwarder must remember about it until the central answers."""
+
+    outgoing: Outgoing
+    ranges: list[tuple[int, int]]
+    max_seq: int
+    events: int
+    readings: int
+    backlog_rows: int
+    channels_sent: dict[str, str] = field(default_factory=dict)  # key -> metadata hash
+    site_hash_sent: str | None = None
+    heartbeat: bool = False
+
+
+class BatchBuilder:
+    def __init__(
+        self,
+        reader: OutboxReader,
+        gateway: str,
+        *,
+        channels: dict[str, ChannelMeta],
+        channel_hashes: dict[str, str],
+        site: SiteMeta | None = None,
+        site_hash: str = "",
+    ) -> None:
+        self.reader = reader
+        self.gateway = gateway
+        self.channels = channels
+        self.channel_hashes = channel_hashes
+        self.site = site
+        self.site_hash = site_hash
+        self.metadata_acked = False  # set once the central has seen every channel's and the site's metadata
+
+    def select(self, max_rows: int, live_mark: int, backlog_allowed: int) -> Selection:
+        events = self.reader.events(limit=max_rows)
+        room = max_rows - len(events)
+        live = self.reader.readings(after_seq=live_mark, limit=room) if room > 0 else EMPTY
+        room -= len(live)
+        allowed = min(room, backlog_allowed)
+        backlog = EMPTY
+        if allowed > 0:
+            backlog = self.reader.readings(after_seq=0, through_seq=live_mark, limit=allowed)
+        return Selection(events, live, backlog)
+
+    def build(
+        self, selection: Selection, *, batch_id: int, sent_ms: int, heartbeat: dict[str, Any] | None
+    ) -> PlannedBatch:
+        parts = [p for p in (selection.backlog, selection.live) if len(p)]
+        seq = np.concatenate([p.seq for p in parts]) if parts else np.empty(0, dtype=np.int64)
+        block = ReadingBlock.concat([p.block for p in parts])
+        keys: list[str] = []
+        if len(block):
+            ids, index = np.unique(block.channel, return_inverse=True)
+            key_of = self.reader.channel_keys(ids)
+            keys = [key_of[int(i)] for i in ids]
+            block = ReadingBlock(index.astype(np.int32), block.ts_ms, block.value, block.quality)
+        channels_sent, site_hash_sent, site = self._metadata()
+        batch = Batch(
+            gateway=self.gateway, batch_id=batch_id, sent_ms=sent_ms, keys=keys, readings=block,
+            reading_seq=seq, events=selection.events, site=site,
+            channels=[self.channels[k] for k in channels_sent], heartbeat=heartbeat,
+        )  # fmt: skip
+        payload, gzipped = compress(encode_batch(batch))
+        seqs = batch.seqs()
+        return PlannedBatch(
+            outgoing=Outgoing(batch_id, payload, gzipped, batch.row_count),
+            ranges=seq_ranges(seqs),
+            max_seq=int(seqs[-1]) if len(seqs) else 0,
+            events=len(selection.events),
+            readings=len(block),
+            backlog_rows=len(selection.backlog),
+            channels_sent=channels_sent,
+            site_hash_sent=site_hash_sent,
+            heartbeat=heartbeat is not None,
+        )
+
+    def _metadata(self) -> tuple[dict[str, str], str | None, SiteMeta | None]:
+        """The channel and site metadata the central has not acknowledged (until it has all of it)."""
+        if self.metadata_acked:
+            return {}, None, None
+        unacked = self.reader.unacked_channels()
+        channels = {k: h for k, h in unacked.items() if self.channel_hashes.get(k) == h}
+        site_unacked = self.site is not None and self.reader.meta().get("site_acked_hash") != self.site_hash
+        if not channels and not site_unacked:
+            self.metadata_acked = True
+            return {}, None, None
+        return channels, (self.site_hash if site_unacked else None), (self.site if site_unacked else None)
