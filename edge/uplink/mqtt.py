@@ -44,7 +44,12 @@ class MqttUplink:
     name = "mqtt"
 
     def __init__(
-        self, settings: MqttUplinkSettings, gateway: str, environ: Mapping[str, str] | None = None
+        self,
+        settings: MqttUplinkSettings,
+        gateway: str,
+        environ: Mapping[str, str] | None = None,
+        *,
+        client_id: str | None = None,
     ) -> None:
         environ = os.environ if environ is None else environ
         parts = urlsplit(settings.url)
@@ -56,7 +61,7 @@ class MqttUplink:
         prefix = settings.topic_prefix.rstrip("/")
         self.batch_topic = f"{prefix}/{gateway}/batch"
         self.ack_topic = f"{prefix}/{gateway}/ack"
-        self.client_id = f"fieldwatch-edge-{gateway}"
+        self.client_id = client_id or f"fieldwatch-edge-{gateway}"
         self.password = environ.get(settings.password_env) if settings.password_env else None
         self.on_stray_ack: Callable[[Ack], None] | None = None
         self.counters: Counter[str] = Counter()
