@@ -16,6 +16,7 @@ idempotent). A refused login is an ``AuthError``. This is the only edge module t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
+CONNECT_WAIT_S = 5.0  # a send while (re)connecting waits this long for the connection before failing
 NOT_AUTHORIZED = (4, 5, 134, 135)  # CONNACK codes: bad credentials, not authorised (3.1.1 and 5)
 
 
@@ -66,6 +68,7 @@ class MqttUplink:
         self.on_stray_ack: Callable[[Ack], None] | None = None
         self.counters: Counter[str] = Counter()
         self._client: aiomqtt.Client | None = None
+        self._connected = asyncio.Event()
         self._waiting: dict[int, asyncio.Future[Ack]] = {}
         self._auth_error = ""
 
@@ -101,6 +104,7 @@ class MqttUplink:
         ) as client:
             await client.subscribe(self.ack_topic, qos=1)
             self._client = client
+            self._connected.set()
             self._auth_error = ""
             self.counters["connects"] += 1
             log.info("MQTT %s:%d connected as %s", self.host, self.port, self.client_id)
@@ -110,10 +114,12 @@ class MqttUplink:
                     self._on_ack(bytes(payload) if isinstance(payload, bytes | bytearray) else b"")
             finally:
                 self._client = None
+                self._connected.clear()
 
     def _lost(self, e: aiomqtt.MqttError) -> None:
         self.counters["disconnects"] += 1
         self._client = None
+        self._connected.clear()
         if isinstance(e, MqttConnectError) and _code(e) in NOT_AUTHORIZED:
             self._auth_error = f"the broker refused the login of {self.client_id}: {e}"
         for future in self._waiting.values():
@@ -138,6 +144,10 @@ class MqttUplink:
     # ------------------------------------------------------------------ sending
 
     async def send(self, batch: Outgoing) -> Ack:
+        if self._client is None and not self._auth_error:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(CONNECT_WAIT_S, self.settings.ack_timeout_s)):
+                    await self._connected.wait()
         client = self._client
         if client is None:
             if self._auth_error:
