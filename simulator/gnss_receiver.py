@@ -9,7 +9,10 @@ way the origin was surveyed. Fix quality, satellites and HDOP come from their po
 24 satellites and 0.7 by default).
 
 While the line is garbled (a scenario fault), each sentence has a byte flipped, a piece cut out, or
-noise in front of it; the edge's framer counts them as bad checksums, cut sentences and garbage.
+noise in front of it; the edge's framer counts them as bad checksums, cut sentences and garbage. NMEA's
+XOR checksum misses some damage (two equal changes cancel); a real line would then deliver a wrong fix,
+which in a story about millimetres would be a false alarm, so such a sentence gets one more bit flipped
+(a single flipped bit always breaks the checksum).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import asyncio
 import math
 
 from protocols.geodesy import EnuFrame
-from protocols.nmea import build_sentence, format_gga, format_rmc
+from protocols.nmea import build_sentence, format_gga, format_rmc, verify
 from protocols.profile import NmeaProfile
 from simulator.clock import SimClock
 from simulator.garble import Garbler
@@ -94,7 +97,7 @@ class GnssReceiver:
             await self.clock.sleep_until(t_s)
             data = self.sentences(t_s)
             if self.garbler.active:
-                data = self.garbler.garble(data, t_s)
+                data = garble_checked(self.garbler, data, t_s)
                 self.counts["garbled"] += 1
             self.line.write(data)
             self.counts["fixes"] += 1
@@ -103,3 +106,18 @@ class GnssReceiver:
 
     def statistics(self) -> dict[str, int]:
         return {**self.counts, **self.line.statistics()}
+
+
+def garble_checked(garbler: Garbler, data: bytes, t_s: float) -> bytes:
+    """``data`` garbled so that no sentence in it still passes its checksum unless it is an original."""
+    originals = set(data.split(b"\r\n"))
+    out = []
+    for piece in garbler.garble(data, t_s).split(b"\r\n"):
+        start = piece.rfind(b"$")  # a framer restarts at every "$": only the last one can end well
+        sentence = piece[start:]
+        if start >= 0 and sentence not in originals and verify(sentence)[1] is not None:
+            i = start + 1
+            out.append(piece[:i] + bytes([piece[i] ^ 0x01]) + piece[i + 1 :])
+        else:
+            out.append(piece)
+    return b"\r\n".join(out)

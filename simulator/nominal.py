@@ -20,7 +20,7 @@ NOMINAL: dict[str, dict[str, dict[str, Any]]] = {
         "h2s": {"constant": 0.2, "noise": 0.1, "clamp": [0, 100]},
         "cell_life": {"constant": 87},
         "cell_temperature": {"daily": {"mean": 24, "amplitude": 4}, "noise": 0.1},
-        "firmware_version": {"text": "H2S-3.4.1"},
+        "firmware_version": {"text": "H2S-3.41"},
     },
     "gnss_displacement_modbus": {
         "north_mm": {"constant": 0, "noise": 0.6},
@@ -61,7 +61,7 @@ NOMINAL: dict[str, dict[str, dict[str, Any]]] = {
         "level": {"constant": 9.0, "noise": 0.002},
         "distance": {"of": "level", "scale": -1, "offset": 18.5, "noise": 0.002},
         "echo_amplitude": {"constant": 62, "noise": 0.5},
-        "firmware_version": {"text": "RL80-2.07"},
+        "firmware_version": {"text": "RL-2.07"},
     },
     "rain_gauge_tipping": {
         "rain_total": {"integral": [[0, 0]], "initial": 412.6},
@@ -136,4 +136,12 @@ def device_specs(
     unknown = sorted(set(modelled) - set(specs))
     if unknown:
         raise ValueError(f"profile {profile_name} has no point {', '.join(unknown)}")
+    for p in profile.points:
+        text = specs[p.name].text
+        if (
+            isinstance(p, ModbusPoint)
+            and p.type == "string"
+            and len(text or "") > 2 * (p.length_registers or 0)
+        ):
+            raise ValueError(f"{p.name}: {text!r} does not fit {p.length_registers} registers")
     return specs
