@@ -76,6 +76,7 @@ class Forwarder:
         self.backoff_s = 0.0
         self._failures = 0
         self._auth_logged = False
+        self._ok_recorded = False  # the first delivery of a run records "ok" for the status command
         self._tokens = float(min(self.max_rows, self.settings.backlog_rows_per_s))
         self._tokens_at = time.monotonic()
         self._last_send = 0.0
@@ -241,9 +242,11 @@ class Forwarder:
         await asyncio.sleep(self.backoff_s)
 
     def _recovered(self) -> None:
-        if self.error_since_ms is not None:
-            log.info("uplink %s: delivering again", self.uplink.name)
+        if self.error_since_ms is not None or not self._ok_recorded:
+            if self.error_since_ms is not None:
+                log.info("uplink %s: delivering again", self.uplink.name)
             self.outbox.record({"uplink_state": "ok", "uplink_error": "", "uplink_error_since_ms": None})
+            self._ok_recorded = True
         self._failures = 0
         self.backoff_s = 0.0
         self.error_since_ms = None

@@ -121,6 +121,12 @@ class OutboxReader:
                 ),
             }
 
+    def dead_letter_counts(self) -> dict[str, int]:
+        with self._lock:
+            sql = "SELECT count(*), coalesce(sum(rows), 0) FROM dead_letters"
+            batches, rows = self.conn.execute(sql).fetchone()
+        return {"batches": int(batches), "rows": int(rows)}
+
     def bytes_used(self) -> dict[str, int]:
         with self._lock:
             pages = budget.page_bytes(self.conn)

@@ -1,0 +1,234 @@
+"""The gateway agent: acquisition -> detection -> outbox -> uplink, with the heartbeat, in one TaskGroup.
+
+``Agent.start(site, clock)`` does everything that can fail at startup, in order, so a bad setting stops
+the process before it touches a bus: load the token (``ConfigError``), open the outbox (``OutboxError``:
+an unwritable place), build and warm the detector bank (numba compiles or loads its cache), restore its
+saved state. ``await agent.run(stop)`` then runs, each under ``supervise`` where it is a loop:
+
+- ``acquisition``: one task per bus (``edge.acquisition``); its sink runs detection on every block and
+  appends the readings, then the events they raised, to the outbox (``DetectingSink``, never blocking);
+- ``uplink``: the MQTT connection (HTTP has none to keep);
+- ``forwarder``: outbox -> central, deleting only what the central acknowledged;
+- ``heartbeat``: every ``gateway.heartbeat_interval_s``;
+- ``detector state``: saved every ``STATE_SAVE_S`` (and at stop) next to the outbox, atomically;
+- ``watchdog``: ``WATCHDOG=1`` to systemd at half its interval while the outbox writer is healthy.
+
+When ``stop`` is set (SIGTERM), the agent says STOPPING to systemd, cancels the tasks, commits what the
+outbox holds in memory, and saves the detector state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from edge.acquisition import Acquisition, supervise
+from edge.clock import Clock
+from edge.detect import DetectorBank, StateMismatchError
+from edge.forwarder import Forwarder
+from edge.heartbeat import Heartbeat
+from edge.outbox import Outbox
+from edge.systemd import Notifier
+from edge.uplink.base import Uplink
+from edge.uplink.http import HttpUplink, load_token
+from edge.uplink.mqtt import MqttUplink
+from protocols.config import BoundSite
+from protocols.records import Event, ReadingBlock
+from protocols.site import HttpUplink as HttpUplinkSettings
+from protocols.wire import ChannelMeta, SiteMeta
+
+log = logging.getLogger(__name__)
+
+STATE_SAVE_S = 60.0
+STATE_SUFFIX = ".detector"
+
+
+class DetectingSink:
+    """Acquisition's sink: detection on every block, then the readings and their events to the outbox."""
+
+    def __init__(self, bank: DetectorBank, outbox: Outbox) -> None:
+        self.bank = bank
+        self.outbox = outbox
+        self.detector_errors = 0
+
+    def put_readings(self, block: ReadingBlock) -> None:
+        events: list[Event] = []
+        try:
+            events = self.bank.step(block).events
+        except Exception:  # detection must never cost a reading
+            self.detector_errors += 1
+            if self.detector_errors == 1:
+                log.exception("detection failed on a block; its readings are kept (counted: errors)")
+        self.outbox.append_readings(block)
+        for event in events:
+            self.outbox.append_event(event)
+
+    def put_event(self, event: Event) -> None:
+        self.outbox.append_event(event)
+
+
+def outbox_path(site: BoundSite) -> Path:
+    path = Path(site.site.outbox.path)
+    return path if path.is_absolute() else Path(site.path).resolve().parent / path
+
+
+def channel_metas(site: BoundSite) -> list[ChannelMeta]:
+    return [
+        ChannelMeta(
+            c.key, c.unit, c.profile,
+            None if c.location is None else c.location[0], None if c.location is None else c.location[1],
+            c.physical_range,
+        )
+        for c in site.channels
+    ]  # fmt: skip
+
+
+def site_meta(site: BoundSite) -> SiteMeta:
+    s = site.site.site
+    return SiteMeta(s.id, s.name, s.type, s.latitude_deg, s.longitude_deg)
+
+
+def make_uplink(site: BoundSite, environ: Mapping[str, str] | None = None) -> Uplink:
+    settings = site.site.uplink
+    if isinstance(settings, HttpUplinkSettings):
+        return HttpUplink(settings, load_token(settings, site.path, environ))
+    return MqttUplink(settings, site.gateway_id, environ)
+
+
+class Agent:
+    def __init__(  # noqa: PLR0917 - built by ``start``
+        self,
+        site: BoundSite,
+        clock: Clock,
+        outbox: Outbox,
+        bank: DetectorBank,
+        uplink: Uplink,
+        notifier: Notifier,
+    ) -> None:
+        self.site = site
+        self.clock = clock
+        self.outbox = outbox
+        self.bank = bank
+        self.uplink = uplink
+        self.notifier = notifier
+        self.state_path = Path(str(outbox.path) + STATE_SUFFIX)
+        self.sink = DetectingSink(bank, outbox)
+        self.acquisition = Acquisition(site, self.sink, clock)
+        self.forwarder = Forwarder(
+            outbox, uplink, gateway=site.gateway_id, settings=site.site.forwarding, now_ms=clock.now_ms
+        )
+        self.heartbeat = Heartbeat(
+            clock=clock, outbox=outbox, forwarder=self.forwarder,
+            interval_s=site.site.gateway.heartbeat_interval_s,
+            buses=self.acquisition.statistics, detector=self._detector_statistics,
+        )  # fmt: skip
+
+    @classmethod
+    def start(
+        cls, site: BoundSite, clock: Clock | None = None, environ: Mapping[str, str] | None = None
+    ) -> Agent:
+        """Everything that can fail at startup; raises ConfigError or OutboxError with the reason."""
+        clock = clock or Clock()
+        uplink = make_uplink(site, environ)
+        outbox = Outbox.open(
+            outbox_path(site), site.site.outbox, channels=channel_metas(site), site=site_meta(site)
+        )
+        try:
+            bank = DetectorBank.from_site(site)
+            seconds = bank.warm_up()
+            log.info("detectors ready in %.1f s (%d channels)", seconds, len(site.channels))
+            agent = cls(site, clock, outbox, bank, uplink, Notifier(environ))
+            agent.restore_state()
+        except BaseException:
+            outbox.close()
+            raise
+        return agent
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self.acquisition.run(), name="acquisition"),
+                    group.create_task(supervise("uplink", self.uplink.run), name="uplink"),
+                    group.create_task(supervise("forwarder", self.forwarder.run), name="forwarder"),
+                    group.create_task(supervise("heartbeat", self.heartbeat.run), name="heartbeat"),
+                    group.create_task(self._save_state_periodically(), name="detector state"),
+                    group.create_task(self._watchdog(), name="watchdog"),
+                ]
+                self.notifier.ready(f"gateway {self.site.gateway_id}: running")
+                log.info("gateway %s running: %d buses", self.site.gateway_id, len(self.acquisition.buses))
+                await stop.wait()
+                self.notifier.stopping()
+                log.info("stopping")
+                for task in tasks:
+                    task.cancel()
+        finally:
+            await self.shutdown()
+
+    async def shutdown(self) -> None:
+        """Commit what is queued, save the detector state, close the uplink (idempotent)."""
+        await asyncio.to_thread(self.outbox.close)
+        await asyncio.to_thread(self.save_state)
+        with contextlib.suppress(Exception):
+            await self.uplink.aclose()
+
+    async def _save_state_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(STATE_SAVE_S)
+            await asyncio.to_thread(self.save_state)
+
+    async def _watchdog(self) -> None:
+        interval_s = self.notifier.watchdog_s
+        if interval_s is None:
+            return
+        while True:
+            if self.outbox.healthy():
+                self.notifier.watchdog()
+            else:
+                log.error("the outbox writer is not healthy; withholding the watchdog ping")
+            await asyncio.sleep(interval_s / 2)
+
+    # ------------------------------------------------------------------ detector state
+
+    def save_state(self) -> None:
+        """Write the detector state next to the outbox: temp file, fsync, rename (never half a file)."""
+        data = self.bank.state()
+        folder = self.state_path.parent
+        fd, tmp = tempfile.mkstemp(prefix=self.state_path.name, dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.state_path)
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            log.warning("could not save the detector state to %s: %s", self.state_path, e)
+
+    def restore_state(self) -> None:
+        try:
+            data = self.state_path.read_bytes()
+        except FileNotFoundError:
+            return
+        try:
+            self.bank.restore(data)
+            log.info("detector state restored from %s", self.state_path)
+        except StateMismatchError as e:
+            log.warning("detector state in %s not restored (starting fresh): %s", self.state_path, e)
+
+    def _detector_statistics(self) -> dict[str, Any]:
+        return {**self.bank.statistics(), "errors": self.sink.detector_errors}

@@ -1,0 +1,63 @@
+"""``fieldwatch-edge run SITE.yaml [--speed X]``: the gateway agent, until SIGTERM.
+
+Exit status: 0 after a clean stop (SIGTERM or SIGINT: the outbox is flushed, the detector state saved);
+2 for a bad site file or a missing token (every problem printed with its file, line and key); 1 when the
+agent cannot start (an unwritable outbox) or stops on an error, with the reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from edge.agent import Agent
+from edge.clock import Clock
+from edge.outbox import OutboxError
+from edge.siteconfig import load_site
+
+NAME = "run"
+HELP = "run the gateway: acquisition, detection, outbox, uplink and heartbeat, until SIGTERM"
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("site", metavar="SITE.yaml", help="the gateway's site file")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="fast-forward the clock (demos, tests): 60 = a minute per second",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.speed <= 0:
+        print("fieldwatch-edge run: --speed must be > 0", file=sys.stderr)
+        return 2
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns everything else
+    site = load_site(args.site)  # a ConfigError becomes exit status 2 in edge.cli.main
+    try:
+        agent = Agent.start(site, Clock(speed=args.speed))
+    except OutboxError as e:
+        print(f"fieldwatch-edge run: {e}", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(_serve(agent))
+    except Exception as e:  # a fatal error of one task (an ExceptionGroup from the TaskGroup)
+        errors = e.exceptions if isinstance(e, BaseExceptionGroup) else [e]
+        for error in errors:
+            reason = f"{type(error).__name__}: {error}"
+            print(f"fieldwatch-edge run: stopped on an error: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _serve(agent: Agent) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await agent.run(stop)
