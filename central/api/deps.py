@@ -1,5 +1,8 @@
 """Dependencies as ``Annotated`` aliases: the services, the store, and who the caller is.
 
+All are ``async def`` though none awaits much: FastAPI runs a plain ``def`` dependency on a worker thread,
+a hop per request that the ingest path cannot afford.
+
 ``Reader``, ``Operator`` and ``Admin`` each resolve the bearer token to a ``Principal`` and refuse the
 request with 403 when its role is not enough; a missing or unknown token is 401. The store is a
 dependency of its own (``StoreDep``) so a test can swap it with ``app.dependency_overrides``.
@@ -20,14 +23,14 @@ from central.store.base import Store
 bearer = HTTPBearer(auto_error=False, description="a token made by `fieldwatch-central token create`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return cast(Services, request.state.services)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_store(services: ServicesDep) -> Store:
+async def get_store(services: ServicesDep) -> Store:
     return services.store
 
 

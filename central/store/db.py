@@ -41,6 +41,33 @@ from protocols.wire import Batch, SiteMeta
 
 Row = tuple[Any, ...]
 
+# The upserts' conflict clauses, shared by both stores (all SET expressions see the row's old values).
+LATEST_CONFLICT = (
+    "ON CONFLICT (channel_id) DO UPDATE SET ts_ms = excluded.ts_ms, seq = excluded.seq, "
+    "value = excluded.value, quality = excluded.quality "
+    "WHERE excluded.ts_ms > latest.ts_ms OR (excluded.ts_ms = latest.ts_ms AND excluded.seq > latest.seq)"
+)
+_NEWER = (
+    "(excluded.last_ts > rollup_hour.last_ts OR "
+    "(excluded.last_ts = rollup_hour.last_ts AND excluded.last_seq > rollup_hour.last_seq))"
+)
+ROLLUP_CONFLICT = (
+    "ON CONFLICT (channel_id, hour_ms) DO UPDATE SET "
+    "n = rollup_hour.n + excluded.n, total = rollup_hour.total + excluded.total, "
+    "lo = CASE WHEN excluded.lo < rollup_hour.lo THEN excluded.lo ELSE rollup_hour.lo END, "
+    "hi = CASE WHEN excluded.hi > rollup_hour.hi THEN excluded.hi ELSE rollup_hour.hi END, "
+    f"last_value = CASE WHEN {_NEWER} THEN excluded.last_value ELSE rollup_hour.last_value END, "
+    f"last_seq = CASE WHEN {_NEWER} THEN excluded.last_seq ELSE rollup_hour.last_seq END, "
+    f"last_ts = CASE WHEN {_NEWER} THEN excluded.last_ts ELSE rollup_hour.last_ts END"
+)
+UPSERT_LATEST = (
+    "INSERT INTO latest (channel_id, ts_ms, seq, value, quality) VALUES (?, ?, ?, ?, ?) " + LATEST_CONFLICT  # noqa: S608
+)
+UPSERT_ROLLUP = (
+    "INSERT INTO rollup_hour (channel_id, hour_ms, n, total, lo, hi, last_ts, last_seq, last_value) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) " + ROLLUP_CONFLICT
+)
+
 
 class Db(ABC):
     """One connection, with the few calls the shared SQL needs."""
@@ -58,6 +85,14 @@ class Db(ABC):
 
     @abstractmethod
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def upsert_latest(self, rows: Sequence[tuple[int, int, int, float | None, int]]) -> None:
+        """Make these (channel_id, ts_ms, seq, value, quality) the latest values where they are newer."""
+        self.many(UPSERT_LATEST, rows)
+
+    def upsert_rollups(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Fold ``central.store.rollup.hourly`` rows into ``rollup_hour``."""
+        self.many(UPSERT_ROLLUP, rows)
 
     @abstractmethod
     def insert_readings(

@@ -6,7 +6,7 @@ The order matters:
    processes that receive batches of one gateway at once take turns (different gateways run in parallel);
 2. the site and the channels it names (registered on first sight, metadata updated when sent);
 3. the ledger (``central.store.ledger``): which of the batch's seqs are new;
-4. the new readings (bulk insert) and the latest value per channel;
+4. the new readings (bulk insert), the latest value per channel, and the hourly rollups;
 5. the new events, in seq order, through the alarm lifecycle (``central.alarms``);
 6. the heartbeat, and the end of the gateway's silence if it was silent;
 7. the merged ledger ranges and ``acked_through``.
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
-from central.store import alarm_sql, channels_sql, ledger, queries
+from central.store import alarm_sql, channels_sql, ledger, queries, rollup
 from central.store.rows import GatewayChange, IngestOutcome
 from protocols.wire import Batch
 
@@ -35,14 +35,14 @@ SILENT = "silent"
 
 def ingest(db: Db, batch: Batch, now_ms: int, cache: dict[str, int], added: dict[str, int]) -> IngestOutcome:
     gw = batch.gateway
-    status, acked_through = _upsert_gateway(db, gw, now_ms)
+    ranges = batch.seq_ranges()
+    status, acked_through = _upsert_gateway(db, gw, now_ms, ranges[-1][1] if ranges else 0)
     if batch.site is not None:
         _put_site(db, batch, now_ms)
     keys = list(dict.fromkeys([*batch.keys, *(e.channel for e in batch.events)]))
     meta = {c.key: c for c in batch.channels}
     ids = channels_sql.ensure_channels(db, keys, cache=cache, added=added, now_ms=now_ms, meta=meta)
 
-    ranges = batch.seq_ranges()
     stored: list[ledger.Range] = []
     if ranges:
         lo, hi = ledger.touching(ranges)
@@ -66,7 +66,7 @@ def ingest(db: Db, batch: Batch, now_ms: int, cache: dict[str, int], added: dict
         changed += alarm_sql.clear_silence(db, gw, now_ms)
         gateway_changes.append(GatewayChange(gw, ONLINE, now_ms))
     if ranges:
-        acked_through = _write_ranges(db, gw, stored, ranges, acked_through)
+        _write_ranges(db, gw, stored, ranges)
     return IngestOutcome(
         committed=tuple(ranges),
         acked_through=acked_through,
@@ -79,13 +79,17 @@ def ingest(db: Db, batch: Batch, now_ms: int, cache: dict[str, int], added: dict
     )
 
 
-def _upsert_gateway(db: Db, gw: str, now_ms: int) -> tuple[str, int]:
+def _upsert_gateway(db: Db, gw: str, now_ms: int, top_seq: int) -> tuple[str, int]:
+    """(status before this batch, acked_through after it). The batch commits all its seqs or nothing, so
+    the new ``acked_through`` is known before the rows are written."""
     row = db.one(
         "INSERT INTO gateways (id, status, first_seen_ms, last_seen_ms, acked_through) "
-        "VALUES (?, ?, ?, ?, 0) "
-        "ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms "
+        "VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, acked_through = "
+        "CASE WHEN excluded.acked_through > gateways.acked_through THEN excluded.acked_through "
+        "ELSE gateways.acked_through END "
         "RETURNING status, acked_through",
-        (gw, ONLINE, now_ms, now_ms),
+        (gw, ONLINE, now_ms, now_ms, top_seq),
     )
     assert row is not None
     return str(row[0]), int(row[1])
@@ -116,6 +120,7 @@ def _insert_readings(db: Db, batch: Batch, ids: dict[str, int], stored: list[led
         value, quality = r.value, r.quality.astype(np.int64)
     db.insert_readings(channel_id, ts, seq, value, quality)
     _upsert_latest(db, (channel_id, ts, seq, value, quality))
+    db.upsert_rollups(rollup.hourly(channel_id, ts, seq, value))
     return len(seq)
 
 
@@ -125,12 +130,7 @@ def _upsert_latest(db: Db, rows: tuple[Any, Any, Any, Any, Any]) -> None:
     c = channel_id[order]
     last = order[np.flatnonzero(np.append(c[1:] != c[:-1], True))]  # the newest row of each channel
     values = [None if math.isnan(v) else v for v in value[last].tolist()]
-    db.many(
-        "INSERT INTO latest (channel_id, ts_ms, seq, value, quality) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (channel_id) DO UPDATE SET ts_ms = excluded.ts_ms, seq = excluded.seq, "
-        "value = excluded.value, quality = excluded.quality "
-        "WHERE excluded.ts_ms > latest.ts_ms "
-        "OR (excluded.ts_ms = latest.ts_ms AND excluded.seq > latest.seq)",
+    db.upsert_latest(
         list(
             zip(
                 channel_id[last].tolist(), ts[last].tolist(), seq[last].tolist(), values,
@@ -157,17 +157,19 @@ def _store_heartbeat(db: Db, gw: str, heartbeat: dict[str, Any], now_ms: int) ->
     )
 
 
-def _write_ranges(
-    db: Db, gw: str, stored: list[ledger.Range], ranges: list[ledger.Range], acked_through: int
-) -> int:
+def _write_ranges(db: Db, gw: str, stored: list[ledger.Range], ranges: list[ledger.Range]) -> None:
     merged = ledger.merge(stored + ranges)
-    if merged != stored:
-        db.many("DELETE FROM seq_ranges WHERE gateway_id = ? AND first_seq = ?", [(gw, a) for a, _ in stored])
-        db.many(
-            "INSERT INTO seq_ranges (gateway_id, first_seq, last_seq) VALUES (?, ?, ?)",
-            [(gw, a, b) for a, b in merged],
+    if merged == stored:
+        return  # a resend: nothing new
+    if len(stored) == 1 and len(merged) == 1 and merged[0][0] == stored[0][0]:
+        # the common case, the next batch in order: one range grows
+        db.run(
+            "UPDATE seq_ranges SET last_seq = ? WHERE gateway_id = ? AND first_seq = ?",
+            (merged[0][1], gw, stored[0][0]),
         )
-    top = max(acked_through, merged[-1][1])
-    if top != acked_through:
-        db.run("UPDATE gateways SET acked_through = ? WHERE id = ?", (top, gw))
-    return top
+        return
+    db.many("DELETE FROM seq_ranges WHERE gateway_id = ? AND first_seq = ?", [(gw, a) for a, _ in stored])
+    db.many(
+        "INSERT INTO seq_ranges (gateway_id, first_seq, last_seq) VALUES (?, ?, ?)",
+        [(gw, a, b) for a, b in merged],
+    )

@@ -8,7 +8,8 @@ Readings are not partitioned: one heap, a B-tree on (channel, time) that carries
 so a channel's history is an index-only scan once autovacuum has marked the pages, and a BRIN index on
 time for retention deletes, tiny and cheap to keep up because readings arrive roughly in time order.
 A county's volume (tens of thousands of channels at 1-10 s) fits this for years; monthly partitions would
-make retention a DROP, at the cost of creating partitions ahead of the data.
+make retention a DROP, at the cost of creating partitions ahead of the data. Long histories (1 h, 1 d
+buckets) read ``rollup_hour`` (migration 0002), not the readings.
 """
 
 from __future__ import annotations
@@ -68,6 +69,24 @@ CREATE INDEX alarm_timeline_alarm ON alarm_timeline (alarm_id, ts_ms);
 CREATE TABLE tokens (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, gateway_id TEXT,
     secret_hash TEXT NOT NULL, created_ms BIGINT NOT NULL, revoked_ms BIGINT
+);
+""",
+    ),
+    (
+        "0002_rollup_hour",
+        """
+CREATE TABLE rollup_hour (
+    channel_id BIGINT NOT NULL, hour_ms BIGINT NOT NULL, n BIGINT NOT NULL, total DOUBLE PRECISION NOT NULL,
+    lo DOUBLE PRECISION NOT NULL, hi DOUBLE PRECISION NOT NULL, last_ts BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL, last_value DOUBLE PRECISION NOT NULL, PRIMARY KEY (channel_id, hour_ms)
+);
+INSERT INTO rollup_hour
+SELECT channel_id, ts_ms / 3600000 * 3600000 AS hour, count(value), sum(value), min(value), max(value),
+       max(ts_ms), 0, 0
+FROM readings WHERE value IS NOT NULL GROUP BY channel_id, hour;
+UPDATE rollup_hour SET (last_seq, last_value) = (
+    SELECT r.seq, r.value FROM readings r WHERE r.channel_id = rollup_hour.channel_id
+    AND r.ts_ms = rollup_hour.last_ts AND r.value IS NOT NULL ORDER BY r.seq DESC LIMIT 1
 );
 """,
     ),

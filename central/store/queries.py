@@ -1,8 +1,10 @@
 """The command center's reads (and the small admin writes), in SQL both stores understand.
 
-History buckets are computed in the database: one grouped scan over the channel's (channel, time) key for
-min, max, mean and count, and one index probe per bucket for its last value. Buckets are aligned to the
-epoch (UTC), so a day bucket runs midnight to midnight UTC; buckets without readings are left out.
+History buckets are aligned to the epoch (UTC: a day bucket runs midnight to midnight UTC) and the window
+is widened to whole buckets; buckets with no value in them are left out. Buckets of whole hours (1 h,
+1 d) come from the hourly rollups (``central.store.rollup``): one row per hour. Shorter buckets (1 m,
+10 m) are computed from the raw readings in the database: one grouped scan over the channel's (channel,
+time) key for min, max, mean and count, and one index probe per bucket for its last value.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from central.alarms import ACTIVE_STATUSES
+from central.store import rollup
 from central.store.base import NotFoundError
 from central.store.rows import Bucket, Channel, DeviceLocation, Gateway, Latest, RawReading, Site, Token
 from protocols.wire import SiteMeta
@@ -206,14 +209,22 @@ def readings(db: Db, key: str, start_ms: int, end_ms: int, limit: int) -> list[R
 
 def history(db: Db, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> list[Bucket]:
     channel_id = _channel_id(db, key)
+    start, end = start_ms // bucket_ms * bucket_ms, -(-end_ms // bucket_ms) * bucket_ms  # whole buckets
+    if bucket_ms % rollup.HOUR_MS == 0:
+        hours = db.all(
+            "SELECT hour_ms, n, total, lo, hi, last_ts, last_seq, last_value FROM rollup_hour "
+            "WHERE channel_id = ? AND hour_ms >= ? AND hour_ms < ? ORDER BY hour_ms",
+            (channel_id, start, end),
+        )
+        return [Bucket(*b) for b in rollup.merge(hours, bucket_ms)]
     rows = db.all(
         "WITH agg AS (SELECT ts_ms / ? AS b, min(value) AS lo, max(value) AS hi, avg(value) AS mean, "
         "count(value) AS n, max(CASE WHEN value IS NOT NULL THEN ts_ms END) AS last_ts FROM readings "
-        "WHERE channel_id = ? AND ts_ms >= ? AND ts_ms < ? GROUP BY b) "
+        "WHERE channel_id = ? AND ts_ms >= ? AND ts_ms < ? GROUP BY b HAVING count(value) > 0) "
         "SELECT b, lo, hi, mean, (SELECT r.value FROM readings r WHERE r.channel_id = ? "
         "AND r.ts_ms = agg.last_ts AND r.value IS NOT NULL ORDER BY r.seq DESC LIMIT 1), n "
         "FROM agg ORDER BY b",
-        (bucket_ms, channel_id, start_ms, end_ms, channel_id),
+        (bucket_ms, channel_id, start, end, channel_id),
     )
     return [
         Bucket(int(r[0]) * bucket_ms, r[1], r[2], None if r[3] is None else float(r[3]), r[4], int(r[5]))

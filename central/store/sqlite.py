@@ -4,6 +4,12 @@ Each store thread has its own connection (WAL lets readers run beside the writer
 process-wide lock and ``BEGIN IMMEDIATE``, so a writer never waits inside SQLite for another. The ingest
 hot path uses the connection's ``executemany`` directly. ``synchronous=FULL`` by default: the central
 acknowledges a batch after commit and the edge then deletes it, so a commit must survive a power cut.
+
+Group commit: an fsync costs about as much as writing a 1000-reading batch, and SQLite has one writer
+anyway, so batches that arrive while another is being written wait in a queue, and the next writer
+commits all of them in one transaction. If one of them fails, the transaction is rolled back and each
+batch is written again in a transaction of its own, so only the failing batch's caller gets the error.
+Every caller returns only after the commit that holds its batch.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,8 +27,11 @@ import numpy as np
 import numpy.typing as npt
 from sqlite_utils import Database
 
+from central.store import ingest
 from central.store.db import Db, Row, SqlStore
+from central.store.rows import IngestOutcome
 from central.store.sqlite_schema import migrations
+from protocols.wire import Batch
 
 INSERT_READINGS = "INSERT INTO readings (channel_id, ts_ms, seq, value, quality) VALUES (?, ?, ?, ?, ?)"
 
@@ -60,6 +70,15 @@ class SqliteDb(Db):
         self.conn.executemany(INSERT_READINGS, rows)
 
 
+@dataclass(eq=False, slots=True)
+class _Job:
+    batch: Batch
+    now_ms: int
+    outcome: IngestOutcome | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
 class SqliteStore(SqlStore):
     kind = "sqlite"
 
@@ -68,6 +87,66 @@ class SqliteStore(SqlStore):
         self.path = path
         self.synchronous = synchronous
         self._writer = threading.Lock()
+        self._queue: list[_Job] = []
+        self._queue_lock = threading.Lock()
+        self.groups = {"commits": 0, "batches": 0}
+
+    def ingest(self, batch: Batch, now_ms: int) -> IngestOutcome:
+        job = _Job(batch, now_ms)
+        with self._queue_lock:
+            self._queue.append(job)
+        with self._writer:
+            if not job.done:  # nobody took it along: write every batch waiting, this one included
+                with self._queue_lock:
+                    jobs, self._queue = self._queue, []
+                self._commit_group(jobs)
+        if job.error is not None:
+            raise job.error
+        assert job.outcome is not None
+        return job.outcome
+
+    def _commit_group(self, jobs: list[_Job]) -> None:
+        """All waiting batches in one transaction; if one fails, each again in a transaction of its own."""
+        try:
+            try:
+                self._transaction(jobs)
+            except Exception as e:
+                if len(jobs) == 1:
+                    jobs[0].error = e
+                    return
+                for job in jobs:
+                    try:
+                        self._transaction([job])
+                    except Exception as single:
+                        job.error = single
+        except BaseException as e:  # interrupted: no job may be left without an answer
+            for job in jobs:
+                if job.outcome is None and job.error is None:
+                    job.error = e
+            raise
+        finally:
+            for job in jobs:
+                job.done = True
+
+    def _transaction(self, jobs: list[_Job]) -> None:
+        """(Savepoints would isolate each batch, but cost a statement journal: a third more per insert.)"""
+        handle = self._db()
+        assert isinstance(handle, SqliteDb)
+        conn = handle.conn
+        added: dict[str, int] = {}
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes = [ingest.ingest(handle, job.batch, job.now_ms, self.channel_ids, added) for job in jobs]
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self.channel_ids.update(added)
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            job.outcome = outcome
+        self.groups["commits"] += 1
+        self.groups["batches"] += len(jobs)
 
     @classmethod
     def from_url(cls, url: str, threads: int = 4) -> SqliteStore:

@@ -3,8 +3,9 @@
 Readings are a ``WITHOUT ROWID`` table clustered on (channel, time, seq): one B-tree serves both the
 insert and a channel's history scan, with no second index to keep up. Idempotency needs no unique index
 on readings: the per-gateway ``seq_ranges`` ledger decides which rows are new (``central.store.ledger``).
-``latest`` holds each channel's newest reading so the latest-values query never scans readings. The
-partial unique index on alarms keeps one active (not closed) alarm per (channel, rule).
+``latest`` holds each channel's newest reading so the latest-values query never scans readings;
+``rollup_hour`` (migration 0002) holds per channel and hour the aggregates that 1 h and 1 d histories read.
+The partial unique index on alarms keeps one active (not closed) alarm per (channel, rule).
 """
 
 from __future__ import annotations
@@ -65,6 +66,22 @@ CREATE TABLE tokens (
 );
 """
 
+ROLLUP_HOUR = """
+CREATE TABLE rollup_hour (
+    channel_id INTEGER NOT NULL, hour_ms INTEGER NOT NULL, n INTEGER NOT NULL, total REAL NOT NULL,
+    lo REAL NOT NULL, hi REAL NOT NULL, last_ts INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+    last_value REAL NOT NULL, PRIMARY KEY (channel_id, hour_ms)
+) WITHOUT ROWID;
+INSERT INTO rollup_hour
+SELECT channel_id, ts_ms / 3600000 * 3600000 AS hour, count(value), sum(value), min(value), max(value),
+       max(ts_ms), 0, 0
+FROM readings WHERE value IS NOT NULL GROUP BY channel_id, hour;
+UPDATE rollup_hour SET (last_seq, last_value) = (
+    SELECT r.seq, r.value FROM readings r WHERE r.channel_id = rollup_hour.channel_id
+    AND r.ts_ms = rollup_hour.last_ts AND r.value IS NOT NULL ORDER BY r.seq DESC LIMIT 1
+);
+"""
+
 
 def statements(script: str) -> list[str]:
     """The statements of a DDL script (no ``;`` inside them): run one by one inside the migration's
@@ -75,4 +92,11 @@ def statements(script: str) -> list[str]:
 @migrations(name="0001_initial")
 def initial(db: Database) -> None:
     for statement in statements(INITIAL):
+        db.execute(statement)
+
+
+@migrations(name="0002_rollup_hour")
+def rollup_hour(db: Database) -> None:
+    """Hourly rollups for long histories (``central.store.rollup``), backfilled from the raw readings."""
+    for statement in statements(ROLLUP_HOUR):
         db.execute(statement)
