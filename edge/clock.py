@@ -4,6 +4,10 @@ In the field ``speed`` is 1. The demo and the end-to-end tests fast-forward: wit
 simulated time passes in a minute, poll intervals and sleeps are in simulated seconds, and stamps advance
 60 times faster than the wall clock from the moment the clock was made. Wire timeouts stay in real
 seconds (they are about the wire, not about the process being watched).
+
+``origin_ms`` anchors a fast-forwarded clock to a shared instant: it then reads
+``origin + (wall now - origin) * speed``, the same in every process given the same origin and speed, and
+across restarts (the demo's gateway reboots continue the story's time instead of going back to now).
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ TIME_ERROR = 5  # adjtimex(2): the kernel's clock is not synchronised
 
 
 class Clock:
-    def __init__(self, speed: float = 1.0, start_ms: int | None = None) -> None:
+    def __init__(self, speed: float = 1.0, start_ms: int | None = None, origin_ms: int | None = None) -> None:
         if speed <= 0:
             raise ValueError(f"clock speed must be > 0 (got {speed})")
+        if origin_ms is not None and start_ms is None:
+            start_ms = origin_ms + int((time.time_ns() // 1_000_000 - origin_ms) * speed)
         self.speed = speed
         self.simulated = speed != 1.0 or start_ms is not None
         self._real0 = time.monotonic()

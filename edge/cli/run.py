@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="fast-forward the clock (demos, tests): 60 = a minute per second",
     )
+    parser.add_argument(
+        "--clock-origin-ms",
+        type=int,
+        help="with --speed: simulated time is origin + (wall time - origin) x speed, shared across restarts",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns everything else
     site = load_site(args.site)  # a ConfigError becomes exit status 2 in edge.cli.main
     try:
-        agent = Agent.start(site, Clock(speed=args.speed))
+        agent = Agent.start(site, Clock(speed=args.speed, origin_ms=args.clock_origin_ms))
     except OutboxError as e:
         print(f"fieldwatch-edge run: {e}", file=sys.stderr)
         return 1
