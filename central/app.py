@@ -2,7 +2,8 @@
 
 The lifespan opens the store (or takes the one given, for tests), applies migrations, builds the
 services, and runs the background work in one TaskGroup of named tasks: the MQTT ingest (when
-``settings.mqtt`` is set), the silence watcher, and retention (when ``settings.retention_days`` is set).
+``settings.mqtt`` is set), the silence watcher, retention (when ``settings.retention_days`` is set), and
+on PostgreSQL the change relay that brings the other central processes' changes to this one's streams.
 On shutdown it cancels them and closes the store it opened. Nothing is built at import time.
 """
 
@@ -21,11 +22,13 @@ from central.auth import Authenticator
 from central.changes import ChangeHub
 from central.ingest.mqtt import MqttIngest
 from central.ingest.service import Ingestor
+from central.relay import ChangeRelay
 from central.retention import Retention
 from central.services import LifespanState, Services
 from central.settings import Settings
 from central.silence import SilenceWatcher
 from central.store import Store, open_store
+from central.store.postgres import PostgresStore
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,10 @@ def wall_clock_ms() -> int:
 
 def build_services(settings: Settings, store: Store, clock_ms: Callable[[], int]) -> Services:
     hub = ChangeHub(settings.stream_queue_size)
+    relay = None
+    if isinstance(store, PostgresStore):  # other central processes may share the database
+        hub.relay = lambda items: store.call(store.announce, hub.origin, items)
+        relay = ChangeRelay(store.url, hub, store)
     ingestor = Ingestor(store, hub, clock_ms, settings.max_batch_bytes)
     mqtt = None
     if settings.mqtt is not None:
@@ -72,9 +79,20 @@ def build_services(settings: Settings, store: Store, clock_ms: Callable[[], int]
     return Services(
         settings=settings, store=store, hub=hub, ingestor=ingestor,
         auth=Authenticator(store, settings.token_cache_s),
-        silence=SilenceWatcher(store, hub, settings, clock_ms), retention=retention, mqtt=mqtt,
+        silence=SilenceWatcher(store, hub, settings, clock_ms), retention=retention, mqtt=mqtt, relay=relay,
         clock_ms=clock_ms,
     )  # fmt: skip
+
+
+async def _until_listening(relay: ChangeRelay, timeout_s: float = 10.0) -> None:
+    """Serve only once other processes' changes reach this one (or say why not, and serve anyway)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await relay.listening.wait()
+    except TimeoutError:
+        logger.warning(
+            "the change relay is not listening after %g s; live streams miss other processes", timeout_s
+        )
 
 
 def create_app(
@@ -97,6 +115,9 @@ def create_app(
                     tasks.append(tg.create_task(services.mqtt.run(), name="mqtt-ingest"))
                 if services.retention is not None:
                     tasks.append(tg.create_task(services.retention.run(), name="retention"))
+                if services.relay is not None:
+                    tasks.append(tg.create_task(services.relay.run(), name="change-relay"))
+                    await _until_listening(services.relay)
                 try:
                     yield {"services": services}
                 finally:

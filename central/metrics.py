@@ -48,6 +48,8 @@ def render(services: Services, counts: dict[str, Any]) -> str:
         _counters(out, "retention", services.retention.statistics())
     if services.mqtt is not None:
         _counters(out, "mqtt", services.mqtt.statistics())
+    if services.relay is not None:
+        _counters(out, "relay", services.relay.statistics())
     _family(out, f"{PREFIX}_alarms", "gauge", "alarms not closed, by status and level")
     for (status, level), n in sorted(counts["alarms"].items()):
         out.append(_line(f"{PREFIX}_alarms", n, {"status": status, "level": str(level)}))

@@ -14,6 +14,7 @@ from central.auth import Authenticator
 from central.changes import ChangeHub
 from central.ingest.mqtt import MqttIngest
 from central.ingest.service import Ingestor
+from central.relay import ChangeRelay
 from central.retention import Retention
 from central.settings import Settings
 from central.silence import SilenceWatcher
@@ -30,6 +31,7 @@ class Services:
     silence: SilenceWatcher
     retention: Retention | None
     mqtt: MqttIngest | None
+    relay: ChangeRelay | None
     clock_ms: Callable[[], int]
 
 

@@ -43,7 +43,7 @@ class SilenceWatcher:
         self.counters["gateways_silenced"] += len(changes)
         for change in changes:
             logger.warning("gateway %s is silent since %d", change.gateway_id, change.last_seen_ms)
-        self.hub.publish(alarms, changes)
+        await self.hub.announce(alarms, changes)
         return alarms, changes
 
     async def run(self) -> None:

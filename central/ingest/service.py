@@ -79,7 +79,7 @@ class Ingestor:
             self.counters["batches_forbidden", transport] += 1
             raise
         self._count(outcome, transport)
-        self.hub.publish(outcome.alarm_changes, outcome.gateway_changes)
+        await self.hub.announce(outcome.alarm_changes, outcome.gateway_changes)
         return Ack(batch.gateway, batch.batch_id, outcome.acked_through, outcome.committed)
 
     def _commit(self, payload: bytes, allowed_gateway: Callable[[str], bool]) -> tuple[IngestOutcome, Batch]:

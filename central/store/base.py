@@ -158,6 +158,10 @@ class Store(ABC):
     def purge_readings(self, before_ms: int) -> int:
         """Delete raw readings older than ``before_ms`` (latest values stay); how many went."""
 
+    def announce(self, origin: str, items: list[tuple[str, dict[str, Any]]]) -> None:  # noqa: B027
+        """Tell the other central processes on this database about these changes (``central.relay``).
+        Only a shared database has others: the default does nothing."""
+
     @abstractmethod
     def counts(self) -> dict[str, Any]:
         """Gauges for /metrics: alarms by status and level, gateways by status, channels."""

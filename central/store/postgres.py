@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 import psycopg
 
 from central.store.db import LATEST_CONFLICT, ROLLUP_CONFLICT, Db, Row, SqlStore
@@ -83,6 +84,18 @@ class PgDb(Db):
             cp.write(stream)
 
 
+NOTIFY_CHANNEL = "fieldwatch_changes"
+MAX_NOTIFY_BYTES = 7900  # PostgreSQL refuses a payload of 8000 bytes or more
+
+
+def notification(origin: str, kind: str, data: dict[str, Any]) -> str:
+    """The payload for one change; a change too large to travel goes by reference (the alarm's id)."""
+    text = orjson.dumps({"origin": origin, "kind": kind, "data": data}).decode()
+    if len(text.encode()) > MAX_NOTIFY_BYTES:
+        text = orjson.dumps({"origin": origin, "kind": kind, "ref": data.get("id")}).decode()
+    return text
+
+
 class PostgresStore(SqlStore):
     kind = "postgresql"
 
@@ -122,6 +135,14 @@ class PostgresStore(SqlStore):
                 )
                 applied.append(name)
         return applied
+
+    def announce(self, origin: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        payloads = [notification(origin, kind, data) for kind, data in items]
+        handle = self._db()
+        assert isinstance(handle, PgDb)
+        handle.conn.execute(
+            "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p", (NOTIFY_CHANNEL, payloads)
+        )
 
     @contextmanager
     def _write(self) -> Iterator[Db]:

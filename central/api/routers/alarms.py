@@ -86,7 +86,7 @@ async def acknowledge(
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
     except TransitionRefusedError as e:
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
-    services.hub.publish([changed], [])
+    await services.hub.announce([changed], [])
     return json_response(changed)
 
 
@@ -104,5 +104,5 @@ async def close(alarm_id: AlarmId, body: CloseIn, services: ServicesDep, who: Op
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
     except TransitionRefusedError as e:
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
-    services.hub.publish([changed], [])
+    await services.hub.announce([changed], [])
     return json_response(changed)

@@ -1,0 +1,78 @@
+"""Changes made by the other central processes on one PostgreSQL, delivered to this one's subscribers.
+
+Each process announces its alarm and gateway changes with ``pg_notify`` on ``fieldwatch_changes``
+(``PostgresStore.announce``, after the commit) and listens on the same channel here, on a connection of
+its own. Its own notifications (same ``origin``) are skipped: they were delivered locally already. A
+change too large for a notification travels as a reference and is read back from the store. The
+listener reconnects with capped, jittered backoff; changes announced while it is away are not replayed
+(subscribers read the state from the API when they reconnect, as after any cut).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+
+import orjson
+import psycopg
+
+from central.changes import ChangeHub
+from central.store.base import NotFoundError, Store
+from central.store.postgres import NOTIFY_CHANNEL
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+class ChangeRelay:
+    def __init__(self, url: str, hub: ChangeHub, store: Store) -> None:
+        self.url = url
+        self.hub = hub
+        self.store = store
+        self.listening = asyncio.Event()
+        self.counters = {"received": 0, "own_skipped": 0, "delivered": 0, "bad": 0, "reconnects": 0}
+
+    async def run(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.listening.set()
+                    attempt = 0
+                    async for note in conn.notifies():
+                        await self._deliver(note.payload)
+            except psycopg.Error as e:
+                self.listening.clear()
+                self.counters["reconnects"] += 1
+                delay_s = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2**attempt) * random.uniform(0.5, 1.0)
+                attempt = min(attempt + 1, 16)
+                (logger.warning if attempt == 1 else logger.debug)(
+                    "change relay: %s; listening again in %.1f s", e, delay_s
+                )
+                await asyncio.sleep(delay_s)
+
+    async def _deliver(self, payload: str) -> None:
+        self.counters["received"] += 1
+        try:
+            note = orjson.loads(payload)
+            if note["origin"] == self.hub.origin:
+                self.counters["own_skipped"] += 1
+                return
+            kind, data = str(note["kind"]), note.get("data")
+            if data is None:  # too large to travel: read it back
+                detail = await self.store.call(self.store.alarm, int(note["ref"]))
+                data = dataclasses.asdict(detail.alarm)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, NotFoundError):
+            self.counters["bad"] += 1
+            return
+        self.hub.deliver([(kind, data)])
+        self.hub.counters["relayed_in"] += 1
+        self.counters["delivered"] += 1
+
+    def statistics(self) -> dict[str, int | bool]:
+        return {**self.counters, "listening": self.listening.is_set()}
