@@ -21,6 +21,10 @@ How pymodbus is used, and why:
   late answer to an earlier request) is counted as ``unexpected_frames`` and ignored, as pymodbus does.
   This touches two pymodbus internals, ``client.ctx.framer`` and ``client.ctx.response_future``; both
   are stable within 3.16 and covered by the tests in ``tests/edge/acquisition``.
+- Cancellation: pymodbus awaits ``asyncio.wait_for``, which on Python 3.11 swallows a cancellation that
+  arrives together with the answer (CPython gh-86296) and returns the answer instead. A bus task that
+  lost its cancellation that way would poll on and keep its TaskGroup from ever finishing, so ``read``
+  and ``connect`` re-raise a cancellation the task still has pending (``Task.cancelling()``).
 - Linux pseudo-terminals refuse parity and 7 data bits (``tcsetattr`` fails with EINVAL); the simulated
   buses live on them, so a pty is opened 8N1. Only the wire's timing model cares about framing there.
 """
@@ -116,6 +120,13 @@ class _SocketFramer(_CountingFramer, FramerSocket):
     pass
 
 
+def _reraise_swallowed_cancel() -> None:
+    """Raise the cancellation pymodbus's ``wait_for`` may have swallowed (see the module docstring)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def is_pseudo_terminal(path: str) -> bool:
     """True for a Unix98 pseudo-terminal (``/dev/pts/N``), directly or through a link."""
     return os.path.realpath(path).startswith("/dev/pts/")
@@ -149,10 +160,12 @@ class PymodbusLink:
         self._counts["connects"] += 1
         try:
             async with asyncio.timeout(timeout_s):
-                return bool(await self._client.connect())
+                connected = bool(await self._client.connect())
         except (TimeoutError, OSError, ModbusException):
             self._client.close()
             return False
+        _reraise_swallowed_cancel()
+        return connected
 
     def close(self) -> None:
         self._client.close()
@@ -182,6 +195,7 @@ class PymodbusLink:
         except (ModbusException, OSError) as e:
             status = ReadStatus.BAD_FRAME if self._is_up() else ReadStatus.DISCONNECTED
             return ReadResult(status, detail=str(e))
+        _reraise_swallowed_cancel()
         if response.isError():
             return ReadResult(ReadStatus.EXCEPTION, exception_code=int(response.exception_code))
         words = response.registers if kind in ("holding", "input") else response.bits[:count]

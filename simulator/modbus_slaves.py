@@ -330,28 +330,39 @@ def build_slaves(units: Sequence[int], registers: int, changing: bool) -> list[S
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    slaves = build_slaves(parse_units(args.units), args.registers, args.changing)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    if args.mode == "tcp":
-        async with serve_tcp(slaves, args.host, args.port, one_connection=args.one_connection) as server:
-            print(f"listening on {server.host}:{server.port} units {args.units}", flush=True)
-            await stop.wait()
-    else:
-        framing = args.framing
-        async with serve_rtu(
-            slaves,
-            args.serial,
-            baud=args.baud,
-            data_bits=int(framing[0]),
-            parity=framing[1],
-            stop_bits=int(framing[2]),
-        ) as server:
-            print(f"listening on {server.host} units {args.units}", flush=True)
-            await stop.wait()
-    print(server.statistics(), file=sys.stderr, flush=True)
+    units = parse_units(args.units)
+    async with contextlib.AsyncExitStack() as stack:
+        servers = []
+        if args.mode == "tcp":
+            for i in range(args.endpoints):
+                slaves = build_slaves(units, args.registers, args.changing)
+                port = args.port + i if args.port else 0
+                server = await stack.enter_async_context(
+                    serve_tcp(slaves, args.host, port, one_connection=args.one_connection)
+                )
+                servers.append(server)
+                print(f"endpoint {server.host}:{server.port} units {args.units}", flush=True)
+        else:
+            framing = args.framing
+            server = await stack.enter_async_context(
+                serve_rtu(
+                    build_slaves(units, args.registers, args.changing),
+                    args.serial,
+                    baud=args.baud,
+                    data_bits=int(framing[0]),
+                    parity=framing[1],
+                    stop_bits=int(framing[2]),
+                )
+            )
+            servers.append(server)
+        print(f"listening on {', '.join(f'{s.host}:{s.port}' for s in servers)}", flush=True)
+        await stop.wait()
+    for server in servers:
+        print(server.statistics(), file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -359,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="mode", required=True)
     tcp = sub.add_parser("tcp", help="a Modbus TCP server")
     tcp.add_argument("--host", default="127.0.0.1")
-    tcp.add_argument("--port", type=int, default=5020)
+    tcp.add_argument("--port", type=int, default=5020, help="first port (0: free ports)")
+    tcp.add_argument("--endpoints", type=int, default=1, help="servers on consecutive ports, same units")
     tcp.add_argument("--one-connection", action="store_true", help="close connections beyond the first")
     rtu = sub.add_parser("rtu", help="a Modbus RTU server on a serial port")
     rtu.add_argument("--serial", required=True, help="serial port path (a wire's device side)")

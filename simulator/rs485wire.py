@@ -106,6 +106,8 @@ class _Counters:
     request_bytes: int = 0
     answer_bytes: int = 0
     busy_s: float = 0.0
+    master_idle_s: float = 0.0  # line idle because the master sent later than the line allowed
+    slave_idle_s: float = 0.0  # line idle because a slave answered later than its turnaround
     late_max_us: float = 0.0
     by_unit: dict[int, int] = field(default_factory=dict)
 
@@ -245,6 +247,8 @@ class Rs485Wire:
                 "busy_s": round(c.busy_s, 6),
                 "utilisation": round(c.busy_s / elapsed, 4) if elapsed > 0 else 0.0,
                 "late_max_us": round(c.late_max_us, 1),
+                "master_idle_s": round(c.master_idle_s, 6),
+                "slave_idle_s": round(c.slave_idle_s, 6),
                 "requests_by_unit": dict(sorted(c.by_unit.items())),
             }
 
@@ -277,6 +281,12 @@ class Rs485Wire:
             if direction_changed and now < self._line_free_at - self._t35_s:
                 c.collisions += 1  # written while the other side's frame was still on the line
             start = max(now, self._line_free_at + extra_s)
+            if direction_changed and self._line_free_at > 0:
+                idle_s = max(0.0, now - (self._line_free_at + extra_s))
+                if from_master:
+                    c.master_idle_s += idle_s
+                else:
+                    c.slave_idle_s += idle_s
             on_line_s = len(frame) * self._char_s
             done = start + on_line_s
             self._line_free_at = done + self._t35_s

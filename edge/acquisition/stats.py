@@ -50,9 +50,11 @@ class RequestCounters:
         self.disconnected = 0
         self.exceptions: dict[int, int] = {}
         self.latency = LatencyRing()
+        self.line_s = 0.0  # time spent on these requests, answered or not
 
     def record(self, status: ReadStatus, seconds: float, exception_code: int = 0, detail: str = "") -> None:
         self.requests += 1
+        self.line_s += seconds
         if status is ReadStatus.OK:
             self.good += 1
             self.latency.add(seconds)
@@ -79,6 +81,7 @@ class RequestCounters:
             "disconnected": self.disconnected,
             "exceptions": {str(code): n for code, n in sorted(self.exceptions.items())},
             "latency_ms": self.latency.percentiles_ms(),
+            "line_s": round(self.line_s, 6),
         }
 
 
