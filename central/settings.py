@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     mqtt: str | None = Field(default=None, description="mqtt://host:port to ingest from; none: HTTP only")
-    mqtt_topic_prefix: str = Field(default="fieldwatch", min_length=1)
+    mqtt_topic_prefix: str = Field(default="fieldwatch", min_length=1, pattern=r"^[^#+$][^#+]*$")
     mqtt_share_group: str = Field(default="central", min_length=1, pattern=r"^[^/#+]+$")
     mqtt_client_id: str = Field(
         default="", description="fixed per process (persistent session); default: host name and port"
@@ -53,7 +53,6 @@ class Settings(BaseSettings):
     retention_check_interval_s: float = Field(default=3600.0, gt=0)
     token_cache_s: float = Field(default=10.0, ge=0, description="how long a checked token stays trusted")
     stream_queue_size: int = Field(default=1000, ge=1, description="changes held per SSE subscriber")
-    stream_keepalive_s: float = Field(default=15.0, gt=0)
     log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
 
     @field_validator("database")

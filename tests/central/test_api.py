@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,3 +311,15 @@ def test_openapi_is_complete_with_examples(api: Api) -> None:
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert all(op.get("summary") for p in spec["paths"].values() for op in p.values())
     assert api.client.get("/docs").status_code == 200
+
+
+def test_a_database_failure_is_503_and_stores_nothing(api: Api, tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "central.db")
+    conn.execute("DROP TABLE rollup_hour")  # the next ingest fails half way through its transaction
+    conn.commit()
+    conn.close()
+    r = api.client.post(
+        "/api/v1/ingest", content=encode_batch(readings_batch("gw-1", range(1, 11))), headers=api.gateway
+    )
+    assert r.status_code == 503 and "send it again" in r.json()["detail"]
+    assert api.store.gateway("gw-1") is None

@@ -4,22 +4,25 @@ The body is the wire-v1 batch (``protocols.wire``), raw or gzip: gzip is recogni
 with or without ``Content-Encoding: gzip`` (FastAPI does not inflate request bodies itself; the wire
 decoder does, with a limit on the inflated size). Answers: 200 with the ack; 422 with an ack whose
 ``error`` says why the batch is refused for good (malformed, or a gap between its declared seq ranges
-and its rows); 401/403 for the token; 413 when the body is over ``max_body_bytes``.
+and its rows); 401/403 for the token; 413 when the body is over ``max_body_bytes``; 503 when the database
+fails (nothing was committed: the edge keeps the rows and sends them again).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from central.api.deps import PrincipalDep, ServicesDep
 from central.api.responses import JSON, errors
-from central.api.schemas import AckOut
+from central.api.schemas import AckOut, ErrorOut
 from central.auth import Role
 from central.ingest.service import GatewayMismatchError
 from protocols.wire import GZIP_MAGIC, Ack, encode_ack
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
 BATCH_EXAMPLE = {
@@ -79,6 +82,7 @@ def refused(reason: str) -> Response:
     summary="Ingest one batch from a gateway",
     responses={
         **errors(401, 403, 413),
+        503: {"model": ErrorOut, "description": "the database failed; nothing was stored: send it again"},
         422: {"model": AckOut, "description": "the batch is refused for good; `error` says why"},
     },
     openapi_extra=REQUEST_BODY,
@@ -97,5 +101,10 @@ async def ingest(request: Request, services: ServicesDep, principal: PrincipalDe
     except GatewayMismatchError as e:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"this token may not ingest for gateway {e.args[0]!r}"
+        ) from None
+    except Exception:  # the database failed: nothing was committed, the edge keeps the rows and resends
+        logger.exception("ingest failed")
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the batch could not be stored now; send it again later"
         ) from None
     return Response(encode_ack(ack), status_code=422 if ack.refused else 200, media_type=JSON)
