@@ -93,6 +93,15 @@ class FeatureCollection(Model):
 
 
 class GatewayOut(Model):
+    model_config = example(
+        {"id": "gw-slope-01", "site_id": "slope-north", "status": "online", "first_seen_ms": 1764300000000,
+         "last_seen_ms": 1764370060000, "acked_through": 120331, "version": "0.1.0",
+         "heartbeat_interval_s": 60.0, "last_heartbeat_ms": 1764370060000,
+         "heartbeat": {"version": "0.1.0", "heartbeat_interval_s": 60, "clock_synchronised": True,
+                       "outbox": {"rows": 0, "bytes": 0, "oldest_unacked_ms": None, "events": 0},
+                       "drops": {}, "dead_letters": 0, "produced_through": 120331}}
+    )  # fmt: skip
+
     id: str
     site_id: str | None
     status: Literal["online", "silent"]
@@ -111,6 +120,13 @@ class GatewayList(Model):
 
 
 class ChannelOut(Model):
+    model_config = example(
+        {"id": 3, "key": "gw-slope-01/gnss-03/north_mm", "gateway_id": "gw-slope-01", "device": "gnss-03",
+         "point": "north_mm", "site_id": "slope-north", "unit": "mm", "profile": "gnss_nmea_rtk",
+         "latitude_deg": 30.5131, "longitude_deg": 110.3224, "physical_range": [-2000.0, 2000.0],
+         "first_seen_ms": 1764300000000}
+    )  # fmt: skip
+
     id: int
     key: str = Field(description="gateway/device/point")
     gateway_id: str
@@ -131,6 +147,16 @@ class ChannelList(Model):
 
 
 class LatestOut(Model):
+    model_config = example(
+        {
+            "channel": "gw-slope-01/gnss-03/north_mm",
+            "ts_ms": 1764370000000,
+            "value": 44.6,
+            "quality": 0,
+            "seq": 120330,
+        }
+    )
+
     channel: str
     ts_ms: int
     value: float | None = Field(description="null when the quality voids the value")
@@ -157,6 +183,10 @@ class ReadingList(Model):
 
 
 class BucketOut(Model):
+    model_config = example(
+        {"start_ms": 1764367200000, "min": 41.2, "max": 44.6, "mean": 42.9, "last": 44.6, "count": 360}
+    )
+
     start_ms: int
     min: float | None
     max: float | None
@@ -223,6 +253,12 @@ class AlarmList(Model):
 
 
 class TimelineEntryOut(Model):
+    model_config = example(
+        {"ts_ms": 1764370120000, "recorded_ms": 1764370120000, "kind": "acknowledged", "level": 3,
+         "actor": "Li Wei (duty officer)", "note": "called the pit foreman; crew withdrawn from bench 4",
+         "value": None, "event_seq": None, "forecast": None}
+    )  # fmt: skip
+
     ts_ms: int
     recorded_ms: int
     kind: Literal[
@@ -298,6 +334,8 @@ class AckOut(Model):
 
 
 class Health(Model):
+    model_config = example({"status": "ok", "store": "postgresql", "mqtt": "connected"})
+
     status: Literal["ok", "degraded"]
     store: str
     mqtt: Literal["connected", "disconnected", "disabled"]

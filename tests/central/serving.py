@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import orjson
 import uvicorn
 from fastapi import FastAPI
 
@@ -45,3 +46,14 @@ async def wait_healthy(base_url: str, mqtt: str = "disabled", timeout_s: float =
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.05)
+
+
+async def read_event(lines: object, wanted: str) -> dict[str, object]:
+    """The data of the next SSE event named ``wanted`` (bounded by the caller's timeout)."""
+    name = None
+    async for line in lines:  # type: ignore[attr-defined]
+        if line.startswith("event: "):
+            name = line[len("event: ") :]
+        elif line.startswith("data: ") and name == wanted:
+            return orjson.loads(line[len("data: ") :])  # type: ignore[no-any-return]
+    raise AssertionError("the stream ended")

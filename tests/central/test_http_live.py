@@ -7,7 +7,6 @@ import gzip
 from pathlib import Path
 
 import httpx
-import orjson
 
 from central.app import create_app
 from central.auth import Role
@@ -16,20 +15,9 @@ from central.store.base import Store
 from protocols.wire import decode_ack, encode_batch
 from tests.central.builders import event, readings_batch
 from tests.central.client import add_token, bearer
-from tests.central.serving import serving
+from tests.central.serving import read_event, serving
 
 WAIT_S = 10.0
-
-
-async def read_event(lines: object, wanted: str) -> dict[str, object]:
-    """The data of the next SSE event named ``wanted`` (bounded by the caller's timeout)."""
-    name = None
-    async for line in lines:  # type: ignore[attr-defined]
-        if line.startswith("event: "):
-            name = line[len("event: ") :]
-        elif line.startswith("data: ") and name == wanted:
-            return orjson.loads(line[len("data: ") :])  # type: ignore[no-any-return]
-    raise AssertionError("the stream ended")
 
 
 async def test_ingest_over_real_http(sqlite_store: Store, tmp_path: Path) -> None:

@@ -17,8 +17,7 @@ from central.store.postgres import PostgresStore
 from protocols.wire import encode_batch
 from tests.central.builders import event, readings_batch
 from tests.central.client import add_token, bearer
-from tests.central.serving import serving
-from tests.central.test_http_live import read_event
+from tests.central.serving import read_event, serving
 
 pytestmark = pytest.mark.service
 
