@@ -1,0 +1,144 @@
+"""``fieldwatch-edge poll SITE.yaml [--duration-s N] [--json]``: run the acquisition alone and print it.
+
+Every bus of the site is polled exactly as the agent would (same tasks, schedule, retries and offline
+backoff), but readings go to the terminal instead of detection and the outbox. Each reading is one line:
+
+    2025-06-01T08:00:00.123Z  tf-gw01/gas-01/gas  12.5 %LEL  good
+
+With ``--json`` each reading is a JSON object on its own line (``{"channel", "ts_ms", "value",
+"quality", "quality_text"}``; NaN is ``null``), each device event ``{"event": {...}}``, and the final
+statistics ``{"statistics": {...}}``. The statistics (per bus and device: requests, good answers,
+timeouts, exceptions by code, CRC and frame errors, latency p50/p95, skipped slots, utilisation) are
+printed at the end: after ``--duration-s`` seconds, or on Ctrl-C.
+
+Exit status 0; 2 for a bad site file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import signal
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from edge.acquisition import Acquisition
+from edge.clock import Clock
+from edge.modbus_client import quiet_pymodbus_logging
+from edge.siteconfig import load_site
+from protocols.config import BoundSite
+from protocols.quality import describe
+from protocols.records import Event, ReadingBlock
+
+NAME = "poll"
+HELP = "poll the site's buses without detection or uplink, printing readings and statistics"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("site", metavar="SITE.yaml", help="the gateway's site file")
+    parser.add_argument("--duration-s", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument("--json", action="store_true", help="JSON lines instead of text")
+
+
+class PrintingSink:
+    """Writes every reading and event as it arrives."""
+
+    def __init__(self, site: BoundSite, out: TextIO, as_json: bool) -> None:
+        self.channels = site.channels
+        self.out = out
+        self.as_json = as_json
+
+    def put_readings(self, block: ReadingBlock) -> None:
+        lines = []
+        for channel, ts_ms, value, quality in zip(
+            block.channel.tolist(), block.ts_ms.tolist(), block.value.tolist(), block.quality.tolist(),
+            strict=True,
+        ):  # fmt: skip
+            c = self.channels[channel]
+            if self.as_json:
+                record = {"channel": c.key, "ts_ms": ts_ms, "value": _finite(value), "quality": quality,
+                          "quality_text": describe(quality)}  # fmt: skip
+                lines.append(json.dumps(record))
+            else:
+                shown = "-" if math.isnan(value) else f"{value:.6g}"
+                lines.append(f"{_iso(ts_ms)}  {c.key}  {shown} {c.unit}  {describe(quality)}".rstrip())
+        print("\n".join(lines), file=self.out, flush=True)
+
+    def put_event(self, event: Event) -> None:
+        if self.as_json:
+            record = {
+                "channel": event.channel,
+                "ts_ms": event.ts_ms,
+                "rule": event.rule,
+                "level": event.level,
+                "previous_level": event.previous_level,
+                "message": event.message,
+            }
+            print(json.dumps({"event": record}), file=self.out, flush=True)
+        else:
+            change = f"level {event.previous_level}->{event.level}"
+            line = f"{_iso(event.ts_ms)}  EVENT {event.channel} {event.rule} {change}: {event.message}"
+            print(line, file=self.out, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.duration_s is not None and args.duration_s <= 0:
+        print("fieldwatch-edge poll: --duration-s must be > 0", file=sys.stderr)
+        return 2
+    quiet_pymodbus_logging()
+    site = load_site(args.site)
+    acquisition = Acquisition(site, PrintingSink(site, sys.stdout, args.json), Clock())
+    asyncio.run(_poll(acquisition, args.duration_s))
+    stats = acquisition.statistics()
+    if args.json:
+        print(json.dumps({"statistics": stats}))
+    else:
+        print_statistics(stats, sys.stdout)
+    return 0
+
+
+async def _poll(acquisition: Acquisition, duration_s: float | None) -> None:
+    task = asyncio.create_task(acquisition.run(duration_s))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def print_statistics(stats: dict[str, Any], out: TextIO) -> None:
+    print("\nstatistics", file=out)
+    header = f"{'bus / device':<28} {'req':>6} {'good':>6} {'tmo':>5} {'exc':>5} {'crc':>4} {'frame':>5} " \
+             f"{'p50 ms':>8} {'p95 ms':>8}  notes"  # fmt: skip
+    print(header, file=out)
+    for name, bus in stats.items():
+        if bus.get("type") == "serial_line":
+            notes = " ".join(f"{k}={bus[k]}" for k in ("opens", "port_lost", "values", "silences"))
+            print(f"{name:<28} serial line {bus['endpoint']}: {notes}", file=out)
+            continue
+        notes = (f"util {bus['utilisation']:.0%} skipped {bus['skipped_slots']} "
+                 f"{'connected' if bus['connected'] else 'not connected'}")  # fmt: skip
+        print(_row(name, bus, notes), file=out)
+        for device, d in bus["devices"].items():
+            print(_row(f"  {device}", d, "online" if d["online"] else "OFFLINE"), file=out)
+
+
+def _row(label: str, c: dict[str, Any], notes: str) -> str:
+    latency = c["latency_ms"]
+    p50 = "-" if latency["p50"] is None else f"{latency['p50']:.2f}"
+    p95 = "-" if latency["p95"] is None else f"{latency['p95']:.2f}"
+    exceptions = sum(c["exceptions"].values())
+    return (f"{label:<28} {c['requests']:>6} {c['good']:>6} {c['timeouts']:>5} {exceptions:>5} "
+            f"{c['crc_errors']:>4} {c['frame_errors']:>5} {p50:>8} {p95:>8}  {notes}")  # fmt: skip
+
+
+def _iso(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) or math.isinf(value) else value
