@@ -28,6 +28,7 @@ from typing import Any
 
 from protocols.errors import ConfigError
 from simulator import scenario as scenarios
+from simulator.clock import clock_text
 from simulator.runtime import Options, serve
 
 EXIT_OK = 0
@@ -54,11 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--token-env", default="FIELDWATCH_TOKEN", help="the gateway's token variable")
     run.add_argument("--json", action="store_true", help="print JSON lines instead of text")
     return parser
-
-
-def clock_text(t_s: float) -> str:
-    whole = int(t_s)
-    return f"{whole // 3600:d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 def human(report: dict[str, Any]) -> str | None:

@@ -12,6 +12,13 @@ import time
 from datetime import UTC, datetime
 
 
+def clock_text(t_s: float) -> str:
+    """``h:mm:ss`` of story time (negative before the story starts)."""
+    sign = "-" if t_s < 0 else ""
+    whole = int(abs(t_s))
+    return f"{sign}{whole // 3600:d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
 class SimClock:
     def __init__(self, speed: float = 1.0, *, hold: bool = False) -> None:
         if speed <= 0:

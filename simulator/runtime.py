@@ -138,8 +138,9 @@ class FieldSim:
     def write_site_file(self) -> dict[str, Any]:
         o = self.options
         doc = site_document(
-            self.loaded.scenario, self.endpoints, uplink_url=o.uplink_url, token_env=o.token_env
-        )
+            self.loaded.scenario, self.endpoints, uplink_url=o.uplink_url, token_env=o.token_env,
+            profiles_base=Path(self.loaded.path).parent,
+        )  # fmt: skip
         bind_document(doc, str(self.site_path))  # the generated file must load as the gateway will load it
         write_site(doc, self.site_path, self.loaded.scenario, seed=o.seed, speed=o.speed)
         return doc

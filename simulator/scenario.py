@@ -80,9 +80,16 @@ def site_document(
     uplink_url: str = "http://127.0.0.1:8080/",
     token_env: str = "FIELDWATCH_TOKEN",  # noqa: S107 - the name of a variable, not a secret
     outbox_path: str = "outbox.db",
+    profiles_base: Path | None = None,
 ) -> dict[str, Any]:
-    """The scenario's site with endpoints, uplink and outbox (see the module docstring)."""
+    """The scenario's site with endpoints, uplink and outbox (see the module docstring).
+
+    ``profiles_base`` (the scenario's folder) makes relative ``profiles_dirs`` absolute, for a site file
+    written elsewhere.
+    """
     doc = dict(scenario.site)
+    if profiles_base is not None and doc.get("profiles_dirs"):
+        doc["profiles_dirs"] = [str((profiles_base / d).resolve()) for d in doc["profiles_dirs"]]
     buses = []
     for given in doc.get("buses", ()):
         name = given.get("name")

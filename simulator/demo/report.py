@@ -1,0 +1,91 @@
+"""The demo's summary: per site, the alarms raised and the highest level, the expected alarms, and the
+delivery of every row, from what the central holds (``accounting``, ``outcome``).
+
+``collect`` reads the central once everything has stopped but the central: every alarm of each gateway
+with its timeline, every channel's stored readings. The summary is a plain dict, the same one the view
+renders and ``--json`` prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from simulator.demo.accounting import account
+from simulator.demo.outcome import check, quiet_breaches
+
+if TYPE_CHECKING:
+    from simulator.demo.orchestra import Demo
+
+CONCURRENT_REQUESTS = 8
+
+
+async def collect(
+    demo: Demo, statuses: dict[str, dict[str, Any]], simulator_stats: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    api = demo.api
+    assert api is not None
+    gate = asyncio.Semaphore(CONCURRENT_REQUESTS)
+
+    async def limited(coro: Any) -> Any:
+        async with gate:
+            return await coro
+
+    sites: list[dict[str, Any]] = []
+    for gateway, site in demo.sites.items():
+        alarms = await api.alarms(gateway)
+        details = await asyncio.gather(*(limited(api.alarm(a["id"])) for a in alarms))
+        timelines = {a["id"]: d for a, d in zip(alarms, details, strict=True)}
+        event_seqs = [e["event_seq"] for d in details for e in d["timeline"] if e["event_seq"] is not None]
+        channels = await api.channels(gateway)
+        per_channel = await asyncio.gather(*(limited(api.reading_seqs(c["key"])) for c in channels))
+        reading_seqs = [seq for seqs in per_channel for seq in seqs]
+        status = statuses.get(gateway, {})
+        delivery = account(gateway, status, reading_seqs, event_seqs)
+        outcomes = check(site.loaded.scenario, gateway, timelines, demo.timebase)
+        sites.append({
+            "scenario": site.name, "title": site.loaded.scenario.title, "gateway": gateway,
+            "site_id": site.loaded.bound.site.site.id,
+            "alarms_raised": len(alarms),
+            "highest_level": max((int(a["max_level"]) for a in alarms), default=0),
+            "alarms": [{"channel": a["channel"], "rule": a["rule"], "max_level": a["max_level"],
+                        "status": a["status"]} for a in alarms],
+            "expected": [o.as_dict() for o in outcomes],
+            "quiet_breaches": quiet_breaches(site.loaded.scenario, gateway, alarms),
+            "delivery": delivery.as_dict(),
+            "gateway_status_error": status.get("error"),
+            "reboots": site.reboots,
+            "uplink": site.proxy.statistics() if site.proxy else {},
+            "simulator": _faults_seen(simulator_stats.get(gateway, {})),
+        })  # fmt: skip
+    lost = sum(s["delivery"]["lost"] for s in sites)
+    duplicated = sum(s["delivery"]["duplicated"] for s in sites)
+    met = sum(1 for s in sites for o in s["expected"] if o["met"])
+    total = sum(len(s["expected"]) for s in sites)
+    breaches = sum(len(s["quiet_breaches"]) for s in sites)
+    unaccounted = sum(s["delivery"]["unexpected"] for s in sites) + sum(
+        1 for s in sites if s["gateway_status_error"]
+    )
+    return {
+        "ok": lost == 0 and duplicated == 0 and met == total and breaches == 0 and unaccounted == 0,
+        "interrupted": demo.interrupted,
+        "speed": demo.options.speed, "seed": demo.options.seed, "duration_s": demo.options.duration_s,
+        "story_s": round(demo.timebase.story_now_s(), 1),
+        "lost": lost, "duplicated": duplicated, "expected_met": met, "expected_total": total,
+        "sites": sites,
+        "workdir": str(demo.options.workdir),
+    }  # fmt: skip
+
+
+def _faults_seen(stats: dict[str, Any]) -> dict[str, int]:
+    """What the simulator's faults did, as its wires and serial devices counted it."""
+    wires = stats.get("wires", {}).values()
+    serial = stats.get("serial_devices", {}).values()
+    return {
+        "answers_corrupted": sum(int(w.get("corrupted", 0)) for w in wires),
+        "requests_to_dead_slaves": sum(int(w.get("swallowed_dead", 0)) for w in wires),
+        "tcp_answers_swallowed": sum(
+            int(s.get("answers_swallowed", 0)) for s in stats.get("servers", {}).values()
+        ),
+        "garbled_messages": sum(int(d.get("garbled", 0)) for d in serial),
+    }
