@@ -20,6 +20,7 @@ from edge.siteconfig import load_site
 
 NAME = "run"
 HELP = "run the gateway: acquisition, detection, outbox, uplink and heartbeat, until SIGTERM"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 log = logging.getLogger(__name__)
 
 
@@ -43,6 +44,15 @@ def run(args: argparse.Namespace) -> int:
         print("fieldwatch-edge run: --speed must be > 0", file=sys.stderr)
         return 2
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns everything else
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    try:
+        return _run(args, _catch_stop_signals())  # SIGTERM while starting up: stop cleanly once running
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(args: argparse.Namespace, early_stop: list[int]) -> int:
     site = load_site(args.site)  # a ConfigError becomes exit status 2 in edge.cli.main
     try:
         agent = Agent.start(site, Clock(speed=args.speed, origin_ms=args.clock_origin_ms))
@@ -50,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"fieldwatch-edge run: {e}", file=sys.stderr)
         return 1
     try:
-        asyncio.run(_serve(agent))
+        asyncio.run(_serve(agent, early_stop))
     except Exception as e:  # a fatal error of one task (an ExceptionGroup from the TaskGroup)
         errors = e.exceptions if isinstance(e, BaseExceptionGroup) else [e]
         for error in errors:
@@ -60,9 +70,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(agent: Agent) -> None:
+def _catch_stop_signals() -> list[int]:
+    """Until the event loop takes over, note SIGTERM/SIGINT instead of dying half-started."""
+    caught: list[int] = []
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, lambda signum, _frame: caught.append(signum))
+    return caught
+
+
+async def _serve(agent: Agent, early_stop: list[int]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
+    if early_stop:
+        log.info("a stop signal came while starting: stopping")
+        stop.set()
     await agent.run(stop)

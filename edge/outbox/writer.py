@@ -27,7 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,7 +235,7 @@ class Writer(threading.Thread):
         self.note_drop("dropped_writer_error", p.rows)
         self.last_error = f"{type(e).__name__}: {e}"
         for op in p.ops:
-            op.future.set_exception(e)
+            _settle(op.future, error=e)
 
     # ------------------------------------------------------------------ committing
 
@@ -256,7 +256,7 @@ class Writer(threading.Thread):
             log.info("outbox %s: commits succeed again", self.db_path)
             self.error_since = None
         for op, result in zip(p.ops, results, strict=True):
-            op.future.set_result(result)
+            _settle(op.future, result)
         self._evict_if_over()
         if p.items:
             self._tell_listeners(self.next_seq - 1)
@@ -419,6 +419,17 @@ class Writer(threading.Thread):
             "healthy": self.healthy(),
             "last_error": self.last_error,
         }
+
+
+def _settle(future: Future[Any], result: Any = None, error: BaseException | None = None) -> None:
+    """Resolve a caller's future; one the caller cancelled (a task stopping) is simply left as it is."""
+    try:
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+    except InvalidStateError:
+        pass
 
 
 def _meta(conn: sqlite3.Connection, name: str) -> Any:
