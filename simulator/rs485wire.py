@@ -16,7 +16,8 @@ write a frame with one ``write``):
 - a slave's answer starts no sooner than ``turnaround_s`` after that silence (its processing time);
 - requests to ``dead_units`` occupy the line and are never delivered (a dead slave never answers);
 - ``corrupt_rate`` flips one bit in that share of answers (the master sees a CRC error), ``drop_rate``
-  loses that share of answers whole; ``corrupt_next``/``drop_next`` do it deterministically for tests.
+  loses that share of answers whole; ``corrupt_next``/``drop_next`` do it deterministically for tests,
+  and ``truncate_next`` cuts answers short (a frame that never completes).
 
 One thread runs the line (a half-duplex bus carries one frame at a time, so one thread is the model).
 It sleeps until a frame is due and spins the last fraction of a millisecond, so delivery is accurate to
@@ -47,6 +48,7 @@ import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 SPIN_S = 300e-6  # sleep until this close to a deadline, then spin: sleep() overshoots by ~50-100 us
 POLL_S = 0.05  # how often the line thread looks at the stop flag when idle
@@ -101,6 +103,7 @@ class _Counters:
     delivered_answers: int = 0
     swallowed_dead: int = 0
     corrupted: int = 0
+    truncated: int = 0
     dropped: int = 0
     collisions: int = 0  # a frame written while the other side's frame still held the line
     request_bytes: int = 0
@@ -165,6 +168,7 @@ class Rs485Wire:
         self._dead = set(s.dead_units)
         self._corrupt_next = 0
         self._drop_next = 0
+        self._truncate_next = 0
         self._counters = _Counters()
         self._line_free_at = 0.0
         self._last_from_master = True
@@ -229,7 +233,12 @@ class Rs485Wire:
         with self._lock:
             self._drop_next += answers
 
-    def statistics(self) -> dict[str, object]:
+    def truncate_next(self, answers: int = 1) -> None:
+        """Deliver only the first half of each of the next ``answers`` answers."""
+        with self._lock:
+            self._truncate_next += answers
+
+    def statistics(self) -> dict[str, Any]:
         with self._lock:
             c = self._counters
             elapsed = time.perf_counter() - self._started_at if self._started_at else 0.0
@@ -240,6 +249,7 @@ class Rs485Wire:
                 "delivered_answers": c.delivered_answers,
                 "swallowed_dead": c.swallowed_dead,
                 "corrupted": c.corrupted,
+                "truncated": c.truncated,
                 "dropped": c.dropped,
                 "collisions": c.collisions,
                 "request_bytes": c.request_bytes,
@@ -318,6 +328,10 @@ class Rs485Wire:
             self._drop_next = max(0, self._drop_next - 1)
             c.dropped += 1
             return None
+        if self._truncate_next > 0:
+            self._truncate_next -= 1
+            c.truncated += 1
+            return frame[: len(frame) // 2]
         if self._corrupt_next > 0 or self._rng.random() < self.settings.corrupt_rate:
             self._corrupt_next = max(0, self._corrupt_next - 1)
             c.corrupted += 1

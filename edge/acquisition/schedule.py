@@ -23,8 +23,10 @@ class BusSchedule:
         if any(not (i > 0 and math.isfinite(i)) for i in intervals_s):
             raise ValueError(f"poll intervals must be finite and > 0 (got {list(intervals_s)})")
         self.intervals_s = tuple(intervals_s)
+        self.start_s = start_s
         self.skipped_slots = 0
-        self._due = [start_s] * len(self.intervals_s)
+        # Slot numbers, not accumulated times: start + k x interval never drifts with float rounding.
+        self._slot = [0] * len(self.intervals_s)
         self._heap = [(start_s, i) for i in range(len(self.intervals_s))]
         heapq.heapify(self._heap)
 
@@ -38,29 +40,26 @@ class BusSchedule:
 
     def done(self, index: int, now_s: float) -> None:
         """Request ``index`` was served (or given up) at ``now_s``: move it to its next slot."""
-        interval = self.intervals_s[index]
-        following = self._due[index] + interval
-        if following <= now_s:
-            behind = math.floor((now_s - following) / interval)  # whole slots missed beyond the next
-            self.skipped_slots += behind
-            following += behind * interval
+        following = self._slot[index] + 1
+        latest_past = math.floor((now_s - self.start_s) / self.intervals_s[index])
+        if latest_past > following:
+            self.skipped_slots += latest_past - following  # whole slots missed beyond the next
+            following = latest_past
         self._move(index, following)
 
     def park(self, index: int, until_s: float) -> None:
         """Skip request ``index``'s slots up to ``until_s`` without counting them (an offline device)."""
-        interval = self.intervals_s[index]
-        due = self._due[index]
-        if due < until_s:
-            due += math.ceil((until_s - due) / interval) * interval
-        self._move(index, due)
+        first_after = math.ceil((until_s - self.start_s) / self.intervals_s[index])
+        self._move(index, max(self._slot[index], first_after))
 
     def due_of(self, index: int) -> float:
-        return self._due[index]
+        return self.start_s + self._slot[index] * self.intervals_s[index]
 
-    def _move(self, index: int, due_s: float) -> None:
-        self._due[index] = due_s
+    def _move(self, index: int, slot: int) -> None:
+        self._slot[index] = slot
+        due = self.due_of(index)
         if self._heap[0][1] == index:  # the usual case: the request just served is the first due
-            heapq.heapreplace(self._heap, (due_s, index))
+            heapq.heapreplace(self._heap, (due, index))
         else:
-            self._heap = [(d, i) for i, d in enumerate(self._due)]
+            self._heap = [(self.due_of(i), i) for i in range(len(self._slot))]
             heapq.heapify(self._heap)

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+
+from edge.acquisition.schedule import BusSchedule
+
+
+def serve(schedule: BusSchedule, now_s: float) -> int:
+    index, due = schedule.next_due()
+    assert due <= now_s
+    schedule.done(index, now_s)
+    return index
+
+
+def test_equal_intervals_poll_round_robin_in_plan_order() -> None:
+    schedule = BusSchedule([1.0, 1.0, 1.0], start_s=0.0)
+    assert [serve(schedule, 0.1) for _ in range(3)] == [0, 1, 2]
+    assert schedule.next_due() == (0, 1.0)
+
+
+def test_faster_requests_come_round_more_often() -> None:
+    schedule = BusSchedule([0.25, 0.75], start_s=0.0)  # exact in binary: ties are real ties
+    order = []
+    for _ in range(8):
+        index, due = schedule.next_due()
+        schedule.done(index, due)  # served exactly on time
+        order.append(index)
+    assert order == [0, 1, 0, 0, 0, 1, 0, 0]
+
+
+def test_on_time_service_keeps_the_grid_and_skips_nothing() -> None:
+    schedule = BusSchedule([0.5], start_s=10.0)
+    for k in range(5):
+        index, due = schedule.next_due()
+        assert due == pytest.approx(10.0 + 0.5 * k)
+        schedule.done(index, due + 0.2)  # late, but inside the interval
+    assert schedule.skipped_slots == 0
+
+
+def test_an_overrun_skips_ahead_and_counts_the_missed_slots() -> None:
+    schedule = BusSchedule([1.0], start_s=0.0)
+    schedule.done(0, now_s=3.5)  # slot 0 served at 3.5: slots 1 and 2 are gone, slot 3 is due (late)
+    assert schedule.skipped_slots == 2
+    assert schedule.next_due() == (0, 3.0)
+    schedule.done(0, now_s=3.6)
+    assert schedule.next_due() == (0, 4.0)
+    assert schedule.skipped_slots == 2
+
+
+def test_an_overloaded_bus_serves_the_oldest_due_first_and_never_queues() -> None:
+    schedule = BusSchedule([0.01, 0.01, 0.01], start_s=0.0)
+    now = 0.0
+    order = []
+    for _ in range(9):
+        now += 0.1  # every poll takes ten intervals
+        order.append(serve(schedule, now))
+    assert order == [0, 1, 2] * 3
+    assert all(schedule.due_of(i) <= now for i in range(3))  # one due slot each, no backlog beyond it
+
+
+def test_park_moves_past_a_time_without_counting_skips() -> None:
+    schedule = BusSchedule([1.0, 1.0], start_s=0.0)
+    schedule.park(0, until_s=5.5)
+    assert schedule.due_of(0) == 6.0
+    assert schedule.next_due() == (1, 0.0)
+    assert schedule.skipped_slots == 0
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("inf"), float("nan")])
+def test_intervals_must_be_positive_and_finite(bad: float) -> None:
+    with pytest.raises(ValueError, match="poll intervals"):
+        BusSchedule([1.0, bad], start_s=0.0)
