@@ -101,9 +101,10 @@ class BatchBuilder:
         )  # fmt: skip
         payload, gzipped = compress(encode_batch(batch))
         seqs = batch.seqs()
+        ranges = seq_ranges(seqs)
         return PlannedBatch(
-            outgoing=Outgoing(batch_id, payload, gzipped, batch.row_count),
-            ranges=seq_ranges(seqs),
+            outgoing=Outgoing(batch_id, payload, gzipped, batch.row_count, tuple(ranges)),
+            ranges=ranges,
             max_seq=int(seqs[-1]) if len(seqs) else 0,
             events=len(selection.events),
             readings=len(block),

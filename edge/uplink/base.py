@@ -46,6 +46,7 @@ class Outgoing:
     payload: bytes
     gzipped: bool
     rows: int
+    seq_ranges: tuple[tuple[int, int], ...] = ()  # the seqs it carries (for logs; the payload says it too)
 
 
 class Uplink(Protocol):
