@@ -23,6 +23,7 @@ import numpy.typing as npt
 from protocols.codecs import decode
 from protocols.codecs_block import BlockDecoder, FieldSpec
 from protocols.config import BoundDevice
+from protocols.errors import RemoteProtocolError
 from protocols.planner import ReadRequest, plan_device
 from protocols.profile import BIT_KINDS, ModbusPoint, ModbusProfile, WordOrder
 from protocols.quality import Quality
@@ -55,12 +56,14 @@ class PreparedRequest:
     def unit_id(self) -> int:
         return self.request.unit_id
 
-    def decode_text(self, words: list[int]) -> dict[str, str]:
-        """The string points of an answer, as text (for ``probe``)."""
-        out = {}
+    def decode_text(self, words: list[int]) -> dict[str, str | None]:
+        """The string points of an answer, as text (for ``probe``); None where the bytes are not ASCII."""
+        out: dict[str, str | None] = {}
         for t in self.text_points:
-            value = decode(words[t.offset : t.offset + t.count], "string", t.word_order)
-            out[t.name] = str(value)
+            try:
+                out[t.name] = str(decode(words[t.offset : t.offset + t.count], "string", t.word_order))
+            except RemoteProtocolError:
+                out[t.name] = None
         return out
 
     def apply_external_flags(

@@ -64,7 +64,7 @@ class PrintingSink:
                           "quality_text": describe(quality)}  # fmt: skip
                 lines.append(json.dumps(record))
             else:
-                shown = "-" if math.isnan(value) else f"{value:.6g}"
+                shown = format_value(value)
                 lines.append(f"{_iso(ts_ms)}  {c.key}  {shown} {c.unit}  {describe(quality)}".rstrip())
         print("\n".join(lines), file=self.out, flush=True)
 
@@ -134,6 +134,17 @@ def _row(label: str, c: dict[str, Any], notes: str) -> str:
     exceptions = sum(c["exceptions"].values())
     return (f"{label:<28} {c['requests']:>6} {c['good']:>6} {c['timeouts']:>5} {exceptions:>5} "
             f"{c['crc_errors']:>4} {c['frame_errors']:>5} {p50:>8} {p95:>8}  {notes}")  # fmt: skip
+
+
+def format_value(value: float | str | None) -> str:
+    """Integers in full (a 32-bit counter must not print as 1.3114e+08), other numbers to 10 digits."""
+    if value is None or isinstance(value, str):
+        return "-" if value is None else value
+    if math.isnan(value):
+        return "-"
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return f"{value:.10g}"
 
 
 def _iso(ts_ms: int) -> str:

@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from edge.acquisition.modbus_plan import PreparedRequest, compile_device
+from edge.cli.poll import format_value
 from edge.modbus_client import ModbusLink, ReadResult, ReadStatus, quiet_pymodbus_logging, rtu_link, tcp_link
 from edge.siteconfig import load_profile
 from protocols.config import BoundDevice
@@ -135,7 +136,9 @@ def _rows(device: BoundDevice, p: PreparedRequest, result: ReadResult) -> list[d
         except RemoteProtocolError:
             failure = int(Quality.BAD_FRAME)
     if failure is None and result.words is not None and p.text_points:
-        values |= p.decode_text([int(w) for w in result.words])
+        for name, text in p.decode_text([int(w) for w in result.words]).items():
+            values[name] = text
+            qualities[name] = 0 if text is not None else int(Quality.BAD_FRAME)  # not ASCII
     bits = p.request.kind in BIT_KINDS
     why = "" if result.status is ReadStatus.OK else (result.detail or result.status.value)
     if result.status is ReadStatus.EXCEPTION:
@@ -171,9 +174,7 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
     print(title)
     cells = [("point", "value", "unit", "quality", "raw")]
     for r in rows:
-        value = r["value"]
-        shown = "-" if value is None else (f"{value:.6g}" if isinstance(value, float) else str(value))
-        cells.append((r["point"], shown, r["unit"], r["quality_text"], r["raw"] or "-"))
+        cells.append((r["point"], format_value(r["value"]), r["unit"], r["quality_text"], r["raw"] or "-"))
     widths = [max(len(row[i]) for row in cells) for i in range(4)]
     for row in cells:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
