@@ -3,8 +3,9 @@
 A scenario models the points its story is about; every other point of a device still has to answer with
 something plausible, so a gas detector's relays read 0, a radar's echo 60 dB and an inclinometer's
 firmware 2.31. ``nominal_spec(profile, point)`` gives that value as a ``PointSpec``: from the table below
-when the profile is a shipped one, else a bit or bool 0, a string ``"SIM"``, and a number at the low end
-of the physical range (or 0 when that is in range).
+when the profile is a shipped one or a variant of one (its name plus ``_suffix``, like
+``gnss_nmea_rtk_30s``), else a bit or bool 0, a string ``"SIM"``, and a number at the low end of the
+physical range (or 0 when that is in range).
 """
 
 from __future__ import annotations
@@ -110,9 +111,17 @@ NOMINAL: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+def nominal_table(profile_name: str) -> dict[str, dict[str, Any]]:
+    """The nominal values of a shipped profile, or of the shipped profile a variant's name extends."""
+    name = profile_name
+    while name not in NOMINAL and "_" in name:
+        name = name.rsplit("_", 1)[0]
+    return NOMINAL.get(name, {})
+
+
 def nominal_spec(profile_name: str, profile: AnyProfile, point: PointBase) -> PointSpec:
     """The nominal model of ``point`` (see the module docstring)."""
-    known = NOMINAL.get(profile_name, {}).get(point.name)
+    known = nominal_table(profile_name).get(point.name)
     if known is not None:
         return PointSpec.model_validate(known)
     if isinstance(point, ModbusPoint):

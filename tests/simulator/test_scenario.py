@@ -188,3 +188,12 @@ def test_the_generated_site_file_points_at_the_endpoints_and_loads_like_any_site
     assert bound.site.outbox.path == "outbox.db"
     assert list(yaml.safe_load(text)["buses"][0])[:3] == ["name", "type", "port"]
     assert bind_document(doc, str(path)).gateway_id == "qs-jiangkou-gw02"
+
+
+def test_a_profile_variant_gets_its_shipped_profile_nominal_values() -> None:
+    loaded = scenarios.load("mine_slope")
+    rover = next(d for d in loaded.bound.devices if d.device.id == "gnss-e2-crest")
+    assert rover.profile_name == "gnss_nmea_rtk_30s"
+    model = scenarios.device_models(loaded, seed=1)["gnss-e2-crest"]
+    assert model.value("fix_quality", 100.0) == 4.0  # RTK fixed, as the shipped rover
+    assert model.value("satellites", 100.0) == 24.0
