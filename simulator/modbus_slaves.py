@@ -317,7 +317,10 @@ def parse_units(text: str) -> list[int]:
     return units
 
 
-def build_slaves(units: Sequence[int], registers: int, changing: bool) -> list[SlaveMemory]:
+def build_slaves(
+    units: Sequence[int], registers: int, changing: bool, settings: Sequence[str] = ()
+) -> list[SlaveMemory]:
+    """Slaves whose register i holds ``unit * 1000 + i``, then ``settings`` (``apply_setting``) applied."""
     slaves = []
     for unit in units:
         slave = SlaveMemory(unit, registers=max(registers, 1))
@@ -326,7 +329,27 @@ def build_slaves(units: Sequence[int], registers: int, changing: bool) -> list[S
         if changing:
             slave.on_read = ramp
         slaves.append(slave)
+    by_unit = {s.unit_id: s for s in slaves}
+    for setting in settings:
+        apply_setting(by_unit, setting)
     return slaves
+
+
+def apply_setting(slaves: dict[int, SlaveMemory], setting: str) -> None:
+    """``UNIT:KIND:ADDRESS=V[,V...]`` sets registers (or bits, 0/1); ``V`` may be hex (``0x41C8``)."""
+    try:
+        target, _, values = setting.partition("=")
+        unit, kind, address = target.split(":")
+        numbers = [int(v, 0) for v in values.split(",")]
+        slave = slaves[int(unit)]
+        if kind in ("holding", "input"):
+            slave.set_registers(kind, int(address), numbers)  # type: ignore[arg-type]
+        elif kind in ("coil", "discrete"):
+            slave.set_bits(kind, int(address), [bool(v) for v in numbers])  # type: ignore[arg-type]
+        else:
+            raise ValueError(f"unknown kind {kind!r}")
+    except (ValueError, KeyError, IndexError) as e:
+        raise SystemExit(f"--set {setting}: expected UNIT:KIND:ADDRESS=V[,V...] ({e})") from None
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -339,7 +362,7 @@ async def _serve(args: argparse.Namespace) -> None:
         servers = []
         if args.mode == "tcp":
             for i in range(args.endpoints):
-                slaves = build_slaves(units, args.registers, args.changing)
+                slaves = build_slaves(units, args.registers, args.changing, args.set)
                 port = args.port + i if args.port else 0
                 server = await stack.enter_async_context(
                     serve_tcp(slaves, args.host, port, one_connection=args.one_connection)
@@ -350,7 +373,7 @@ async def _serve(args: argparse.Namespace) -> None:
             framing = args.framing
             server = await stack.enter_async_context(
                 serve_rtu(
-                    build_slaves(units, args.registers, args.changing),
+                    build_slaves(units, args.registers, args.changing, args.set),
                     args.serial,
                     baud=args.baud,
                     data_bits=int(framing[0]),
@@ -381,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--units", default="1", help="unit ids: 1-8,10")
         p.add_argument("--registers", type=int, default=100, help="holding and input registers per unit")
         p.add_argument("--changing", action="store_true", help="every read moves the registers it reads")
+        p.add_argument("--set", action="append", default=[], metavar="UNIT:KIND:ADDRESS=V[,V...]",
+                       help="set registers or bits of one unit (repeatable); V may be hex")  # fmt: skip
     asyncio.run(_serve(ap.parse_args(argv)))
     return 0
 

@@ -64,8 +64,8 @@ class PrintingSink:
                           "quality_text": describe(quality)}  # fmt: skip
                 lines.append(json.dumps(record))
             else:
-                shown = format_value(value)
-                lines.append(f"{_iso(ts_ms)}  {c.key}  {shown} {c.unit}  {describe(quality)}".rstrip())
+                shown = f"{format_value(value)} {c.unit}".rstrip()
+                lines.append(f"{_iso(ts_ms)}  {c.key}  {shown}  {describe(quality)}")
         print("\n".join(lines), file=self.out, flush=True)
 
     def put_event(self, event: Event) -> None:
@@ -120,8 +120,7 @@ def print_statistics(stats: dict[str, Any], out: TextIO) -> None:
             notes = " ".join(f"{k}={bus[k]}" for k in ("opens", "port_lost", "values", "silences"))
             print(f"{name:<28} serial line {bus['endpoint']}: {notes}", file=out)
             continue
-        notes = (f"util {bus['utilisation']:.0%} skipped {bus['skipped_slots']} "
-                 f"{'connected' if bus['connected'] else 'not connected'}")  # fmt: skip
+        notes = f"utilisation {bus['utilisation']:.0%}  skipped slots {bus['skipped_slots']}"
         print(_row(name, bus, notes), file=out)
         for device, d in bus["devices"].items():
             print(_row(f"  {device}", d, "online" if d["online"] else "OFFLINE"), file=out)

@@ -77,9 +77,9 @@ def test_poll_text_output_ends_with_a_statistics_table(tmp_path: Path, tcp_slave
 """)  # fmt: skip
     assert main(["poll", str(site), "--duration-s", "0.5"]) == 0
     out = capsys.readouterr().out
-    assert "  gw/two/r9  2009  " in out
+    assert "  gw/two/r9  2009  " in out  # no unit: value, two spaces, quality
     table = out[out.index("\nstatistics") :].strip().splitlines()
-    assert table[2].startswith("tcp ") and "connected" in table[2]
+    assert table[2].startswith("tcp ") and "skipped slots 0" in table[2]
     assert table[3].startswith("  two ") and table[3].rstrip().endswith("online")
 
 
