@@ -45,7 +45,7 @@ import sys
 import threading
 import time
 import tty
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -240,27 +240,15 @@ class Rs485Wire:
 
     def statistics(self) -> dict[str, Any]:
         with self._lock:
-            c = self._counters
-            elapsed = time.perf_counter() - self._started_at if self._started_at else 0.0
-            return {
-                "requests": c.requests,
-                "answers": c.answers,
-                "delivered_requests": c.delivered_requests,
-                "delivered_answers": c.delivered_answers,
-                "swallowed_dead": c.swallowed_dead,
-                "corrupted": c.corrupted,
-                "truncated": c.truncated,
-                "dropped": c.dropped,
-                "collisions": c.collisions,
-                "request_bytes": c.request_bytes,
-                "answer_bytes": c.answer_bytes,
-                "busy_s": round(c.busy_s, 6),
-                "utilisation": round(c.busy_s / elapsed, 4) if elapsed > 0 else 0.0,
-                "late_max_us": round(c.late_max_us, 1),
-                "master_idle_s": round(c.master_idle_s, 6),
-                "slave_idle_s": round(c.slave_idle_s, 6),
-                "requests_by_unit": dict(sorted(c.by_unit.items())),
-            }
+            stats = asdict(self._counters)
+        elapsed = time.perf_counter() - self._started_at if self._started_at else 0.0
+        by_unit = stats.pop("by_unit")
+        for key in ("busy_s", "master_idle_s", "slave_idle_s"):
+            stats[key] = round(stats[key], 6)
+        stats["late_max_us"] = round(stats["late_max_us"], 1)
+        stats["utilisation"] = round(stats["busy_s"] / elapsed, 4) if elapsed > 0 else 0.0
+        stats["requests_by_unit"] = dict(sorted(by_unit.items()))
+        return stats
 
     # ------------------------------------------------------------------ the line
 
