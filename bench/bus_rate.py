@@ -174,9 +174,9 @@ def main() -> None:
     ap.add_argument("--wire", default="project", help="project, shared, or a path to a compatible script")
     ap.add_argument("--speeds", default="", help="a subset, like 115200-8N1,9600-8N1")
     args = ap.parse_args()
-    speeds = SPEEDS
+    speeds: list[tuple[int, str]] = list(SPEEDS)
     if args.speeds:
-        speeds = tuple((int(b), f) for b, f in (s.split("-") for s in args.speeds.split(",")))
+        speeds = [(int(b), f) for b, _, f in (s.partition("-") for s in args.speeds.split(","))]
     load_before = load_average()
     rows = [asyncio.run(one_speed(args.wire, baud, framing, args.duration_s)) for baud, framing in speeds]
     print(f"wire: {args.wire}; 7 live slaves + 1 dead, {REGISTERS} holding registers, turnaround "
