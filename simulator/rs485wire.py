@@ -241,7 +241,8 @@ class Rs485Wire:
     def statistics(self) -> dict[str, Any]:
         with self._lock:
             stats = asdict(self._counters)
-        elapsed = time.perf_counter() - self._started_at if self._started_at else 0.0
+            booked_until = max(time.perf_counter(), self._line_free_at)  # busy_s includes booked line time
+        elapsed = booked_until - self._started_at if self._started_at else 0.0
         by_unit = stats.pop("by_unit")
         for key in ("busy_s", "master_idle_s", "slave_idle_s"):
             stats[key] = round(stats[key], 6)
@@ -292,12 +293,12 @@ class Rs485Wire:
             out = self._fault(frame, from_master, c)
         self._wait_until(done)
         if out is not None:
-            dst.write(out)
-            with self._lock:
+            with self._lock:  # counted before the write: a reader that got the frame sees it counted
                 if from_master:
                     c.delivered_requests += 1
                 else:
                     c.delivered_answers += 1
+            dst.write(out)
 
     def _fault(self, frame: bytes, from_master: bool, c: _Counters) -> bytes | None:
         """The frame as it reaches the other side, or None when it never does (called under the lock)."""
