@@ -66,7 +66,7 @@ class Forwarder:
         self.builder = BatchBuilder(
             self.reader, gateway, channels=outbox.channels,
             channel_hashes={k: meta_hash(c) for k, c in outbox.channels.items()},
-            site=outbox.site, site_hash=outbox.site_hash,
+            site=outbox.site, site_hash=outbox.site_hash, cache=outbox.writer.cache,
         )  # fmt: skip
         self.max_rows = self.settings.max_batch_rows
         self.counters: Counter[str] = Counter()
@@ -147,7 +147,10 @@ class Forwarder:
     def _plan(self) -> PlannedBatch | None:
         """Select and encode the next batch (worker thread); None when nothing may go now."""
         self._refill_tokens()
-        selection = self.builder.select(self.max_rows, self.live_mark(), int(self._tokens))
+        has_events = self.outbox.writer.event_rows > 0
+        selection = self.builder.select(
+            self.max_rows, self.live_mark(), int(self._tokens), has_events=has_events
+        )
         heartbeat = self.heartbeat
         if selection.rows == 0 and heartbeat is None:
             return None

@@ -8,21 +8,34 @@
 
 ``BatchBuilder.build`` turns the selection into a ``Batch``: readings as columns with the outbox's channel
 ids mapped to the batch's ``keys``, the channel and site metadata the central has not acknowledged yet,
-and the heartbeat if one is due; then JSON (orjson) and gzip when it pays. The batch declares exactly the
+and the heartbeat if one is due; then JSON (orjson) and gzip (level 1) when it pays. Readings come from the
+tail cache (``outbox.cache``) when it holds them, from the file otherwise. The batch declares exactly the
 seqs it carries (its ``seq_ranges``), whatever gaps thinning or acks have left between them.
 """
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from edge.outbox.reader import EMPTY, OutboxReader, StoredReadings
+from edge.outbox.cache import TailCache
+from edge.outbox.reader import EMPTY, MAX_SEQ, OutboxReader, StoredReadings
 from edge.uplink.base import Outgoing
 from protocols.records import Event, ReadingBlock
-from protocols.wire import Batch, ChannelMeta, SiteMeta, compress, encode_batch, seq_ranges
+from protocols.wire import GZIP_MIN_BYTES, Batch, ChannelMeta, SiteMeta, encode_batch, seq_ranges
+
+GZIP_LEVEL = 1  # on a gateway CPU is dearer than the few per cent level 6 saves on these columns
+
+
+def gzip_if_it_pays(body: bytes) -> tuple[bytes, bool]:
+    """``(payload, gzipped?)``: gzip at ``GZIP_LEVEL`` when the body is large enough for it to pay."""
+    if len(body) < GZIP_MIN_BYTES:
+        return body, False
+    packed = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    return (packed, True) if len(packed) < len(body) else (body, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +74,11 @@ class BatchBuilder:
         channel_hashes: dict[str, str],
         site: SiteMeta | None = None,
         site_hash: str = "",
+        cache: TailCache | None = None,
     ) -> None:
         self.reader = reader
+        self.cache = cache
+        self.cache_hits = 0
         self.gateway = gateway
         self.channels = channels
         self.channel_hashes = channel_hashes
@@ -70,16 +86,25 @@ class BatchBuilder:
         self.site_hash = site_hash
         self.metadata_acked = False  # set once the central has seen every channel's and the site's metadata
 
-    def select(self, max_rows: int, live_mark: int, backlog_allowed: int) -> Selection:
-        events = self.reader.events(limit=max_rows)
+    def select(
+        self, max_rows: int, live_mark: int, backlog_allowed: int, *, has_events: bool = True
+    ) -> Selection:
+        events = self.reader.events(limit=max_rows) if has_events else []
         room = max_rows - len(events)
-        live = self.reader.readings(after_seq=live_mark, limit=room) if room > 0 else EMPTY
+        live = self._readings(live_mark, MAX_SEQ, room) if room > 0 else EMPTY
         room -= len(live)
         allowed = min(room, backlog_allowed)
-        backlog = EMPTY
-        if allowed > 0:
-            backlog = self.reader.readings(after_seq=0, through_seq=live_mark, limit=allowed)
+        backlog = self._readings(0, live_mark, allowed) if allowed > 0 else EMPTY
         return Selection(events, live, backlog)
+
+    def _readings(self, after_seq: int, through_seq: int, limit: int) -> StoredReadings:
+        """From the tail cache when it holds the answer (the live tail, usually), else from the file."""
+        if self.cache is not None:
+            cached = self.cache.readings(after_seq, through_seq, limit)
+            if cached is not None:
+                self.cache_hits += 1
+                return cached
+        return self.reader.readings(after_seq, through_seq, limit)
 
     def build(
         self, selection: Selection, *, batch_id: int, sent_ms: int, heartbeat: dict[str, Any] | None
@@ -99,7 +124,7 @@ class BatchBuilder:
             reading_seq=seq, events=selection.events, site=site,
             channels=[self.channels[k] for k in channels_sent], heartbeat=heartbeat,
         )  # fmt: skip
-        payload, gzipped = compress(encode_batch(batch))
+        payload, gzipped = gzip_if_it_pays(encode_batch(batch))
         seqs = batch.seqs()
         ranges = seq_ranges(seqs)
         return PlannedBatch(

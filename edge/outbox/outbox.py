@@ -28,8 +28,9 @@ import numpy as np
 import orjson
 
 from edge.outbox import schema
+from edge.outbox.ops import Op, OpResult
 from edge.outbox.reader import OutboxReader
-from edge.outbox.writer import Op, OpResult, Writer
+from edge.outbox.writer import Writer
 from protocols.records import Event, ReadingBlock
 from protocols.site import Outbox as OutboxSettings
 from protocols.wire import ChannelMeta, SiteMeta
@@ -145,7 +146,7 @@ class Outbox:
             _set_meta(conn, {"acked_through": acked_through, "last_ack_ms": now_ms})
             if site_acked is not None:
                 _set_meta(conn, {"site_acked_hash": site_acked})
-            return OpResult(max(readings, 0), max(events, 0))
+            return OpResult(max(readings, 0), max(events, 0), tuple(pairs))
 
         return self._op(Op(apply))
 
@@ -163,7 +164,7 @@ class Outbox:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (now_ms, batch_id, error, orjson.dumps(pairs).decode(), readings + events, payload),
             )
-            return OpResult(max(readings, 0), max(events, 0))
+            return OpResult(max(readings, 0), max(events, 0), tuple(pairs))
 
         return self._op(Op(apply))
 

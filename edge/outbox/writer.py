@@ -2,8 +2,9 @@
 
 Appends (reading blocks, events) are put on a queue and never wait for the disk. The thread takes them
 off, and commits when it holds ``commit_rows`` rows or when the oldest of them has waited
-``commit_interval_ms``, whichever comes first. One transaction numbers the rows (``seq``), inserts them
-with ``executemany`` (numpy columns turned into Python lists once per commit, not per value), and stores
+``commit_interval_ms``, whichever comes first (it is woken only for that, an event or an op, not for
+every block). One transaction numbers the rows (``seq``), inserts them with ``executemany`` of 100-row
+``INSERT`` statements (numpy columns turned into Python lists once per commit, not per value), and stores
 the next seq in ``meta``: the rows and the seq high-water mark are durable together or not at all, so a
 seq never repeats, even across crashes.
 
@@ -27,44 +28,23 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from edge.outbox import budget
+from edge.outbox import budget, rows
+from edge.outbox.cache import TailCache
+from edge.outbox.ops import Op, OpResult, settle
 from protocols.records import Event, ReadingBlock
 
 log = logging.getLogger(__name__)
 
-INSERT_READING = "INSERT INTO readings (seq, channel, ts_ms, value, quality) VALUES (?, ?, ?, ?, ?)"
-INSERT_EVENT = (
-    "INSERT INTO events (seq, channel, ts_ms, rule, level, previous_level, value, message, failure_ts_ms,"
-    " r2, points) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 LIVENESS_S = 1.0  # the thread wakes at least this often, so a watchdog can tell it is alive
 RETRY_MAX_S = 5.0
 UNHEALTHY_AFTER_S = 30.0  # a writer that has not committed pending rows for this long is not healthy
-
-
-@dataclass(frozen=True, slots=True)
-class OpResult:
-    """What an op did: the rows it removed (so the writer keeps its counts) and any value for the caller."""
-
-    readings_removed: int = 0
-    events_removed: int = 0
-    value: Any = None
-
-
-@dataclass(slots=True)
-class Op:
-    """A write other than an append: ``apply(conn)`` runs inside the commit's transaction."""
-
-    apply: Callable[[sqlite3.Connection], OpResult]
-    sync: bool = False  # commit with synchronous=FULL even when the outbox runs at NORMAL
-    future: Future[OpResult] = field(default_factory=Future)
 
 
 @dataclass(slots=True)
@@ -78,6 +58,7 @@ class _Pending:
     ops: list[Op] = field(default_factory=list)
     rows: int = 0
     since: float = 0.0  # monotonic time the oldest pending append arrived
+    urgent: bool = False  # an event: alarms go to disk (and on to the forwarder) without waiting
 
     def empty(self) -> bool:
         return not (self.items or self.ops)
@@ -125,16 +106,29 @@ class Writer(threading.Thread):
         self.last_error = ""
         self.alive_at = time.monotonic()
         self.error_since: float | None = None
+        self.cache = TailCache()
+        self._inserted: list[tuple[npt.NDArray[np.int64], ReadingBlock]] = []  # this transaction's readings
         self._pending = _Pending()
+        self._urgent = threading.Event()
+        self._oldest_at: float | None = None  # when the oldest queued, not yet taken, item arrived
 
     # ------------------------------------------------------------------ called from other threads
 
     def put(self, item: ReadingBlock | Event | Op) -> None:
+        """Queue an item; wake the thread only when a commit is due at once (rows enough, an event,
+        an op). Otherwise it wakes by itself when the oldest queued row has waited commit_interval_ms:
+        a wake-up per block would cost more than the block's rows."""
+        urgent = True
         if isinstance(item, ReadingBlock):
             self.appended_rows += len(item)
+            urgent = self.pending_rows >= self.commit_rows
         elif isinstance(item, Event):
             self.appended_rows += 1
+        if self._oldest_at is None:
+            self._oldest_at = time.monotonic()
         self.queue.put(item)
+        if urgent:
+            self._urgent.set()
 
     @property
     def pending_rows(self) -> int:
@@ -146,6 +140,7 @@ class Writer(threading.Thread):
             return
         stop = _Stop()
         self.queue.put(stop)
+        self._urgent.set()
         stop.future.result(timeout=timeout_s)
         self.join(timeout=timeout_s)
 
@@ -183,40 +178,49 @@ class Writer(threading.Thread):
                 stop.future.set_result(None)
 
     def _gather(self) -> _Stop | None:
-        """Take items off the queue until a commit is due; a stop request if one came."""
+        """Wait until something is due, then take everything queued; a stop request if one came."""
         p = self._pending
+        now = time.monotonic()
+        due_at = [t + self.commit_interval_s for t in (self._oldest_at, p.since if p.rows else None) if t]
+        timeout = min([LIVENESS_S, *(t - now for t in due_at)])
+        if timeout > 0:
+            self._urgent.wait(timeout)
+        self._urgent.clear()
+        arrived = self._oldest_at or time.monotonic()
+        self._oldest_at = None  # first, so an item queued while we drain stamps its own arrival
+        stop = None
         while True:
-            if p.empty():
-                timeout = LIVENESS_S
-            else:
-                timeout = min(LIVENESS_S, p.since + self.commit_interval_s - time.monotonic())
             try:
-                item = self.queue.get(timeout=max(0.0, timeout)) if timeout > 0 else self.queue.get_nowait()
+                item = self.queue.get_nowait()
             except queue.Empty:
-                return None
+                break
             if isinstance(item, _Stop):
-                return item
+                stop = item
+                continue
             if p.empty():
-                p.since = time.monotonic()
+                p.since = arrived
             if isinstance(item, ReadingBlock):
                 p.items.append(item)
                 p.rows += len(item)
             elif isinstance(item, Event):
                 p.items.append(item)
                 p.rows += 1
+                p.urgent = True
             else:
                 p.ops.append(item)
-                return None
-            self.pending_high_water = max(self.pending_high_water, self.pending_rows)
-            if p.rows >= self.commit_rows:
-                return None
+            if p.rows >= self.commit_rows:  # a transaction of about commit_rows: bounded WAL growth
+                if not self.queue.empty():
+                    self._oldest_at = self._oldest_at or arrived
+                    self._urgent.set()
+                break
+        self.pending_high_water = max(self.pending_high_water, self.pending_rows)
+        return stop
 
     def _due(self, stop: _Stop | None) -> bool:
         p = self._pending
-        waited = time.monotonic() - p.since
-        if stop is not None or p.ops:
+        if stop is not None or p.ops or p.urgent:
             return True
-        return p.rows >= self.commit_rows or waited >= self.commit_interval_s
+        return p.rows >= self.commit_rows or time.monotonic() - p.since >= self.commit_interval_s
 
     def _failed(self, e: sqlite3.Error) -> None:
         if self.conn.in_transaction:
@@ -235,7 +239,7 @@ class Writer(threading.Thread):
         self.note_drop("dropped_writer_error", p.rows)
         self.last_error = f"{type(e).__name__}: {e}"
         for op in p.ops:
-            _settle(op.future, error=e)
+            settle(op.future, error=e)
 
     # ------------------------------------------------------------------ committing
 
@@ -255,9 +259,9 @@ class Writer(threading.Thread):
         if self.error_since is not None:
             log.info("outbox %s: commits succeed again", self.db_path)
             self.error_since = None
+        self._evict_if_over()  # before the futures: a flushed outbox is also within its budget
         for op, result in zip(p.ops, results, strict=True):
-            _settle(op.future, result)
-        self._evict_if_over()
+            settle(op.future, result)
         if p.items:
             self._tell_listeners(self.next_seq - 1)
 
@@ -276,13 +280,14 @@ class Writer(threading.Thread):
         sync = self.synchronous != "FULL" and any(op.sync for op in p.ops)
         if sync:
             conn.execute("PRAGMA synchronous = FULL")
+        self._inserted = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            seq, added, events = self._insert(p.items, seq)
+            seq, added, events, self._inserted = rows.insert(conn, p.items, seq, self.channel_ids)
             results = [op.apply(conn) for op in p.ops]
             conn.execute("UPDATE meta SET value = ? WHERE name = 'next_seq'", (seq,))
-            for reason, rows in unpersisted.items():
-                budget.count(conn, reason, rows)
+            for reason, count in unpersisted.items():
+                budget.count(conn, reason, count)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -293,6 +298,10 @@ class Writer(threading.Thread):
                 conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         with self._drop_lock:
             self._unpersisted -= unpersisted
+        for seqs, block in self._inserted:
+            self.cache.add(seqs, block)
+        for result in results:
+            self.cache.remove(result.removed_ranges)
         self.counters["commits"] += 1
         self.counters["readings_committed"] += added
         self.counters["events_committed"] += events
@@ -300,43 +309,6 @@ class Writer(threading.Thread):
         self.event_rows += events - sum(r.events_removed for r in results)
         self.next_seq = seq
         return results
-
-    def _insert(self, items: list[ReadingBlock | Event], seq: int) -> tuple[int, int, int]:
-        """Number and insert the items in arrival order: ``(next seq, readings added, events added)``."""
-        run: list[ReadingBlock] = []
-        events: list[tuple[Any, ...]] = []
-        added = 0
-        for item in items:
-            if isinstance(item, Event):
-                n = self._insert_readings(run, seq)
-                seq, added, run = seq + n, added + n, []
-                events.append(_event_row(seq, item))
-                seq += 1
-            else:
-                run.append(item)
-        n = self._insert_readings(run, seq)
-        if events:
-            self.conn.executemany(INSERT_EVENT, events)
-        return seq + n, added + n, len(events)
-
-    def _insert_readings(self, blocks: list[ReadingBlock], first_seq: int) -> int:
-        if not blocks:
-            return 0
-        b = blocks[0] if len(blocks) == 1 else ReadingBlock.concat(blocks)
-        n = len(b)
-        if n == 0:
-            return 0
-        ids = self.channel_ids[b.channel]  # site channel index -> the outbox's durable channel id
-        rows = zip(
-            range(first_seq, first_seq + n),
-            ids.tolist(),
-            b.ts_ms.tolist(),
-            b.value.tolist(),  # sqlite3 stores a NaN float as NULL
-            b.quality.tolist(),
-            strict=True,
-        )
-        self.conn.executemany(INSERT_READING, rows)
-        return n
 
     def note_drop(self, reason: str, rows: int) -> None:
         """Count rows dropped before they reached the file (any thread); persisted with the next commit."""
@@ -370,6 +342,8 @@ class Writer(threading.Thread):
             log.warning("outbox %s: eviction stopped: %s", self.db_path, e)
         with self._drop_lock:
             self.drops.update(evicted)
+        if evicted:
+            self.cache.clear()  # a row the budget gave up must not be sent from memory
         self.reading_rows -= sum(evicted.values())
         self.page_bytes = budget.page_bytes(self.conn)
 
@@ -421,25 +395,6 @@ class Writer(threading.Thread):
         }
 
 
-def _settle(future: Future[Any], result: Any = None, error: BaseException | None = None) -> None:
-    """Resolve a caller's future; one the caller cancelled (a task stopping) is simply left as it is."""
-    try:
-        if error is None:
-            future.set_result(result)
-        else:
-            future.set_exception(error)
-    except InvalidStateError:
-        pass
-
-
 def _meta(conn: sqlite3.Connection, name: str) -> Any:
     row = conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
     return None if row is None else row[0]
-
-
-def _event_row(seq: int, e: Event) -> tuple[Any, ...]:
-    f = e.forecast
-    return (
-        seq, e.channel, e.ts_ms, e.rule, e.level, e.previous_level, e.value, e.message,
-        None if f is None else f.failure_ts_ms, None if f is None else f.r2, None if f is None else f.points,
-    )  # fmt: skip

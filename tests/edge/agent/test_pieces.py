@@ -16,7 +16,7 @@ from edge.outbox import Outbox
 from edge.siteconfig import load_site
 from edge.uplink.http import HttpUplink
 from protocols.config import BoundSite
-from protocols.records import ReadingBlock
+from protocols.records import Event, ReadingBlock
 from protocols.site import HttpUplink as HttpUplinkSettings
 from tests.e2e.processes import free_port
 from tests.edge.agent.sites import write_site
@@ -40,12 +40,30 @@ def test_the_sink_stores_readings_then_the_events_they_raised(tmp_path: Path) ->
     site = bound_site(tmp_path)
     outbox = open_outbox(site)
     sink = DetectingSink(DetectorBank.from_site(site), outbox)
-    sink.put_readings(ReadingBlock.of([0, 1, 2], [T0_MS] * 3, [50.0, 250.0, 60.0], [0, 0, 0]))
+    sink.put_readings(ReadingBlock.of([0, 1], [T0_MS] * 2, [50.0, 250.0], [0, 0]))
+    sink.put_readings(ReadingBlock.of([2], [T0_MS], [60.0], [0]))
+    assert outbox.writer.appended_rows == 0, "gathered, not yet detected and appended"
+    sink.flush()
     outbox.flush().result(timeout=10)
     reader = outbox.reader()
     assert reader.readings(0).seq.tolist() == [1, 2, 3]
     [event] = reader.events()
     assert (event.seq, event.channel, event.rule, event.level) == (4, "gw-agent/dev1/r1", "high", 4)
+    outbox.close()
+
+
+def test_a_device_event_keeps_its_place_after_the_readings_before_it(tmp_path: Path) -> None:
+    site = bound_site(tmp_path)
+    outbox = open_outbox(site)
+    sink = DetectingSink(DetectorBank.from_site(site), outbox)
+    sink.put_readings(ReadingBlock.of([0, 1], [T0_MS] * 2, [1.0, 2.0], [0, 0]))
+    sink.put_event(Event("gw-agent/dev1/_device", T0_MS, "comm", 2, 0, float("nan"), "offline"))
+    sink.put_readings(ReadingBlock.of([2], [T0_MS], [3.0], [0]))
+    sink.flush()
+    outbox.flush().result(timeout=10)
+    reader = outbox.reader()
+    assert reader.readings(0).seq.tolist() == [1, 2, 4]
+    assert [e.seq for e in reader.events()] == [3]
     outbox.close()
 
 
@@ -55,6 +73,7 @@ def test_a_detection_failure_never_costs_a_reading(tmp_path: Path) -> None:
     narrow = DetectorBank.from_channels(site.channels[:1])  # knows channel 0 only
     sink = DetectingSink(narrow, outbox)
     sink.put_readings(ReadingBlock.of([0, 2], [T0_MS] * 2, [1.0, 2.0], [0, 0]))
+    sink.flush()
     outbox.flush().result(timeout=10)
     assert outbox.reader().readings(0).block.value.tolist() == [1.0, 2.0]
     assert sink.detector_errors == 1
@@ -94,6 +113,7 @@ def test_the_detector_state_survives_a_restart(tmp_path: Path) -> None:
     env = {"FIELDWATCH_TOKEN": "fw_test"}
     agent = Agent.start(site, Clock(), env)
     agent.sink.put_readings(ReadingBlock.of([1], [T0_MS], [250.0], [0]))  # raises "high" to red
+    agent.sink.flush()
     agent.save_state()
     agent.outbox.close()
     again = Agent.start(site, Clock(), env)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge.outbox import Outbox, budget
-from edge.outbox.writer import Op, OpResult
+from edge.outbox.ops import Op, OpResult
 from tests.edge.outbox.helpers import block, event, open_outbox
 
 NCHANNELS = 10
