@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -104,7 +105,9 @@ class _CountingFramer:
         self._decoded = 0
         try:
             used, pdu = super().handleFrame(data, exp_devid, exp_tid)  # type: ignore[misc]
-        except ModbusIOException:
+        except (ModbusIOException, struct.error, IndexError, ValueError):
+            # a PDU pymodbus cannot decode (unknown function, a byte count beyond the data): it raises
+            # ModbusIOException for those; the other types are there in case a decoder lets one through
             self.on_bad_frame("undecodable")
             return len(data), None
         if pdu is None and self._decoded:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -137,3 +139,30 @@ async def test_a_serial_port_that_is_not_there_does_not_connect(tmp_path: Path) 
     link = rtu_link(str(tmp_path / "nothing"), baud=9600, data_bits=8, parity="N", stop_bits=1, timeout_s=0.2)
     assert not await link.connect(1.0)
     assert (await link.read(1, "holding", 0, 1, 0.2)).status is ReadStatus.DISCONNECTED
+
+
+async def test_a_device_answering_undecodable_frames_gives_bad_frames_not_errors() -> None:
+    """A hostile TCP device: each answer has a sound MBAP header but a PDU whose byte count lies."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                request = await reader.readexactly(12)
+                pdu = bytes([3, 10, 0, 1])  # "10 data bytes follow", then two
+                writer.write(request[:4] + (len(pdu) + 1).to_bytes(2, "big") + request[6:7] + pdu)
+                await writer.drain()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    link = tcp_link("127.0.0.1", port, timeout_s=TIMEOUT_S)
+    try:
+        assert await link.connect(2.0)
+        for _ in range(3):
+            result = await link.read(1, "holding", 0, 5, TIMEOUT_S)
+            assert (result.status, result.detail) == (ReadStatus.BAD_FRAME, "undecodable")
+        assert link.connected
+        assert link.statistics()["frame_errors"] == 3
+    finally:
+        link.close()
+        server.close()
+        await server.wait_closed()
