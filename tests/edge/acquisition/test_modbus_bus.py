@@ -20,7 +20,7 @@ from protocols.codecs import encode
 from protocols.config import BoundSite
 from protocols.quality import Quality, exception_code, with_exception_code
 from protocols.records import ReadingBlock
-from simulator.modbus_slaves import SlaveMemory, serve_rtu, serve_tcp
+from simulator.modbus_slaves import SlaveMemory, ramp, serve_rtu, serve_tcp
 from simulator.rs485wire import Rs485Wire, WireSettings
 from tests.edge.acquisition.conftest import UnsyncedClock, until, write_site
 
@@ -119,6 +119,7 @@ async def test_a_dead_device_goes_offline_once_and_the_bus_keeps_its_rate(
 ) -> None:
     caplog.set_level(logging.INFO, logger="edge.acquisition")
     alive, dead = block_slave(1), block_slave(2)
+    alive.on_read = ramp  # every read moves its registers: each poll must bring a new value
     dead.silent = True
     devices = "      - {id: alive, profile: test_block, unit_id: 1}\n      - {id: dead, profile: test_block, unit_id: 2}\n"
     extra = "    retries: 1\n    offline_after_failures: 2\n    offline_retry_s: 0.5\n"
@@ -141,6 +142,8 @@ async def test_a_dead_device_goes_offline_once_and_the_bus_keeps_its_rate(
     # While offline the dead device costs one request per retry, so the live one keeps polling at 20 ms:
     assert alive_during >= 20, f"only {alive_during} polls of the live device in a second offline"
     assert stats["requests"] <= 4 + 2 * (time.monotonic() - offline_at) / 0.45 + 2
+    alive_values = channel_rows(site, sink, "gw/alive/r0").value
+    assert np.all(np.diff(alive_values) == 1)  # one read per poll, none lost or repeated
     dead_rows = channel_rows(site, sink, "gw/dead/r5")
     assert Quality.COMM_ERROR in dead_rows.quality.tolist()  # every point of the device says so
     assert dead_rows.quality[-1] == 0 and dead_rows.value[-1] == 205.0
