@@ -5,10 +5,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/bootstrap.sh"
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
-# Until the one-command demo lands, the main job is what a technician does first: check and plan the
-# example sites.
-fieldwatch-edge check deploy/examples/*.yaml
-for site in deploy/examples/*.yaml; do
-    echo
-    fieldwatch-edge plan "$site"
-done
+# The main job: three sites of the county (a mine slope, a tank farm, a forest tower), an incident at
+# each, with the central, the simulated field devices and the gateways as real processes on this machine.
+# See docs/demo.md; `./scripts/demo.sh --help` lists the options (--speed, --duration-s, --json ...).
+exec fieldwatch-demo "$@"

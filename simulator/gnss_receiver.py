@@ -90,19 +90,26 @@ class GnssReceiver:
         return build_sentence(TALKER, "GGA", gga) + build_sentence(TALKER, "RMC", rmc)
 
     async def run(self) -> None:
-        """Print a fix every output interval of simulated time, until cancelled."""
-        await self.clock.started()
+        """Print a fix every output interval of simulated time, until cancelled. While the story is held
+        the receiver is already powered: it prints its t = 0 fix at the same pace."""
         t_s = math.ceil(self.clock.now_s() / self.output_interval_s) * self.output_interval_s
         while True:
+            if not self.clock.running:
+                self._print(0.0)
+                await asyncio.sleep(self.output_interval_s / self.clock.speed)
+                continue
             await self.clock.sleep_until(t_s)
-            data = self.sentences(t_s)
-            if self.garbler.active:
-                data = garble_checked(self.garbler, data, t_s)
-                self.counts["garbled"] += 1
-            self.line.write(data)
-            self.counts["fixes"] += 1
+            self._print(t_s)
             t_s = max(t_s + self.output_interval_s, self.clock.now_s())
             await asyncio.sleep(0)
+
+    def _print(self, t_s: float) -> None:
+        data = self.sentences(t_s)
+        if self.garbler.active:
+            data = garble_checked(self.garbler, data, t_s)
+            self.counts["garbled"] += 1
+        self.line.write(data)
+        self.counts["fixes"] += 1
 
     def statistics(self) -> dict[str, int]:
         return {**self.counts, **self.line.statistics()}

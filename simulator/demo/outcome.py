@@ -5,9 +5,9 @@ combined rule) and the levels it must pass through in order. Each timeline entry
 the level it set; the levels an alarm *reached* are the increasing run of them (later de-escalations and
 clears are the story ending, not a failure). A slope expectation with ``forecast: true`` also needs the
 inverse-velocity forecasts to settle on the scenario's failure time: the last two made before the
-failure both within ``FORECAST_SHARE`` of the story's time to failure (3.5 h: 10.5 min). They settle a
-little early (a velocity measured over a trailing window lags a velocity growing as 1/(t_f - t)): the
-safe side, and what the method does in the field too.
+failure both within ``FORECAST_SHARE`` of the story's time to failure (3.5 h: 10.5 min). In practice they
+settle within a few minutes, a little early more often than late: a velocity measured over a trailing
+window lags a velocity growing as 1/(t_f - t), as it does in the field.
 """
 
 from __future__ import annotations
