@@ -92,7 +92,7 @@ def header(state: DemoState) -> RenderableType:
 
 def sites_table(state: DemoState) -> Table:
     table = Table(expand=True, title="sites", title_justify="left")
-    for name in ("site", "worst open", "open", "raised", "gateway", "link", "outbox", "acked / produced"):
+    for name in ("site", "worst open", "open", "raised", "gateway", "link", "outbox", "acked seq"):
         table.add_column(name, no_wrap=name != "site")
     now = time.time()
     for row in state.sites.values():
@@ -109,7 +109,7 @@ def sites_table(state: DemoState) -> Table:
             row.gateway,
             Text(row.link + heard, style=link_style),
             outbox,
-            f"{row.acked_through} / {row.produced_through}",
+            str(row.acked_through),
         )
     return table
 
