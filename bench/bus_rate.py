@@ -37,6 +37,7 @@ from _peers import PYTHON, ROOT, Peer, cpu_s, load_average, site_file
 from pymodbus.client import AsyncModbusSerialClient
 
 from edge.acquisition import Acquisition
+from edge.modbus_client import quiet_pymodbus_logging
 from edge.siteconfig import load_site
 from protocols.bustiming import transaction_s
 from protocols.records import Event, ReadingBlock
@@ -174,6 +175,7 @@ def main() -> None:
     ap.add_argument("--wire", default="project", help="project, shared, or a path to a compatible script")
     ap.add_argument("--speeds", default="", help="a subset, like 115200-8N1,9600-8N1")
     args = ap.parse_args()
+    quiet_pymodbus_logging()  # a late answer after a cancelled read is counted, not printed
     speeds: list[tuple[int, str]] = list(SPEEDS)
     if args.speeds:
         speeds = [(int(b), f) for b, _, f in (s.partition("-") for s in args.speeds.split(","))]

@@ -35,6 +35,7 @@ from _peers import PYTHON, ROOT, Peer, cpu_s, load_average, peak_rss_mib, site_f
 from pymodbus.client import AsyncModbusTcpClient
 
 from edge.acquisition import Acquisition
+from edge.modbus_client import quiet_pymodbus_logging
 from edge.siteconfig import load_site
 from protocols.quality import Quality
 from protocols.records import Event, ReadingBlock
@@ -162,6 +163,7 @@ def main() -> None:
     ap.add_argument("--duration-s", type=float, default=60.0)
     ap.add_argument("--baseline-s", type=float, default=15.0)
     args = ap.parse_args()
+    quiet_pymodbus_logging()  # a late answer after a cancelled read is counted, not printed
     load_before = load_average()
     result = asyncio.run(run(args.duration_s, args.baseline_s))
     result |= {"peak_rss_mib": round(peak_rss_mib(), 1), "load_average": [load_before, load_average()]}
