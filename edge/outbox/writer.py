@@ -21,6 +21,7 @@ with backoff; ``healthy()`` turns False, which stops the systemd watchdog pings.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import queue
 import sqlite3
@@ -42,6 +43,7 @@ from protocols.records import Event, ReadingBlock
 
 log = logging.getLogger(__name__)
 
+PR_SET_NAME = 15
 LIVENESS_S = 1.0  # the thread wakes at least this often, so a watchdog can tell it is alive
 RETRY_MAX_S = 5.0
 UNHEALTHY_AFTER_S = 30.0  # a writer that has not committed pending rows for this long is not healthy
@@ -152,6 +154,7 @@ class Writer(threading.Thread):
     # ------------------------------------------------------------------ the thread
 
     def run(self) -> None:
+        _name_os_thread(b"outbox-writer")
         stop: _Stop | None = None
         backoff_s = 0.1
         while stop is None:
@@ -398,3 +401,12 @@ class Writer(threading.Thread):
 def _meta(conn: sqlite3.Connection, name: str) -> Any:
     row = conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
     return None if row is None else row[0]
+
+
+def _name_os_thread(name: bytes) -> None:
+    """Show the thread's name to the OS (``top -H``, ``/proc/PID/task/TID/comm``); Linux only, best effort."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.prctl(PR_SET_NAME, ctypes.c_char_p(name[:15]), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
