@@ -144,7 +144,10 @@ async def test_a_serial_port_that_is_not_there_does_not_connect(tmp_path: Path) 
 async def test_a_device_answering_undecodable_frames_gives_bad_frames_not_errors() -> None:
     """A hostile TCP device: each answer has a sound MBAP header but a PDU whose byte count lies."""
 
+    writers: list[asyncio.StreamWriter] = []
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 request = await reader.readexactly(12)
@@ -165,4 +168,8 @@ async def test_a_device_answering_undecodable_frames_gives_bad_frames_not_errors
     finally:
         link.close()
         server.close()
+        for writer in writers:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
         await server.wait_closed()
