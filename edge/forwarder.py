@@ -149,7 +149,7 @@ class Forwarder:
         self._refill_tokens()
         has_events = self.outbox.writer.event_rows > 0
         selection = self.builder.select(
-            self.max_rows, self.live_mark(), int(self._tokens), has_events=has_events
+            self.max_rows, self.live_mark(), self._backlog_allowed(), has_events=has_events
         )
         heartbeat = self.heartbeat
         if selection.rows == 0 and heartbeat is None:
@@ -262,11 +262,25 @@ class Forwarder:
         self._tokens = min(burst, self._tokens + (now - self._tokens_at) * rate)
         self._tokens_at = now
 
+    def _backlog_step(self) -> float:
+        """The backlog goes in steps of a second's budget (or a full batch): not a trickle of tiny
+        batches as the tokens come in."""
+        return float(min(self.max_rows, max(1.0, self.settings.backlog_rows_per_s)))
+
+    def _backlog_allowed(self) -> int:
+        """Backlog rows the next batch may carry: the tokens, once they make a step (or ride with
+        live rows and events, whatever the tokens allow)."""
+        return int(self._tokens) if self._tokens >= self._backlog_step() or self._live_waiting() else 0
+
+    def _live_waiting(self) -> bool:
+        return self.outbox.writer.event_rows > 0 or self.outbox.produced_through > self.live_mark()
+
     async def _wait_for_tokens(self) -> None:
-        """Nothing may go now: only backlog is left and its budget is spent (wait for a token's worth),
-        or nothing is left at all (wait for a commit)."""
+        """Nothing may go now: only backlog is left and its budget has not made a step yet (wait for
+        it), or nothing is left at all (wait for a commit)."""
         rate = self.settings.backlog_rows_per_s
-        timeout_s = IDLE_CHECK_S if self._tokens >= 1 else min(IDLE_CHECK_S, (1 - self._tokens) / rate)
+        missing = self._backlog_step() - self._tokens
+        timeout_s = IDLE_CHECK_S if missing <= 0 else min(IDLE_CHECK_S, missing / rate)
         self._wake.clear()
         try:
             async with asyncio.timeout(max(0.01, timeout_s)):

@@ -75,6 +75,21 @@ async def test_events_go_first_and_the_backlog_waits_its_budget(tmp_path: Path) 
     outbox.close()
 
 
+async def test_the_backlog_goes_in_steps_of_its_budget_not_in_a_trickle(tmp_path: Path) -> None:
+    central = Central(tmp_path, GATEWAY)
+    outbox = open_outbox(tmp_path / "outbox.db")
+    outbox.append_readings(readings(1, 1200))
+    outbox.flush().result(timeout=10)
+    await asyncio.sleep(0.1)  # all of it is backlog now
+    settings = fast_forwarding(live_window_s=0.05, backlog_rows_per_s=400, max_batch_rows=1000)
+    async with central.serve(), forwarding(outbox, http_uplink(central), settings) as fwd:
+        await wait_until(lambda: outbox.statistics()["rows"] == 0, what="the backlog drained")
+    assert fwd.counters["rows_acked"] == 1200
+    assert fwd.counters["batches_acked"] <= 4, "the backlog went in a trickle of small batches"
+    assert central.reading_seqs() == list(range(1, 1201))
+    outbox.close()
+
+
 async def test_a_refused_batch_goes_to_the_dead_letters_and_the_queue_moves_on(tmp_path: Path) -> None:
     central = Central(tmp_path, GATEWAY)
     outbox = open_outbox(tmp_path / "outbox.db")
