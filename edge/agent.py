@@ -212,11 +212,13 @@ class Agent:
 
     async def shutdown(self) -> None:
         """Commit what is queued, save the detector state, close the uplink (idempotent)."""
-        self.sink.flush()
-        await asyncio.to_thread(self.outbox.close)
-        await asyncio.to_thread(self.save_state)
-        with contextlib.suppress(Exception):
-            await self.uplink.aclose()
+        try:
+            self.sink.flush()
+            await asyncio.to_thread(self.outbox.close)
+        finally:  # even when the outbox could not commit (a dead card), keep what else can be kept
+            await asyncio.to_thread(self.save_state)
+            with contextlib.suppress(Exception):
+                await self.uplink.aclose()
 
     async def _save_state_periodically(self) -> None:
         while True:

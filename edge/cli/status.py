@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from edge.agent import outbox_path
-from edge.outbox import open_reader
+from edge.outbox import OutboxReader, open_reader
 from edge.siteconfig import load_site
 
 NAME = "status"
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def collect(reader: Any, max_bytes: int) -> dict[str, Any]:
+def collect(reader: OutboxReader, max_bytes: int) -> dict[str, Any]:
     meta = reader.meta()
     counts = reader.counts()
     oldest = reader.oldest_ts_ms()
