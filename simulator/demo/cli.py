@@ -20,6 +20,7 @@ import logging
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,8 @@ class PlainPrinter:
     def __call__(self) -> None:
         if self.state.phase != self.phase:
             self.phase = self.state.phase
-            self.console.print(f"-- {self.phase}")
+            elapsed_s = time.time() - self.state.started_wall_s
+            self.console.print(f"-- {elapsed_s:5.1f} s: {self.phase}")
         lines: list[tuple[str, FeedLine]] = [("story", line) for line in self.state.story]
         lines += [("alarm", line) for line in self.state.feed]
         for kind, line in sorted(lines, key=lambda kl: kl[1].story_s):
