@@ -81,6 +81,7 @@ class Demo:
         self.stories_over: set[str] = set()
         self.stop = asyncio.Event()
         self.interrupted = False
+        self.stopped_story_s = 0.0
         self._seen_entries: dict[int, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -179,6 +180,7 @@ class Demo:
         self.interrupted = self.stop.is_set()
 
     async def _finish(self) -> dict[str, Any]:
+        self.stopped_story_s = self.timebase.story_now_s()
         self.state.phase = "stopping the gateways"
         self.on_change()
         for site in self.sites.values():

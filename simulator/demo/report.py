@@ -70,7 +70,7 @@ async def collect(
         "ok": lost == 0 and duplicated == 0 and met == total and breaches == 0 and unaccounted == 0,
         "interrupted": demo.interrupted,
         "speed": demo.options.speed, "seed": demo.options.seed, "duration_s": demo.options.duration_s,
-        "story_s": round(demo.timebase.story_now_s(), 1),
+        "story_s": round(demo.stopped_story_s, 1),
         "lost": lost, "duplicated": duplicated, "expected_met": met, "expected_total": total,
         "sites": sites,
         "workdir": str(demo.options.workdir),

@@ -180,10 +180,12 @@ def summary_details(summary: dict[str, Any]) -> Text:
         for breach in site["quiet_breaches"]:
             text.append(f"  MISS {breach}: raised on a device that should stay quiet\n", style="bold red")
     verdict = summary["ok"]
+    word = "ALL GOOD" if verdict else "NOT AS EXPECTED"
+    if summary.get("interrupted") and not verdict:
+        word = f"stopped at story {clock_text(summary.get('story_s', 0.0))}, before the stories ended"
     text.append(
         f"\nreadings lost: {summary['lost']}, duplicated: {summary['duplicated']}; "
-        f"expected alarms: {summary['expected_met']}/{summary['expected_total']} -> "
-        f"{'ALL GOOD' if verdict else 'NOT AS EXPECTED'}",
+        f"expected alarms: {summary['expected_met']}/{summary['expected_total']} -> {word}",
         style="bold green" if verdict else "bold red",
     )
     return text
