@@ -146,13 +146,14 @@ class NmeaValues:
         return values, quality
 
     def _displacement(self, gga: Gga) -> dict[str, float] | None:
-        """North, east, up and horizontal millimetres from the origin. Heights are both above mean sea
-        level (GGA's altitude, the site file's origin): the geoid separation cancels over a slope."""
+        """North, east, up and horizontal millimetres from the origin. Heights are ellipsoidal, as WGS84
+        geodesy needs: the fix's is GGA's altitude plus its geoid separation, the origin's is written so in
+        the site file (hw_profiles/README.md)."""
         if self._frame is None or gga.latitude_deg is None or gga.longitude_deg is None:
             return None
         known = gga.altitude_m is not None and self._origin_height is not None
         # Without both heights, put the point at the origin's height: north and east stay exact, up is NaN.
-        height = gga.altitude_m if known else (self._origin_height or 0.0)
+        height = (gga.altitude_m or 0.0) + (gga.geoid_separation_m or 0.0) if known else self._origin_height
         north, east, up = self._frame.enu_mm((gga.latitude_deg, gga.longitude_deg, height or 0.0))
         if not known:
             up = math.nan
