@@ -3,6 +3,22 @@
 See ``edge.detect.anomaly`` for the design and its configuration; this module is only the numba code.
 The row layout (``det[c, :]``): scalars at ``A_*``, then the window of the last W (downsampled) values,
 K prototype windows, their last-use stamps, and the histogram of past surprises.
+
+How it is made fast (``bench/detect.py``; every step computes exactly what the plain reference does):
+
+- Samples are scored in *batches* of distinct channels (a block of one sample per channel is one batch; a
+  channel's second sample starts the next one). Each stage runs over the whole batch before the next, so the
+  CPU overlaps the independent work of many channels (the logarithms, divisions and codebook loads) instead
+  of waiting on one sample's chain of dependent steps.
+- The hot loops index ``det`` directly and call no helper that takes an array per sample: numba counts
+  references to an array passed to a function (an atomic increment and decrement, which also stops the
+  CPU from overlapping memory work) and passes it as a dozen words on the stack.
+- The nearest remembered value is found by *counting* the values below the sample (branch-free, vectorised)
+  rather than by a binary search whose branches the CPU cannot predict; both give the same index in a sorted
+  codebook. The stalest value is only looked for when the codebook is full.
+- ``log10`` of the tail probability is skipped when the score could not beat the decaying memory of recent
+  scores (the sample then scores 0 whatever its exact value): ``RARER`` holds, per 1/256 of score, a
+  probability above which the score is certainly lower.
 """
 
 # numba kernels take their arrays and scalars positionally, and name arrays as the layout does.
@@ -48,7 +64,13 @@ A_NPROTO = 13
 A_FILLED = 14
 A_HIST_WEIGHT = 15  # histogram counts are stored times this growing weight, so fading costs O(1)
 A_SCALARS = 16
+V0 = A_SCALARS + 1  # with a window of one value the codebook starts here (a constant: loops vectorise)
 RESCALE_AT = 1e150
+
+# RARER[k] > 10 ** (-10 k / SKIP_GRID) by a relative 1e-6 (far above the error of log10 and of this
+# table): a tail probability p >= RARER[k] scores -log10(p) / 10 < k / SKIP_GRID.
+SKIP_GRID = 256
+RARER = np.array([10.0 ** (-10.0 * k / SKIP_GRID) * (1.0 + 1e-6) for k in range(SKIP_GRID + 1)])
 
 
 def row_width(window: int, prototypes: int, bins: int) -> int:
@@ -57,47 +79,147 @@ def row_width(window: int, prototypes: int, bins: int) -> int:
 
 
 @njit(cache=True)
-def _downsample(det, c, x, every):  # type: ignore[no-untyped-def]
-    """Accumulate ``x``; every ``every`` samples return the bucket's most extreme value, else NaN."""
-    det[c, A_DS_COUNT] += 1.0
-    det[c, A_DS_SUM] += x
-    det[c, A_DS_MIN] = min(det[c, A_DS_MIN], x)
-    det[c, A_DS_MAX] = max(det[c, A_DS_MAX], x)
-    if det[c, A_DS_COUNT] < every:
-        return np.nan
-    mean = det[c, A_DS_SUM] / det[c, A_DS_COUNT]
-    avg = mean if det[c, A_STEPS] == 0 else 0.5 * (det[c, A_DS_AVG] + mean)
-    det[c, A_DS_AVG] = avg
-    hi = det[c, A_DS_MAX]
-    lo = det[c, A_DS_MIN]
-    det[c, A_DS_COUNT] = 0.0
-    det[c, A_DS_SUM] = 0.0
-    det[c, A_DS_MIN] = np.inf
-    det[c, A_DS_MAX] = -np.inf
-    return hi if abs(hi - avg) >= abs(lo - avg) else lo
+def anomaly_step(ch, ts, val, qual, no_value_mask, cfg, det, scores):  # type: ignore[no-untyped-def]
+    """Score every sample of a block into ``scores`` (0 for unusable and late samples).
+
+    Returns -1, or the index of the first sample whose channel is not a row of ``det`` (then nothing changed).
+    """
+    n = ch.shape[0]
+    for i in range(n):
+        if ch[i] < 0 or ch[i] >= det.shape[0]:
+            return i
+    batch = np.empty(n, dtype=np.int64)  # the usable samples gathered so far, of distinct channels
+    last = np.empty(det.shape[0], dtype=np.int64)  # a channel's latest sample (unset entries hold anything)
+    work = np.empty((3, n))  # per batch member: new value, surprise, tail probability
+    near = np.empty((2, n), dtype=np.int64)  # per batch member: values below it, nearest prototype
+    start = 0
+    m = 0
+    for i in range(n):
+        c = ch[i]
+        scores[i] = 0.0
+        j = last[c]
+        if start <= j < i and ch[j] == c:  # c is already in this batch: score the batch first
+            _score_batch(ch, val, batch, m, cfg, det, scores, work, near)
+            start = i
+            m = 0
+        last[c] = i
+        t = float(ts[i])
+        if t < det[c, A_LAST_TS]:
+            continue
+        det[c, A_LAST_TS] = t
+        if (qual[i] & no_value_mask) != 0 or not math.isfinite(val[i]):
+            continue
+        batch[m] = i
+        m += 1
+    _score_batch(ch, val, batch, m, cfg, det, scores, work, near)
+    return -1
 
 
 @njit(cache=True)
-def _nearest(det, c, w0, p0, nproto, window):  # type: ignore[no-untyped-def]
-    """(index, largest absolute difference) of the prototype nearest to the window; (-1, inf) if none."""
+def _score_batch(ch, val, batch, m, cfg, det, scores, work, near):  # type: ignore[no-untyped-def]
+    """Score the usable samples ``batch[:m]`` (distinct channels), stage by stage."""
+    m = _take_values(ch, val, batch, m, cfg, det, work)
+    _find_nearest(ch, batch, m, cfg, det, work, near)
+    _tail_probabilities(ch, batch, m, cfg, det, work)
+    _learn(ch, batch, m, cfg, det, work, near)
+    _suppress(ch, batch, m, cfg, det, work, scores)
+
+
+@njit(cache=True)
+def _take_values(ch, val, batch, m, cfg, det, work):  # type: ignore[no-untyped-def]
+    """Range, downsampling and window; keeps in ``batch`` the samples that complete a window."""
+    every = cfg[C_DOWNSAMPLE]
+    window = int(cfg[C_WINDOW])
+    kept = 0
+    for j in range(m):
+        i = batch[j]
+        c = ch[i]
+        x = val[i]
+        det[c, A_N] += 1.0
+        det[c, A_VMIN] = min(det[c, A_VMIN], x)
+        det[c, A_VMAX] = max(det[c, A_VMAX], x)
+        # downsample: each bucket gives its most extreme value (furthest from a running average)
+        det[c, A_DS_COUNT] += 1.0
+        det[c, A_DS_SUM] += x
+        det[c, A_DS_MIN] = min(det[c, A_DS_MIN], x)
+        det[c, A_DS_MAX] = max(det[c, A_DS_MAX], x)
+        if det[c, A_DS_COUNT] < every:
+            continue
+        mean = det[c, A_DS_SUM] / det[c, A_DS_COUNT]
+        avg = mean if det[c, A_STEPS] == 0 else 0.5 * (det[c, A_DS_AVG] + mean)
+        det[c, A_DS_AVG] = avg
+        hi = det[c, A_DS_MAX]
+        lo = det[c, A_DS_MIN]
+        det[c, A_DS_COUNT] = 0.0
+        det[c, A_DS_SUM] = 0.0
+        det[c, A_DS_MIN] = np.inf
+        det[c, A_DS_MAX] = -np.inf
+        ds = hi if abs(hi - avg) >= abs(lo - avg) else lo
+        det[c, A_STEPS] += 1.0
+        for k in range(window - 1):
+            det[c, A_SCALARS + k] = det[c, A_SCALARS + k + 1]
+        det[c, A_SCALARS + window - 1] = ds
+        det[c, A_FILLED] = min(det[c, A_FILLED] + 1.0, window)
+        if det[c, A_FILLED] < window:
+            continue
+        batch[kept] = i
+        work[0, kept] = ds
+        kept += 1
+    return kept
+
+
+@njit(cache=True)
+def _find_nearest(ch, batch, m, cfg, det, work, near):  # type: ignore[no-untyped-def]
+    """The surprise of each window: distance to the nearest prototype over the range seen so far."""
+    window = int(cfg[C_WINDOW])
+    counted = cfg[C_LEARN_RATE] == 0.0  # remembered values never move, so the codebook stays sorted
+    for j in range(m):
+        c = ch[batch[j]]
+        x = work[0, j]
+        nproto = int(det[c, A_NPROTO])
+        below = 0
+        if window > 1:
+            bk, dist = _nearest_window(det, c, nproto, window)
+        else:
+            if counted:
+                for k in range(nproto):
+                    below += det[c, V0 + k] < x
+            else:
+                below = _lower_bound(det, c, nproto, x)
+            bk = -1
+            dist = np.inf
+            if below < nproto:
+                bk = below
+                dist = det[c, V0 + below] - x
+            if below > 0 and x - det[c, V0 + below - 1] <= dist:
+                bk = below - 1
+                dist = x - det[c, V0 + below - 1]
+        scale = max(det[c, A_VMAX] - det[c, A_VMIN], 1e-300)
+        work[1, j] = 1.0 if bk < 0 else dist / scale
+        near[0, j] = below
+        near[1, j] = bk
+
+
+@njit(cache=True)
+def _lower_bound(det, c, nproto, x):  # type: ignore[no-untyped-def]
+    """Index of the first remembered value not below ``x`` (binary search)."""
+    lo, hi = 0, nproto
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if det[c, V0 + mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _nearest_window(det, c, nproto, window):  # type: ignore[no-untyped-def]
+    """(index, largest absolute difference) of the prototype window nearest to the current one."""
+    w0 = A_SCALARS
+    p0 = w0 + window
     best = np.inf
     bk = -1
-    if window == 1:  # values are kept sorted: binary search, then the neighbour on each side
-        x = det[c, w0]
-        lo, hi = 0, nproto
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if det[c, p0 + mid] < x:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < nproto:
-            best = det[c, p0 + lo] - x
-            bk = lo
-        if lo > 0 and x - det[c, p0 + lo - 1] <= best:
-            best = x - det[c, p0 + lo - 1]
-            bk = lo - 1
-        return bk, best
     for k in range(nproto):
         base = p0 + k * window
         d = 0.0
@@ -112,143 +234,146 @@ def _nearest(det, c, w0, p0, nproto, window):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _learn(det, c, w0, p0, u0, bk, novel, cfg, window, nproto):  # type: ignore[no-untyped-def]
-    """Move the nearest prototype toward the window, or store the window as a new (or the stalest) one."""
-    steps = det[c, A_STEPS]
-    if not novel:
-        rate = cfg[C_LEARN_RATE]
-        for j in range(window):
-            det[c, p0 + bk * window + j] += rate * (det[c, w0 + j] - det[c, p0 + bk * window + j])
-        det[c, u0 + bk] = steps
-        return
-    stalest = 0
-    for k in range(1, nproto):
-        if det[c, u0 + k] < det[c, u0 + stalest]:
-            stalest = k
-    if window == 1:
-        _insert_sorted(det, c, p0, u0, nproto, stalest, int(cfg[C_PROTOTYPES]), det[c, w0], steps)
-        return
-    if nproto < int(cfg[C_PROTOTYPES]):
-        bk = nproto
-        det[c, A_NPROTO] = nproto + 1
-    else:
-        bk = stalest
-    for j in range(window):
-        det[c, p0 + bk * window + j] = det[c, w0 + j]
-    det[c, u0 + bk] = steps
+def _tail_probabilities(ch, batch, m, cfg, det, work):  # type: ignore[no-untyped-def]
+    """How rare each surprise is among the channel's past ones (then counts it in): ``work[2]``.
+
+    The histogram of log-surprises fades by ``C_HIST_FADE`` per step. Instead of multiplying every bin each
+    step, counts are added with a weight that grows by 1 / fade per step (and everything is rescaled once
+    it gets large).
+    """
+    eps = cfg[C_EPS]
+    for j in range(m):  # independent logarithms first: the CPU overlaps them
+        work[2, j] = math.log(work[1, j] + eps)
+    bins = int(cfg[C_BINS])
+    window = int(cfg[C_WINDOW])
+    protos = int(cfg[C_PROTOTYPES])
+    h0 = A_SCALARS + window + protos * window + protos
+    for j in range(m):
+        c = ch[batch[j]]
+        level = work[2, j]
+        b = int((level - cfg[C_LOG_MIN]) / cfg[C_BIN_WIDTH])
+        b = min(max(b, 0), bins - 1)
+        total = det[c, A_HIST_TOTAL]
+        w = det[c, A_HIST_WEIGHT]
+        if level > det[c, A_LOG_MAX]:
+            p = 0.5 * w / (total + w) * math.exp(-(level - det[c, A_LOG_MAX]) / cfg[C_TAIL])
+        else:
+            above = 0.0
+            if b < bins // 2:  # sum the shorter side: most samples fall in the low bins
+                for k in range(b):
+                    above += det[c, h0 + k]
+                above = max(total - above, 0.0)
+            else:
+                for k in range(b, bins):
+                    above += det[c, h0 + k]
+            p = (above + 0.5 * w) / (total + w)
+        w /= cfg[C_HIST_FADE]
+        det[c, h0 + b] += w
+        total += w
+        if w > RESCALE_AT:
+            _rescale(det, c, h0, bins, w)
+            total /= w
+            w = 1.0
+        det[c, A_HIST_TOTAL] = total
+        det[c, A_HIST_WEIGHT] = w
+        det[c, A_LOG_MAX] = max(det[c, A_LOG_MAX], level)
+        work[2, j] = p
 
 
 @njit(cache=True)
-def _insert_sorted(det, c, p0, u0, nproto, stalest, capacity, x, steps):  # type: ignore[no-untyped-def]
-    """Insert value ``x`` into the sorted codebook; when full, the stalest value makes room."""
-    n = nproto
+def _rescale(det, c, h0, bins, w):  # type: ignore[no-untyped-def]
+    for k in range(bins):
+        det[c, h0 + k] /= w
+
+
+@njit(cache=True)
+def _learn(ch, batch, m, cfg, det, work, near):  # type: ignore[no-untyped-def]
+    """Move the nearest prototype toward the window, or store the window as a new (or the stalest) one."""
+    window = int(cfg[C_WINDOW])
+    protos = int(cfg[C_PROTOTYPES])
+    vigilance = cfg[C_VIGILANCE]
+    rate = cfg[C_LEARN_RATE]
+    p0 = A_SCALARS + window
+    u0 = p0 + protos * window
+    for j in range(m):
+        c = ch[batch[j]]
+        bk = near[1, j]
+        steps = det[c, A_STEPS]
+        if bk >= 0 and not work[1, j] > vigilance:
+            for k in range(window):
+                det[c, p0 + bk * window + k] += rate * (det[c, A_SCALARS + k] - det[c, p0 + bk * window + k])
+            det[c, u0 + bk] = steps
+        elif window == 1:
+            _insert_value(det, c, u0, protos, near[0, j], rate == 0.0, work[0, j], steps)
+        else:
+            nproto = int(det[c, A_NPROTO])
+            if nproto < protos:
+                bk = nproto
+                det[c, A_NPROTO] = nproto + 1
+            else:
+                bk = _stalest(det, c, u0, nproto)
+            for k in range(window):
+                det[c, p0 + bk * window + k] = det[c, A_SCALARS + k]
+            det[c, u0 + bk] = steps
+
+
+@njit(cache=True)
+def _stalest(det, c, u0, n):  # type: ignore[no-untyped-def]
+    """The first of the least recently matched prototypes."""
+    s = 0
+    oldest = det[c, u0]
+    for k in range(1, n):
+        if det[c, u0 + k] < oldest:
+            oldest = det[c, u0 + k]
+            s = k
+    return s
+
+
+@njit(cache=True)
+def _insert_value(det, c, u0, capacity, below, sorted_, x, steps):  # type: ignore[no-untyped-def]
+    """Insert value ``x`` into the sorted codebook (``below`` values lie below it); when full, the stalest
+    value makes room."""
+    n = int(det[c, A_NPROTO])
     if n >= capacity:
+        stalest = _stalest(det, c, u0, n)
         for k in range(stalest, n - 1):
-            det[c, p0 + k] = det[c, p0 + k + 1]
+            det[c, V0 + k] = det[c, V0 + k + 1]
             det[c, u0 + k] = det[c, u0 + k + 1]
         n -= 1
+        if stalest < below:
+            below -= 1
     pos = 0
-    while pos < n and det[c, p0 + pos] < x:
-        pos += 1
+    if sorted_:
+        pos = below
+    else:  # learning may have moved values: find the place as the reference does
+        while pos < n and det[c, V0 + pos] < x:
+            pos += 1
     for k in range(n, pos, -1):
-        det[c, p0 + k] = det[c, p0 + k - 1]
+        det[c, V0 + k] = det[c, V0 + k - 1]
         det[c, u0 + k] = det[c, u0 + k - 1]
-    det[c, p0 + pos] = x
+    det[c, V0 + pos] = x
     det[c, u0 + pos] = steps
     det[c, A_NPROTO] = n + 1
 
 
 @njit(cache=True)
-def _tail_probability(det, c, h0, level, cfg):  # type: ignore[no-untyped-def]
-    """How rare a log-surprise ``level`` is among this channel's past ones (then counts it in).
-
-    The histogram fades by ``C_HIST_FADE`` per step. Instead of multiplying every bin each step, counts are
-    added with a weight that grows by 1 / fade per step (and everything is rescaled once it gets large).
-    """
-    bins = int(cfg[C_BINS])
-    b = int((level - cfg[C_LOG_MIN]) / cfg[C_BIN_WIDTH])
-    b = min(max(b, 0), bins - 1)
-    total = det[c, A_HIST_TOTAL]
-    w = det[c, A_HIST_WEIGHT]
-    if level > det[c, A_LOG_MAX]:
-        p = 0.5 * w / (total + w) * math.exp(-(level - det[c, A_LOG_MAX]) / cfg[C_TAIL])
-    else:
-        above = 0.0
-        if b < bins // 2:  # sum the shorter side: most samples fall in the low bins
-            for k in range(b):
-                above += det[c, h0 + k]
-            above = max(total - above, 0.0)
-        else:
-            for k in range(b, bins):
-                above += det[c, h0 + k]
-        p = (above + 0.5 * w) / (total + w)
-    w /= cfg[C_HIST_FADE]
-    det[c, h0 + b] += w
-    total += w
-    if w > RESCALE_AT:
-        for k in range(bins):
-            det[c, h0 + k] /= w
-        total /= w
-        w = 1.0
-    det[c, A_HIST_TOTAL] = total
-    det[c, A_HIST_WEIGHT] = w
-    det[c, A_LOG_MAX] = max(det[c, A_LOG_MAX], level)
-    return p
-
-
-@njit(cache=True)
-def _score_sample(det, c, x, cfg):  # type: ignore[no-untyped-def]
-    window = int(cfg[C_WINDOW])
-    protos = int(cfg[C_PROTOTYPES])
-    w0 = A_SCALARS
-    p0 = w0 + window
-    u0 = p0 + protos * window
-    h0 = u0 + protos
-    det[c, A_N] += 1.0
-    det[c, A_VMIN] = min(det[c, A_VMIN], x)
-    det[c, A_VMAX] = max(det[c, A_VMAX], x)
-    ds = _downsample(det, c, x, cfg[C_DOWNSAMPLE])
-    if math.isnan(ds):
-        return 0.0
-    det[c, A_STEPS] += 1.0
-    for j in range(window - 1):
-        det[c, w0 + j] = det[c, w0 + j + 1]
-    det[c, w0 + window - 1] = ds
-    det[c, A_FILLED] = min(det[c, A_FILLED] + 1.0, window)
-    if det[c, A_FILLED] < window:
-        return 0.0
-    scale = max(det[c, A_VMAX] - det[c, A_VMIN], 1e-300)
-    nproto = int(det[c, A_NPROTO])
-    bk, dist = _nearest(det, c, w0, p0, nproto, window)
-    surprise = 1.0 if bk < 0 else dist / scale
-    p = _tail_probability(det, c, h0, math.log(surprise + cfg[C_EPS]), cfg)
-    _learn(det, c, w0, p0, u0, bk, bk < 0 or surprise > cfg[C_VIGILANCE], cfg, window, nproto)
-    score = min(1.0, -math.log10(max(p, 1e-300)) / 10.0)
-    if det[c, A_STEPS] < cfg[C_WARM_UP]:
-        score = 0.0
-    out = score if score > det[c, A_SUPPRESS] else 0.0
-    det[c, A_SUPPRESS] = max(det[c, A_SUPPRESS] * cfg[C_SUPPRESS_DECAY], score)
-    return out
-
-
-@njit(cache=True)
-def anomaly_step(ch, ts, val, qual, no_value_mask, cfg, det, scores):  # type: ignore[no-untyped-def]
-    """Score every sample of a block into ``scores`` (0 for unusable and late samples).
-
-    Returns -1, or the index of the first sample whose channel is not a row of ``det`` (then nothing changed).
-    """
-    for i in range(ch.shape[0]):
-        if ch[i] < 0 or ch[i] >= det.shape[0]:
-            return i
-    for i in range(ch.shape[0]):
+def _suppress(ch, batch, m, cfg, det, work, scores):  # type: ignore[no-untyped-def]
+    """Score = -log10(p) / 10 in [0, 1], reported only when it beats the decaying memory of recent scores."""
+    decay = cfg[C_SUPPRESS_DECAY]
+    warm_up = cfg[C_WARM_UP]
+    for j in range(m):
+        i = batch[j]
         c = ch[i]
-        t = float(ts[i])
-        x = val[i]
-        scores[i] = 0.0
-        if t < det[c, A_LAST_TS]:
+        p = work[2, j]
+        memory = det[c, A_SUPPRESS]
+        faded = memory * decay
+        bar = min(memory, faded)
+        if 0.0 <= bar <= 1.0 and p >= RARER[int(bar * SKIP_GRID)]:  # scores below the bar: 0, memory fades
+            det[c, A_SUPPRESS] = faded
             continue
-        det[c, A_LAST_TS] = t
-        if (qual[i] & no_value_mask) != 0 or not math.isfinite(x):
-            continue
-        scores[i] = _score_sample(det, c, x, cfg)
-    return -1
+        score = min(1.0, -math.log10(max(p, 1e-300)) / 10.0)
+        if det[c, A_STEPS] < warm_up:
+            score = 0.0
+        if score > memory:
+            scores[i] = score
+        det[c, A_SUPPRESS] = max(faded, score)
