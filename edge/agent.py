@@ -11,11 +11,14 @@ saved state. ``await agent.run(stop)`` then runs, each under ``supervise`` where
 - ``uplink``: the MQTT connection (HTTP has none to keep);
 - ``forwarder``: outbox -> central, deleting only what the central acknowledged;
 - ``heartbeat``: every ``gateway.heartbeat_interval_s``;
-- ``detector state``: saved every ``STATE_SAVE_S`` (and at stop) next to the outbox, atomically;
+- ``detector state``: saved next to the outbox, atomically, after every step that changed an alarm (at
+  most every ``STATE_MIN_GAP_S``), every ``STATE_SAVE_S``, and at stop; always after the outbox made
+  durable what the state has seen;
 - ``watchdog``: ``WATCHDOG=1`` to systemd at half its interval while the outbox writer is healthy.
 
-When ``stop`` is set (SIGTERM), the agent says STOPPING to systemd, cancels the tasks, commits what the
-outbox holds in memory, and saves the detector state.
+When ``stop`` is set (SIGTERM), the agent says STOPPING to systemd and stops polling; with a drain time
+(``run --drain-s``) it keeps forwarding until the outbox is empty or the time is up; then it cancels the
+rest, commits what the outbox holds in memory, and saves the detector state.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from protocols.wire import ChannelMeta, SiteMeta
 log = logging.getLogger(__name__)
 
 STATE_SAVE_S = 60.0
+STATE_MIN_GAP_S = 1.0
 STATE_SUFFIX = ".detector"
 DETECT_BATCH_ROWS = 2000
 DETECT_INTERVAL_S = 0.1
@@ -74,6 +78,7 @@ class DetectingSink:
         self.batch_rows = batch_rows
         self.interval_s = interval_s
         self.detector_errors = 0
+        self.alarms_changed = asyncio.Event()  # set when a step raised, changed or cleared an alarm
         self._blocks: list[ReadingBlock] = []
         self._rows = 0
 
@@ -102,6 +107,8 @@ class DetectingSink:
         self.outbox.append_readings(block)
         for event in events:
             self.outbox.append_event(event)
+        if events:
+            self.alarms_changed.set()
 
     async def run(self) -> None:
         while True:
@@ -188,27 +195,51 @@ class Agent:
 
     # ------------------------------------------------------------------ running
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, drain_s: float = 0.0) -> None:
+        """Run until ``stop``; then, with ``drain_s`` > 0, keep delivering (nothing new is polled) until the
+        outbox is empty, ``drain_s`` real seconds pass, or ``stop`` is set again."""
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [
+                producing = [
                     group.create_task(self.acquisition.run(), name="acquisition"),
                     group.create_task(self.sink.run(), name="detection"),
-                    group.create_task(supervise("uplink", self.uplink.run), name="uplink"),
-                    group.create_task(supervise("forwarder", self.forwarder.run), name="forwarder"),
                     group.create_task(supervise("heartbeat", self.heartbeat.run), name="heartbeat"),
                     group.create_task(self._save_state_periodically(), name="detector state"),
+                ]
+                delivering = [
+                    group.create_task(supervise("uplink", self.uplink.run), name="uplink"),
+                    group.create_task(supervise("forwarder", self.forwarder.run), name="forwarder"),
                     group.create_task(self._watchdog(), name="watchdog"),
                 ]
                 self.notifier.ready(f"gateway {self.site.gateway_id}: running")
                 log.info("gateway %s running: %d buses", self.site.gateway_id, len(self.acquisition.buses))
                 await stop.wait()
                 self.notifier.stopping()
+                for task in producing:
+                    task.cancel()
+                if drain_s > 0:
+                    stop.clear()  # a second signal ends the drain at once
+                    await self._drain(stop, drain_s)
                 log.info("stopping")
-                for task in tasks:
+                for task in delivering:
                     task.cancel()
         finally:
             await self.shutdown()
+
+    async def _drain(self, stop: asyncio.Event, drain_s: float) -> None:
+        """Deliver what the outbox holds before stopping (a planned shutdown; a power cut skips this)."""
+        self.sink.flush()
+        await asyncio.wrap_future(self.outbox.flush())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + drain_s
+        log.info("draining the outbox: %d rows, at most %g s", self.outbox.statistics()["rows"], drain_s)
+        while (left := self.outbox.statistics()["rows"]) > 0 and loop.time() < deadline and not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.2)
+        if left:
+            log.warning("stopping with %d rows still in the outbox: they go with the next start", left)
+        else:
+            log.info("outbox drained")
 
     async def shutdown(self) -> None:
         """Commit what is queued, save the detector state, close the uplink (idempotent)."""
@@ -216,14 +247,30 @@ class Agent:
             self.sink.flush()
             await asyncio.to_thread(self.outbox.close)
         finally:  # even when the outbox could not commit (a dead card), keep what else can be kept
-            await asyncio.to_thread(self.save_state)
+            await asyncio.to_thread(self.write_state, self.bank.state())
             with contextlib.suppress(Exception):
                 await self.uplink.aclose()
 
     async def _save_state_periodically(self) -> None:
+        """Save after every step that changed an alarm (at most every ``STATE_MIN_GAP_S``) and every
+        ``STATE_SAVE_S``: a reboot then neither re-learns from zero nor raises again what is open."""
         while True:
-            await asyncio.sleep(STATE_SAVE_S)
-            await asyncio.to_thread(self.save_state)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.sink.alarms_changed.wait(), STATE_SAVE_S)
+            await self.save_state_safely()
+            await asyncio.sleep(STATE_MIN_GAP_S)
+
+    async def save_state_safely(self) -> None:
+        """Snapshot the detectors, make durable every row and event their state has seen, then write it.
+
+        The order matters: a state that knows of an alarm whose event a power cut took from the outbox
+        would never raise it again. The snapshot is taken on the event loop, where ``step`` runs, so it
+        is never half a step; everything the bank has seen is already queued in the outbox by then.
+        """
+        self.sink.alarms_changed.clear()
+        data = self.bank.state()
+        await asyncio.wrap_future(self.outbox.make_durable())
+        await asyncio.to_thread(self.write_state, data)
 
     async def _watchdog(self) -> None:
         interval_s = self.notifier.watchdog_s
@@ -238,9 +285,8 @@ class Agent:
 
     # ------------------------------------------------------------------ detector state
 
-    def save_state(self) -> None:
+    def write_state(self, data: bytes) -> None:
         """Write the detector state next to the outbox: temp file, fsync, rename (never half a file)."""
-        data = self.bank.state()
         folder = self.state_path.parent
         fd, tmp = tempfile.mkstemp(prefix=self.state_path.name, dir=folder)
         try:

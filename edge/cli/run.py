@@ -33,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fast-forward the clock (demos, tests): 60 = a minute per second",
     )
     parser.add_argument(
+        "--drain-s",
+        type=float,
+        default=0.0,
+        help="on SIGTERM, stop polling and keep forwarding for up to this many seconds, until the outbox is "
+        "empty (a second SIGTERM stops at once); 0: stop at once, the outbox is sent after the next start",
+    )
+    parser.add_argument(
         "--clock-origin-ms",
         type=int,
         help="with --speed: simulated time is origin + (wall time - origin) x speed, shared across restarts",
@@ -40,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.speed <= 0:
-        print("fieldwatch-edge run: --speed must be > 0", file=sys.stderr)
+    if args.speed <= 0 or args.drain_s < 0:
+        print("fieldwatch-edge run: --speed must be > 0 and --drain-s >= 0", file=sys.stderr)
         return 2
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns everything else
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
@@ -60,7 +67,7 @@ def _run(args: argparse.Namespace, early_stop: list[int]) -> int:
         print(f"fieldwatch-edge run: {e}", file=sys.stderr)
         return 1
     try:
-        asyncio.run(_serve(agent, early_stop))
+        asyncio.run(_serve(agent, early_stop, args.drain_s))
     except Exception as e:  # a fatal error of one task (an ExceptionGroup from the TaskGroup)
         errors = e.exceptions if isinstance(e, BaseExceptionGroup) else [e]
         for error in errors:
@@ -78,7 +85,7 @@ def _catch_stop_signals() -> list[int]:
     return caught
 
 
-async def _serve(agent: Agent, early_stop: list[int]) -> None:
+async def _serve(agent: Agent, early_stop: list[int], drain_s: float) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
@@ -86,4 +93,4 @@ async def _serve(agent: Agent, early_stop: list[int]) -> None:
     if early_stop:
         log.info("a stop signal came while starting: stopping")
         stop.set()
-    await agent.run(stop)
+    await agent.run(stop, drain_s)

@@ -6,9 +6,9 @@ with the site's token and the demo's shared clock origin, its uplink pointed at 
 simulator announces are done here: ``cut``/``restore`` the uplink, ``reboot`` the gateway (SIGKILL, a
 pause, a new process: a power cut, nothing flushed).
 
-At the end, ``drain`` delivers what the gateway still holds: it starts the gateway once more on a copy
-of its site file with every device disabled (same outbox, same channels, nothing polled, so nothing new
-is produced) and waits until its outbox is empty, reading it with ``fieldwatch-edge status --json``.
+At the end, ``stop_gateway`` sends SIGTERM: the gateway runs with ``--drain-s``, so it stops polling and
+delivers what its outbox still holds before it exits (``fieldwatch-edge status --json`` then reads what
+is left, normally nothing).
 """
 
 from __future__ import annotations
@@ -17,11 +17,8 @@ import asyncio
 import json
 import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from simulator.demo.procs import Child, run_once
 from simulator.demo.proxy import UplinkProxy
@@ -85,7 +82,7 @@ class SiteRun:
         return Child(
             f"{label} {self.gateway}",
             [tool("fieldwatch-edge"), "run", str(site_file), "--speed", f"{self.speed:g}",
-             "--clock-origin-ms", str(origin_ms)],
+             "--clock-origin-ms", str(origin_ms), "--drain-s", f"{DRAIN_TIMEOUT_S:g}"],
             log_path=self.workdir / "gateway.log",
             env={"FIELDWATCH_TOKEN": self.token},
             cwd=self.workdir,
@@ -117,9 +114,10 @@ class SiteRun:
         self.rebooting = False
 
     async def stop_gateway(self) -> int | None:
+        """SIGTERM: the gateway stops polling, drains its outbox (at most ``DRAIN_TIMEOUT_S``) and exits."""
         if self.edge is None:
             return None
-        status = await self.edge.stop()
+        status = await self.edge.stop(timeout_s=DRAIN_TIMEOUT_S + 15.0)
         self.edge_exits.append(status)
         return status
 
@@ -129,36 +127,6 @@ class SiteRun:
         out = await run_once([tool("fieldwatch-edge"), "status", str(self.site_file), "--json"],
                              timeout_s=STATUS_TIMEOUT_S)  # fmt: skip
         return dict(json.loads(out))
-
-    def drain_file(self) -> Path:
-        """The site file with every device disabled: the same gateway, polling nothing."""
-        assert self.site_file is not None
-        doc = yaml.safe_load(self.site_file.read_text(encoding="utf-8"))
-        for bus in doc["buses"]:
-            for device in bus["devices"]:
-                device["enabled"] = False
-        path = self.site_file.with_suffix(".drain.yaml")
-        head = "# The demo's drain run: the same gateway with every device disabled, to deliver its outbox.\n"
-        path.write_text(head + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-        return path
-
-    async def drain(self, origin_ms: int) -> dict[str, Any]:
-        """Deliver the outbox (see the module docstring); the gateway's last status."""
-        status = await self.status()
-        if _waiting(status) == 0:
-            return status
-        drainer = self._edge(self.drain_file(), origin_ms, "drain")
-        await drainer.start()
-        deadline = time.monotonic() + DRAIN_TIMEOUT_S
-        try:
-            while time.monotonic() < deadline and drainer.running:
-                await asyncio.sleep(1.0)
-                status = await self.status()
-                if _waiting(status) == 0:
-                    break
-        finally:
-            await drainer.stop()
-        return await self.status()
 
     async def stop_simulator(self) -> dict[str, Any]:
         """Stop the simulator; its statistics (the last line it wrote to its log)."""
@@ -177,7 +145,3 @@ class SiteRun:
                 await child.stop()
         if self.proxy is not None:
             await self.proxy.close()
-
-
-def _waiting(status: dict[str, Any]) -> int:
-    return int(status.get("readings") or 0) + int(status.get("events") or 0)

@@ -7,9 +7,10 @@
 3. **play**: until the stories are over (or the duration, or Ctrl-C): the view is refreshed from the
    central (sites, gateways, the event stream of alarm changes) and from the simulators' reports, and the
    faults they announce for the demo are done (uplink cut and restored, gateway killed and restarted).
-4. **finish**: uplinks restored, gateways stopped (SIGTERM), each outbox drained to the central, the
-   simulators stopped; then the accounting (``accounting``) and the scenarios' expectations (``outcome``)
-   from what the central holds, and the central stopped.
+4. **finish**: uplinks restored, gateways stopped (SIGTERM: each drains its outbox to the central before
+   it exits, ``fieldwatch-edge run --drain-s``), the simulators stopped; then the accounting
+   (``accounting``) and the scenarios' expectations (``outcome``) from what the central holds, and the
+   central stopped.
 
 Every wait is bounded; any failure still runs the finish, so no process outlives the demo.
 """
@@ -181,21 +182,17 @@ class Demo:
 
     async def _finish(self) -> dict[str, Any]:
         self.stopped_story_s = self.timebase.story_now_s()
-        self.state.phase = "stopping the gateways"
-        self.on_change()
         for site in self.sites.values():
             site.restore()
-        await asyncio.gather(*(s.stop_gateway() for s in self.sites.values()), return_exceptions=True)
         for row in self.state.sites.values():
             row.link = "draining"
-        self.state.phase = "delivering what the gateways still hold"
+        self.state.phase = "the gateways deliver what they still hold, then stop"
         self.on_change()
+        await asyncio.gather(*(s.stop_gateway() for s in self.sites.values()), return_exceptions=True)
         statuses: dict[str, dict[str, Any]] = {}
-        if self.central is not None and self.central.running:
-            results = await asyncio.gather(*(s.drain(self.timebase.origin_ms) for s in self.sites.values()),
-                                           return_exceptions=True)  # fmt: skip
-            for site, result in zip(self.sites.values(), results, strict=True):
-                statuses[site.gateway] = result if isinstance(result, dict) else {"error": str(result)}
+        results = await asyncio.gather(*(s.status() for s in self.sites.values()), return_exceptions=True)
+        for site, result in zip(self.sites.values(), results, strict=True):
+            statuses[site.gateway] = result if isinstance(result, dict) else {"error": str(result)}
         simulator_stats = {}
         for site in self.sites.values():
             simulator_stats[site.gateway] = await site.stop_simulator()

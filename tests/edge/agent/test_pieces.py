@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -108,13 +109,20 @@ async def test_the_heartbeat_reports_depth_age_drops_and_the_uplink(tmp_path: Pa
     outbox.close()
 
 
-def test_the_detector_state_survives_a_restart(tmp_path: Path) -> None:
+async def test_the_detector_state_survives_a_restart(tmp_path: Path) -> None:
     site = bound_site(tmp_path)
     env = {"FIELDWATCH_TOKEN": "fw_test"}
     agent = Agent.start(site, Clock(), env)
     agent.sink.put_readings(ReadingBlock.of([1], [T0_MS], [250.0], [0]))  # raises "high" to red
     agent.sink.flush()
-    agent.save_state()
+    assert agent.sink.alarms_changed.is_set(), "a step that raised an alarm asks for a state save"
+    await agent.save_state_safely()
+    # the state knows of the alarm only once its event is committed: read the file from another connection
+    conn = sqlite3.connect(tmp_path / "outbox.db")
+    try:
+        assert conn.execute("SELECT rule, level FROM events").fetchall() == [("high", 4)]
+    finally:
+        conn.close()
     agent.outbox.close()
     again = Agent.start(site, Clock(), env)
     [alarm] = again.bank.open_alarms()

@@ -84,6 +84,16 @@ def outbox_rows(path: Path) -> tuple[list[tuple[int, int]], list[tuple[str, str,
     return readings, events
 
 
+def committed_events(path: Path) -> list[tuple[str, str, int]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute("SELECT channel, rule, level FROM events").fetchall()
+    except sqlite3.OperationalError:
+        return []  # not created yet
+    finally:
+        conn.close()
+
+
 def test_sigterm_stops_the_agent_cleanly_and_status_tells_the_story(tmp_path: Path) -> None:
     site = write_site(tmp_path, modbus_port=free_port(), uplink=DEAD_HTTP)
     notify = Notify(tmp_path / "notify")
@@ -93,7 +103,11 @@ def test_sigterm_stops_the_agent_cleanly_and_status_tells_the_story(tmp_path: Pa
     try:
         notify.wait_for("READY=1", 30)
         notify.wait_for("WATCHDOG=1", 10)
-        time.sleep(1.5)  # polls fail, the device goes offline, heartbeats and sends fail
+        # polls fail, the device goes offline, heartbeats and sends fail: wait for the offline event
+        deadline = time.monotonic() + 30
+        while ("gw-agent/dev1/_device", "comm", 2) not in committed_events(tmp_path / "outbox.db"):
+            assert time.monotonic() < deadline, "the device never went offline"
+            time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0, proc.stderr.read() if proc.stderr else ""
         notify.wait_for("STOPPING=1", 5)
