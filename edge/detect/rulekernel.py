@@ -93,25 +93,34 @@ def level_target(x, params, r, t0, level, sign, hyst):  # type: ignore[no-untype
 
     A level is entered when ``x >= threshold`` (below: ``x <= threshold``) and, once reached, kept while
     ``x >= threshold - hyst`` (below: ``x <= threshold + hyst``). Thresholds are ``params[r, t0:t0+4]``,
-    NaN when the level is not used.
+    NaN when the level is not used (a NaN threshold compares false, so it neither enters nor keeps).
+
+    The work is done on scalars (``_target_of``): a helper that loops over an array row is not inlined
+    by LLVM and costs a call per rule and sample.
     """
-    up = 0
-    hold = 0
-    for lvl in range(1, 5):
-        t = params[r, t0 + lvl - 1]
-        if math.isnan(t):
-            continue
-        if sign >= 0:
-            enter = x >= t
-            keep = x >= t - hyst
-        else:
-            enter = x <= t
-            keep = x <= t + hyst
-        if enter:
-            up = lvl
-        if keep and lvl <= level:
-            hold = lvl
+    return _target_of(
+        x, params[r, t0], params[r, t0 + 1], params[r, t0 + 2], params[r, t0 + 3], level, sign, hyst
+    )
+
+
+@njit(cache=True)
+def _target_of(x, t1, t2, t3, t4, level, sign, hyst):  # type: ignore[no-untyped-def]
+    if not sign >= 0:  # below mirrors above exactly: x <= t <=> -x >= -t, and -(t + h) == -t - h
+        x, t1, t2, t3, t4 = -x, -t1, -t2, -t3, -t4
+    up, hold = _enter_keep(x, t1, 1, level, hyst, 0, 0)
+    up, hold = _enter_keep(x, t2, 2, level, hyst, up, hold)
+    up, hold = _enter_keep(x, t3, 3, level, hyst, up, hold)
+    up, hold = _enter_keep(x, t4, 4, level, hyst, up, hold)
     return max(up, hold)
+
+
+@njit(cache=True)
+def _enter_keep(x, t, lvl, level, hyst, up, hold):  # type: ignore[no-untyped-def]
+    if x >= t:
+        up = lvl
+    if x >= t - hyst and lvl <= level:
+        hold = lvl
+    return up, hold
 
 
 @njit(cache=True)
@@ -144,72 +153,64 @@ def _settle(r, i, ts, target, value, params, state, ev_int, ev_float, n_ev):  # 
 
 
 @njit(cache=True)
-def _ring_trim(ring, off, cap, state, r, c_head, oldest_ts):  # type: ignore[no-untyped-def]
-    """Drop ring points older than ``oldest_ts`` (head and count live in ``state[r, c_head:c_head+2]``)."""
-    head = int(state[r, c_head])
-    cnt = int(state[r, c_head + 1])
-    while cnt > 0 and ring[off + head, 0] < oldest_ts:
-        head = (head + 1) % cap
-        cnt -= 1
-    state[r, c_head] = head
-    state[r, c_head + 1] = cnt
+def _wrap(i, cap):  # type: ignore[no-untyped-def]
+    """``i % cap`` for 0 <= i < 2 cap, without a division (ring heads and counts never leave that range)."""
+    return i - cap if i >= cap else i
 
 
 @njit(cache=True)
-def _ring_store(ring, off, cap, state, r, c_head, ts, x, spacing):  # type: ignore[no-untyped-def]
-    """Keep (ts, x) if ``spacing`` ms have passed since the last kept point (``state[r, c_head+2]``)."""
-    cnt = int(state[r, c_head + 1])
-    if cnt > 0 and ts - state[r, c_head + 2] < spacing:
-        return
-    head = int(state[r, c_head])
-    slot = (head + cnt) % cap
+def _ring_trim(ring, off, cap, head, cnt, oldest_ts):  # type: ignore[no-untyped-def]
+    """Drop ring points older than ``oldest_ts``; returns the new (head, count).
+
+    A ring is ``ring[off:off+cap]`` of (ts, value) rows. Its cursor (head, count, ts of the last kept point)
+    lives in the rule's state row; the callers read it and write it back, and these helpers take it as
+    scalars: a numba function that takes an array and is not inlined costs an atomic reference count
+    increment and decrement per array and call, which dominated the rate rule.
+    """
+    while cnt > 0 and ring[off + head, 0] < oldest_ts:
+        head = _wrap(head + 1, cap)
+        cnt -= 1
+    return head, cnt
+
+
+@njit(cache=True)
+def _ring_store(ring, off, cap, head, cnt, kept_ts, ts, x, spacing):  # type: ignore[no-untyped-def]
+    """Keep (ts, x) if ``spacing`` ms passed since the last kept point; returns (head, count, kept ts)."""
+    if cnt > 0 and ts - kept_ts < spacing:
+        return head, cnt, kept_ts
+    slot = _wrap(head + cnt, cap)
     ring[off + slot, 0] = ts
     ring[off + slot, 1] = x
     if cnt == cap:
-        state[r, c_head] = (head + 1) % cap
+        head = _wrap(head + 1, cap)
     else:
-        state[r, c_head + 1] = cnt + 1
-    state[r, c_head + 2] = ts
+        cnt += 1
+    return head, cnt, ts
 
 
 @njit(cache=True)
-def _windowed_rate(ring, off, cap, state, r, c_head, ts, x, window, min_samples):  # type: ignore[no-untyped-def]
+def _windowed_rate(ring, off, cap, head, cnt, kept_ts, ts, x, window, min_samples):  # type: ignore[no-untyped-def]
     """Change per ms from the oldest kept point in the window to now; NaN without enough data.
 
     Needs ``min_samples`` points (kept ones plus this one) spanning at least half the window, so a gap does
-    not turn a few seconds of noise into a rate. Returns (rate, ts of the oldest point).
+    not turn a few seconds of noise into a rate. Returns (rate, ts of the oldest point, and the ring's new
+    head, count and kept ts).
     """
-    _ring_trim(ring, off, cap, state, r, c_head, ts - window)
-    cnt = int(state[r, c_head + 1])
+    head, cnt = _ring_trim(ring, off, cap, head, cnt, ts - window)
     rate = np.nan
     t0 = np.nan
     if cnt >= 1 and cnt + 1 >= min_samples:
-        head = int(state[r, c_head])
         t0 = ring[off + head, 0]
         span = ts - t0
         if span > 0 and span >= 0.5 * window:
             rate = (x - ring[off + head, 1]) / span
-    _ring_store(ring, off, cap, state, r, c_head, ts, x, window / RING_STORE_DIVISOR)
-    return rate, t0
+    head, cnt, kept_ts = _ring_store(ring, off, cap, head, cnt, kept_ts, ts, x, window / RING_STORE_DIVISOR)
+    return rate, t0, head, cnt, kept_ts
 
 
 @njit(cache=True)
-def _rate(r, ts, x, params, state, rule_info, ring):  # type: ignore[no-untyped-def]
-    """The rate rule's measured quantity (signed for rising/falling, magnitude for either), or NaN."""
-    rate, _ = _windowed_rate(
-        ring,
-        rule_info[r, RI_OFF_A],
-        rule_info[r, RI_CAP_A],
-        state,
-        r,
-        S_A,
-        ts,
-        x,
-        params[r, P_WINDOW_MS],
-        params[r, P_MIN_SAMPLES],
-    )
-    rate *= params[r, P_PER_MS]
-    sign = params[r, P_SIGN]
+def _signed(rate, sign):  # type: ignore[no-untyped-def]
+    """A rate as its rule compares it: signed for rising (+1) and falling (-1), magnitude for either (0)."""
     return abs(rate) if sign == 0 else rate * sign
 
 
@@ -250,22 +251,24 @@ def _inverse_velocity_fit(ring, off, cap, head, cnt):  # type: ignore[no-untyped
     """Least squares 1/v = a + b t over the kept points: (failure ts, r2), NaN unless 1/v falls."""
     if cnt < FORECAST_MIN_POINTS:
         return np.nan, np.nan
-    t_ref = ring[off + (head + cnt - 1) % cap, 0]
+    t_ref = ring[off + _wrap(head + cnt - 1, cap), 0]
     st = 0.0
     sy = 0.0
-    for k in range(cnt):
-        j = off + (head + k) % cap
-        st += ring[j, 0] - t_ref
-        sy += ring[j, 1]
+    j = head
+    for _ in range(cnt):
+        st += ring[off + j, 0] - t_ref
+        sy += ring[off + j, 1]
+        j = _wrap(j + 1, cap)
     mt = st / cnt
     my = sy / cnt
     stt = 0.0
     sty = 0.0
     syy = 0.0
-    for k in range(cnt):
-        j = off + (head + k) % cap
-        dt = ring[j, 0] - t_ref - mt
-        dy = ring[j, 1] - my
+    j = head
+    for _ in range(cnt):
+        dt = ring[off + j, 0] - t_ref - mt
+        dy = ring[off + j, 1] - my
+        j = _wrap(j + 1, cap)
         stt += dt * dt
         sty += dt * dy
         syy += dy * dy
@@ -284,9 +287,13 @@ def _slope(r, ts, x, params, state, rule_info, ring):  # type: ignore[no-untyped
     """Velocity (per ``per``), tangent angle and inverse-velocity forecast; returns (target, velocity)."""
     per = params[r, P_PER_MS]
     window = params[r, P_WINDOW_MS]
-    rate, t0 = _windowed_rate(
-        ring, rule_info[r, RI_OFF_A], rule_info[r, RI_CAP_A], state, r, S_A, ts, x, window, 2.0
-    )
+    rate, t0, head, cnt, kept_ts = _windowed_rate(
+        ring, rule_info[r, RI_OFF_A], rule_info[r, RI_CAP_A], int(state[r, S_A]), int(state[r, S_B]),
+        state[r, S_C], ts, x, window, 2.0,
+    )  # fmt: skip
+    state[r, S_A] = head
+    state[r, S_B] = cnt
+    state[r, S_C] = kept_ts
     if state[r, S_LEARN_TS] != state[r, S_LEARN_TS]:
         state[r, S_LEARN_TS] = ts
         state[r, S_LEARN_X] = x
@@ -302,14 +309,17 @@ def _slope(r, ts, x, params, state, rule_info, ring):  # type: ignore[no-untyped
     off_b = rule_info[r, RI_OFF_B]
     cap_b = rule_info[r, RI_CAP_B]
     fc_window = params[r, P_FORECAST_MS]
-    _ring_trim(ring, off_b, cap_b, state, r, S_D, ts - fc_window)
+    head, cnt = _ring_trim(ring, off_b, cap_b, int(state[r, S_D]), int(state[r, S_E]), ts - fc_window)
+    kept_ts = state[r, S_F]
     if v > 0.0:
         # 1/v in ms per unit of displacement, placed at the middle of the span it was measured over
-        _ring_store(
-            ring, off_b, cap_b, state, r, S_D, 0.5 * (ts + t0), 1.0 / abs(rate), fc_window / (cap_b - 2)
+        head, cnt, kept_ts = _ring_store(
+            ring, off_b, cap_b, head, cnt, kept_ts, 0.5 * (ts + t0), 1.0 / abs(rate), fc_window / (cap_b - 2)
         )
-    cnt = int(state[r, S_E])
-    fc_ts, r2 = _inverse_velocity_fit(ring, off_b, cap_b, int(state[r, S_D]), cnt)
+    state[r, S_D] = head
+    state[r, S_E] = cnt
+    state[r, S_F] = kept_ts
+    fc_ts, r2 = _inverse_velocity_fit(ring, off_b, cap_b, head, cnt)
     if not math.isnan(fc_ts) and r2 >= params[r, P_MIN_R2]:
         state[r, S_FC_TS] = fc_ts
         state[r, S_FC_R2] = r2
@@ -363,8 +373,15 @@ def rules_step(  # type: ignore[no-untyped-def]
             if kind == K_LEVEL:
                 target = float(level_target(x, params, r, P_T, level, params[r, P_SIGN], params[r, P_HYST]))
                 measured = x
-            elif kind == K_RATE:
-                measured = _rate(r, t, x, params, state, rule_info, ring)
+            elif kind == K_RATE:  # inline: a helper taking state and params would cost a call and refcounts
+                rate, _, head, cnt, kept_ts = _windowed_rate(
+                    ring, rule_info[r, RI_OFF_A], rule_info[r, RI_CAP_A], int(state[r, S_A]),
+                    int(state[r, S_B]), state[r, S_C], t, x, params[r, P_WINDOW_MS], params[r, P_MIN_SAMPLES],
+                )  # fmt: skip
+                state[r, S_A] = head
+                state[r, S_B] = cnt
+                state[r, S_C] = kept_ts
+                measured = _signed(rate * params[r, P_PER_MS], params[r, P_SIGN])
                 if math.isnan(measured):
                     continue
                 target = float(level_target(measured, params, r, P_T, level, 1.0, params[r, P_HYST]))
