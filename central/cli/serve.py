@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 import uvicorn
@@ -33,7 +34,14 @@ def run(args: argparse.Namespace) -> int:
         server_header=False,
     )
     server = uvicorn.Server(config)
-    server.run()
+    # uvicorn shuts down on SIGTERM, then restores the handler it found and raises the signal again; with
+    # the default handler that kills the process after a clean stop, so systemd would report "killed".
+    # A no-op handler here makes that re-raise harmless: a SIGTERM stop exits 0.
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
+    try:
+        server.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if not server.started:
         print("fieldwatch-central: the server did not start (see the log above)", file=sys.stderr)
         return 1
