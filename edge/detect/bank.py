@@ -27,11 +27,19 @@ from edge.detect import rulekernel as rk
 from edge.detect.anomaly import DEFAULT_ANOMALY, AnomalyConfig
 from edge.detect.anomalykernel import anomaly_step
 from edge.detect.combined import COMBINED_DEVICE, COMBINED_POINT, Joint, resolve, watchers
-from edge.detect.messages import describe, describe_combined
+from edge.detect.messages import describe_combined, phrase, say
 from edge.detect.tables import build_tables
 from protocols.config import BoundSite, Channel
 from protocols.quality import NO_VALUE, Quality
-from protocols.records import Event, EventKind, Forecast, ReadingBlock, channel_key, split_channel_key
+from protocols.records import (
+    Event,
+    EventKind,
+    Forecast,
+    ReadingBlock,
+    channel_key,
+    event_kind,
+    split_channel_key,
+)
 from protocols.site import CombinedRule
 
 STATE_VERSION = 1
@@ -59,6 +67,9 @@ class OpenAlarm:
     forecast: Forecast | None = None
 
 
+_KIND_NAMES = {(p, q): event_kind(p, q).name.lower() for p in range(5) for q in range(5) if p != q}
+
+
 def _forecast(ts_ms: float, r2: float, points: float) -> Forecast | None:
     if math.isnan(ts_ms) or points <= 0:
         return None
@@ -78,6 +89,7 @@ class DetectorBank:
         self.anomaly = anomaly
         self.tables = build_tables(self.channels)
         self.joints: tuple[Joint, ...] = resolve(combined, self.channels, self.tables.refs)
+        self._phrases = [phrase(ref.rule, self.channels[ref.channel]) for ref in self.tables.refs]
         self._watchers = watchers(self.joints, len(self.tables.refs))
         gateway = split_channel_key(self.channels[0].key)[0] if self.channels else "gateway"
         self._joint_key = channel_key(gateway, COMBINED_DEVICE, COMBINED_POINT)
@@ -140,20 +152,21 @@ class DetectorBank:
 
     def _events(self, block: ReadingBlock, n_ev: int, levels: npt.NDArray[np.float64] | None) -> list[Event]:
         out: list[Event] = []
-        for e in range(n_ev):
-            i, r, level, previous = (int(v) for v in self._ev_int[e])
-            value, fc_ts, fc_r2, fc_points = (float(v) for v in self._ev_float[e])
+        rows = self._ev_int[:n_ev]
+        ts_ms_of = block.ts_ms[rows[:, rk.EV_SAMPLE]].tolist()
+        for (_, r, level, previous), (value, fc_ts, fc_r2, fc_points), ts_ms in zip(
+            rows.tolist(), self._ev_float[:n_ev].tolist(), ts_ms_of, strict=True
+        ):
             ref = self.tables.refs[r]
-            channel = self.channels[ref.channel]
             forecast = _forecast(fc_ts, fc_r2, fc_points)
-            ts_ms = int(block.ts_ms[i])
-            message = describe(ref.rule, channel, level, previous, value, forecast=forecast)
-            out.append(Event(channel.key, ts_ms, ref.name, level, previous, value, message, forecast))
+            message = say(self._phrases[r], level, previous, value, forecast)
+            key = self.channels[ref.channel].key
+            out.append(Event(key, ts_ms, ref.name, level, previous, value, message, forecast))
             if levels is not None:
                 levels[r] = level
                 out += self._joint_events(r, levels, ts_ms, value)
         for ev in out:
-            self._counts[ev.kind.name.lower()] += 1
+            self._counts[_KIND_NAMES.get((ev.previous_level, ev.level)) or ev.kind.name.lower()] += 1
         self._counts["events"] += len(out)
         return out
 

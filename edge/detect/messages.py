@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from protocols.config import Channel
@@ -18,12 +19,17 @@ from protocols.rules import (
     SlopeRule,
 )
 
+LABELS = tuple(level.label for level in Level)
 
-def _threshold(levels: Levels | None, level: int) -> str:
-    if levels is None or level == 0:
-        return ""
-    t = dict(levels.thresholds()).get(level)
-    return f" (threshold {t:g})" if t is not None else ""
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """What every event of one (channel, rule) says, worked out once: the bank keeps one per rule."""
+
+    point: str
+    what: str  # what is measured
+    unit: str
+    thresholds: dict[int, float]  # level -> threshold, for the levels the quantity is compared with
 
 
 def _quantity(rule: Rule, unit: str) -> tuple[str, str, Levels | None]:
@@ -43,18 +49,29 @@ def _quantity(rule: Rule, unit: str) -> tuple[str, str, Levels | None]:
             return "displacement velocity", f"{unit}/{rule.per}", rule.velocity_levels
 
 
+def phrase(rule: Rule, channel: Channel) -> Phrase:
+    what, unit, levels = _quantity(rule, channel.unit)
+    return Phrase(channel.point, what, unit, dict(levels.thresholds()) if levels is not None else {})
+
+
 def describe(
     rule: Rule, channel: Channel, level: int, previous: int, value: float, *, forecast: Forecast | None
 ) -> str:
     """``north_mm: displacement velocity 12.5 mm/d reached yellow (threshold 10)``."""
-    what, unit, levels = _quantity(rule, channel.unit)
-    shown = "no value" if math.isnan(value) else f"{value:.6g}{' ' + unit if unit else ''}"
+    return say(phrase(rule, channel), level, previous, value, forecast)
+
+
+def say(p: Phrase, level: int, previous: int, value: float, forecast: Forecast | None) -> str:
+    """The text of one event of the rule ``p`` describes (as ``describe``)."""
+    shown = "no value" if math.isnan(value) else f"{value:.6g}{' ' + p.unit if p.unit else ''}"
     if level > previous:
-        text = f"{channel.point}: {what} {shown} reached {Level(level).label}{_threshold(levels, level)}"
+        t = p.thresholds.get(level) if level else None
+        threshold = f" (threshold {t:g})" if t is not None else ""
+        text = f"{p.point}: {p.what} {shown} reached {LABELS[level]}{threshold}"
     elif level == 0:
-        text = f"{channel.point}: {what} {shown}, back to normal (was {Level(previous).label})"
+        text = f"{p.point}: {p.what} {shown}, back to normal (was {LABELS[previous]})"
     else:
-        text = f"{channel.point}: {what} {shown}, down to {Level(level).label} (was {Level(previous).label})"
+        text = f"{p.point}: {p.what} {shown}, down to {LABELS[level]} (was {LABELS[previous]})"
     if forecast is not None:
         when = datetime.fromtimestamp(forecast.failure_ts_ms / 1000.0, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
         text += (
@@ -66,5 +83,5 @@ def describe(
 def describe_combined(name: str, message: str, level: int, previous: int) -> str:
     base = message or f"combined rule {name}"
     if level > previous:
-        return f"{base}: all conditions hold, {Level(level).label}"
+        return f"{base}: all conditions hold, {LABELS[level]}"
     return f"{base}: conditions no longer all hold"
