@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -63,6 +64,10 @@ class DetectingSink:
     each bus read is one small block, and per-call costs (the kernels', the outbox queue's) would
     otherwise dominate. Results do not depend on how blocks are grouped; alarms wait at most
     ``interval_s`` more. A device event first flushes what came before it, so the order holds.
+
+    The flushes fall on the clock's grid (multiples of ``interval_s`` of real time since the clock's
+    origin), the grid the buses' schedules share (``BusSchedule(origin_s=0)``): a flush runs in the
+    wake-up that sends the next polls, right after them, instead of waking the process on its own.
     """
 
     def __init__(
@@ -70,11 +75,13 @@ class DetectingSink:
         bank: DetectorBank,
         outbox: Outbox,
         *,
+        clock: Clock | None = None,
         batch_rows: int = DETECT_BATCH_ROWS,
         interval_s: float = DETECT_INTERVAL_S,
     ) -> None:
         self.bank = bank
         self.outbox = outbox
+        self.clock = clock or Clock()
         self.batch_rows = batch_rows
         self.interval_s = interval_s
         self.detector_errors = 0
@@ -111,8 +118,10 @@ class DetectingSink:
             self.alarms_changed.set()
 
     async def run(self) -> None:
+        period_s = self.interval_s * self.clock.speed  # real interval_s, in the clock's seconds
         while True:
-            await asyncio.sleep(self.interval_s)
+            await self.clock.sleep_until((math.floor(self.clock.monotonic_s() / period_s) + 1) * period_s)
+            await asyncio.sleep(0)  # the polls due at the same instant go out first
             self.flush()
 
 
@@ -161,7 +170,7 @@ class Agent:
         self.uplink = uplink
         self.notifier = notifier
         self.state_path = Path(str(outbox.path) + STATE_SUFFIX)
-        self.sink = DetectingSink(bank, outbox)
+        self.sink = DetectingSink(bank, outbox, clock=clock)
         self.acquisition = Acquisition(site, self.sink, clock)
         self.forwarder = Forwarder(
             outbox, uplink, gateway=site.gateway_id, settings=site.site.forwarding, now_ms=clock.now_ms

@@ -142,7 +142,7 @@ class ModbusBus:
             return
         if self._schedule is None:
             intervals = [p.interval_s for p in self.requests]
-            self._schedule = BusSchedule(intervals, self.clock.monotonic_s())
+            self._schedule = BusSchedule(intervals, self.clock.monotonic_s(), origin_s=0.0)
         schedule = self._schedule
         link = self.link = self._link_factory()
         try:

@@ -8,6 +8,11 @@ past, only the latest past slot is kept (it runs at once, late) and the earlier 
 counted: an overloaded bus runs every request as often as it can, oldest first, and never replays missed
 cycles. ``park(index, until_s)`` moves a request past a time without polling it (an offline device).
 
+``origin_s`` puts the grid on a shared timeline: slots at ``origin + k x interval``, the first one the
+latest at or before ``start_s`` (so every request still polls at once). The agent gives every bus the
+clock's origin, so buses with equal intervals come due at the same instants and the process wakes once
+per instant, not once per bus: on a small gateway a wake-up costs more CPU than the poll it serves.
+
 Pure (no clock, no asyncio): times are plain floats, the caller's monotonic seconds.
 """
 
@@ -19,15 +24,15 @@ from collections.abc import Sequence
 
 
 class BusSchedule:
-    def __init__(self, intervals_s: Sequence[float], start_s: float) -> None:
+    def __init__(self, intervals_s: Sequence[float], start_s: float, origin_s: float | None = None) -> None:
         if any(not (i > 0 and math.isfinite(i)) for i in intervals_s):
             raise ValueError(f"poll intervals must be finite and > 0 (got {list(intervals_s)})")
         self.intervals_s = tuple(intervals_s)
-        self.start_s = start_s
+        self.origin_s = start_s if origin_s is None else origin_s
         self.skipped_slots = 0
-        # Slot numbers, not accumulated times: start + k x interval never drifts with float rounding.
-        self._slot = [0] * len(self.intervals_s)
-        self._heap = [(start_s, i) for i in range(len(self.intervals_s))]
+        # Slot numbers, not accumulated times: origin + k x interval never drifts with float rounding.
+        self._slot = [math.floor((start_s - self.origin_s) / i) for i in self.intervals_s]
+        self._heap = [(self.due_of(i), i) for i in range(len(self.intervals_s))]
         heapq.heapify(self._heap)
 
     def __len__(self) -> int:
@@ -41,7 +46,7 @@ class BusSchedule:
     def done(self, index: int, now_s: float) -> None:
         """Request ``index`` was served (or given up) at ``now_s``: move it to its next slot."""
         following = self._slot[index] + 1
-        latest_past = math.floor((now_s - self.start_s) / self.intervals_s[index])
+        latest_past = math.floor((now_s - self.origin_s) / self.intervals_s[index])
         if latest_past > following:
             self.skipped_slots += latest_past - following  # whole slots missed beyond the next
             following = latest_past
@@ -49,11 +54,11 @@ class BusSchedule:
 
     def park(self, index: int, until_s: float) -> None:
         """Skip request ``index``'s slots up to ``until_s`` without counting them (an offline device)."""
-        first_after = math.ceil((until_s - self.start_s) / self.intervals_s[index])
+        first_after = math.ceil((until_s - self.origin_s) / self.intervals_s[index])
         self._move(index, max(self._slot[index], first_after))
 
     def due_of(self, index: int) -> float:
-        return self.start_s + self._slot[index] * self.intervals_s[index]
+        return self.origin_s + self._slot[index] * self.intervals_s[index]
 
     def _move(self, index: int, slot: int) -> None:
         self._slot[index] = slot

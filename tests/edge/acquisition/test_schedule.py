@@ -66,6 +66,19 @@ def test_park_moves_past_a_time_without_counting_skips() -> None:
     assert schedule.skipped_slots == 0
 
 
+def test_a_shared_origin_puts_buses_started_apart_on_one_grid() -> None:
+    first = BusSchedule([0.25, 1.0], start_s=10.3, origin_s=0.0)
+    second = BusSchedule([0.25], start_s=10.4, origin_s=0.0)
+    # each read's first slot is the latest on the grid at or before the start: every read polls at once
+    assert (first.due_of(0), first.due_of(1)) == (10.25, 10.0)
+    assert second.next_due() == (0, 10.25)
+    first.done(1, now_s=10.3)
+    first.done(0, now_s=10.31)
+    second.done(0, now_s=10.41)
+    assert first.due_of(0) == second.due_of(0) == 10.5  # from now on the same instants
+    assert first.skipped_slots == second.skipped_slots == 0
+
+
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("inf"), float("nan")])
 def test_intervals_must_be_positive_and_finite(bad: float) -> None:
     with pytest.raises(ValueError, match="poll intervals"):
