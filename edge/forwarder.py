@@ -4,7 +4,11 @@ One batch is in flight at a time (stop and wait): the central acknowledges after
 selection never races an ack. Each round:
 
 1. **pace**: wait until something is worth sending: an event (at once), a full batch, a heartbeat, or
-   readings that have waited ``send_interval_ms``. The outbox's writer wakes us after each commit;
+   readings that have waited ``send_interval_ms``. The outbox's writer notes each commit (for the live
+   mark) on its own thread and wakes the event loop only when that commit is worth a look now: it holds
+   an event, it fills a batch, or the forwarder is idle waiting for rows. A commit of plain readings
+   while readings already wait for their send interval wakes nobody (a wake-up per commit costs the
+   gateway more CPU than the rows);
 2. **select and build** (in a worker thread, ``outbox.batches``): events, then the live tail (rows
    committed in the last ``live_window_s``), then the backlog oldest first within a token bucket of
    ``backlog_rows_per_s``, so a week of backlog never delays today's alarms;
@@ -27,6 +31,7 @@ import asyncio
 import bisect
 import logging
 import random
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -81,6 +86,8 @@ class Forwarder:
         self._tokens_at = time.monotonic()
         self._last_send = 0.0
         self._wake = asyncio.Event()
+        self._wake_on_commit = True  # idle: the next commit is worth a look at once
+        self._commits_lock = threading.Lock()  # the writer thread appends, the event loop reads
         self._commits: deque[tuple[float, int]] = deque([(time.monotonic(), outbox.produced_through)])
         self._batch_counter = 0
         uplink.on_stray_ack = self._stray_ack
@@ -88,13 +95,18 @@ class Forwarder:
     # ------------------------------------------------------------------ inputs (event loop thread)
 
     def committed(self, produced_through: int) -> None:
-        """The outbox committed rows through ``produced_through`` (call it on the event loop)."""
+        """The outbox committed rows through ``produced_through`` (any thread: the writer calls it)."""
         now = time.monotonic()
-        self._commits.append((now, produced_through))
         horizon = now - self.settings.live_window_s
-        while len(self._commits) > 1 and self._commits[1][0] <= horizon:
-            self._commits.popleft()
-        self._wake.set()
+        with self._commits_lock:
+            self._commits.append((now, produced_through))
+            while len(self._commits) > 1 and self._commits[1][0] <= horizon:
+                self._commits.popleft()
+
+    def _worth_waking(self) -> bool:
+        """After a commit (writer thread): should the forwarder look now rather than at its own time?"""
+        w = self.outbox.writer
+        return self._wake_on_commit or w.event_rows > 0 or w.reading_rows >= self.max_rows
 
     def post_heartbeat(self, heartbeat: dict[str, Any]) -> None:
         self.heartbeat = heartbeat
@@ -103,9 +115,10 @@ class Forwarder:
     def live_mark(self) -> int:
         """Rows with a seq above this were committed within ``live_window_s``; the rest are backlog."""
         horizon = time.monotonic() - self.settings.live_window_s
-        times = [t for t, _ in self._commits]
-        i = bisect.bisect_right(times, horizon)
-        return self._commits[max(0, i - 1)][1]
+        with self._commits_lock:
+            times = [t for t, _ in self._commits]
+            i = bisect.bisect_right(times, horizon)
+            return self._commits[max(0, i - 1)][1]
 
     # ------------------------------------------------------------------ the loop
 
@@ -113,7 +126,9 @@ class Forwarder:
         loop = asyncio.get_running_loop()
 
         def from_writer(through: int) -> None:
-            loop.call_soon_threadsafe(self.committed, through)
+            self.committed(through)
+            if self._worth_waking():
+                loop.call_soon_threadsafe(self._wake.set)
 
         self.outbox.on_commit(from_writer)
         try:
@@ -137,12 +152,15 @@ class Forwarder:
             if w.reading_rows and waited >= interval_s:
                 return
             self._wake.clear()
+            self._wake_on_commit = not w.reading_rows
             timeout = IDLE_CHECK_S if not w.reading_rows else min(IDLE_CHECK_S, interval_s - waited)
             try:
                 async with asyncio.timeout(max(0.001, timeout)):
                     await self._wake.wait()
             except TimeoutError:
                 pass
+            finally:
+                self._wake_on_commit = False
 
     def _plan(self) -> PlannedBatch | None:
         """Select and encode the next batch (worker thread); None when nothing may go now."""
@@ -282,11 +300,14 @@ class Forwarder:
         missing = self._backlog_step() - self._tokens
         timeout_s = IDLE_CHECK_S if missing <= 0 else min(IDLE_CHECK_S, missing / rate)
         self._wake.clear()
+        self._wake_on_commit = True
         try:
             async with asyncio.timeout(max(0.01, timeout_s)):
                 await self._wake.wait()
         except TimeoutError:
             pass
+        finally:
+            self._wake_on_commit = False
 
     # ------------------------------------------------------------------ statistics
 
