@@ -7,17 +7,19 @@ Rows (samples per second on one core, one Python thread; numba runs no threads o
 - ``rules kernel``: ``rulekernel.rules_step`` over blocks of 10k samples spread over 1k channels, each
   channel with one level rule (``level``) or with one rule of every kind (``every rule``, 8 rules);
 - ``anomaly kernel``: ``anomalykernel.anomaly_step`` on the same blocks;
-- ``bank``: ``DetectorBank.step`` with both kernels and the events built: one level rule per channel (events
-  are rare, as in the field), and every rule kind on every channel (a random walk through low thresholds:
-  event-heavy, so it mostly measures building ``Event`` objects in Python);
+- ``bank``: ``DetectorBank.step`` of a fresh bank (built before the timing) with both kernels and the events
+  built: one level rule per channel (events are rare, as in the field), and every rule kind on every channel
+  (a random walk through low thresholds: event-heavy, so it mostly measures building ``Event`` objects);
 - the references (``edge.detect.reference``) on the same data in the same run: the baseline;
 - ``step 200 x 1``: one ``DetectorBank.step`` of one sample on each of 200 channels (a poll cycle), each
-  channel with a level rule, and the two kernels' shares of it;
+  channel with a level rule, the two kernels' shares of it (called directly on the same blocks), and what
+  is left: Python, numba's argument checks, building events (the random walk raises and clears some);
 - ``jit cold``: a fresh process with an empty numba cache: import, build a bank, compile, first step;
 - ``start warm``: a fresh process with that cache filled: process start to the first step done.
 
-Each figure is the best of ``--repeats`` timings: the least disturbed by other work. The machine has 2
-cores shared with other helpers: compare rows of one run, and read the load average printed with them.
+Each row gives the best and the median of ``--repeats`` timings (the best is the least disturbed by other
+work). The machine has 2 cores shared with other helpers: compare rows of one run, and read the load
+averages printed before and after it.
 """
 
 from __future__ import annotations
@@ -64,13 +66,18 @@ print(time.perf_counter() - t, time.time() - psutil.Process().create_time())
 """
 
 
-def best(fn: Callable[[], object], repeats: int) -> float:
+def timings(fn: Callable[[], object], repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return min(times)
+    return times
+
+
+def rates(samples: int, times: list[float]) -> dict[str, float]:
+    """Samples per second: best and median of the timings."""
+    return {"best": samples / min(times), "median": samples / float(np.median(times))}
 
 
 def channels_with(rules: tuple[Rule, ...]) -> list[Channel]:
@@ -122,9 +129,14 @@ def anomaly_runner(
     return run
 
 
-def bank_runner(rules: tuple[Rule, ...], data: list[ReadingBlock], events: list[int]) -> Callable[[], object]:
+def bank_runner(
+    rules: tuple[Rule, ...], data: list[ReadingBlock], events: list[int], repeats: int
+) -> Callable[[], object]:
+    """Steps a fresh bank through the blocks (built beforehand: building 1k channels is not stepping)."""
+    banks = [DetectorBank.from_channels(channels_with(rules)) for _ in range(repeats)]
+
     def run() -> None:
-        bank = DetectorBank.from_channels(channels_with(rules))
+        bank = banks.pop()
         for b in data:
             bank.step(b)
         events.append(bank.statistics()["events"])
@@ -132,8 +144,8 @@ def bank_runner(rules: tuple[Rule, ...], data: list[ReadingBlock], events: list[
     return run
 
 
-def step_200(repeats: int, rules: tuple[Rule, ...]) -> dict[str, float]:
-    """Microseconds per step of 200 channels x 1 sample: the whole step and each kernel's share."""
+def step_200(repeats: int, rules: tuple[Rule, ...]) -> dict[str, dict[str, float]]:
+    """Microseconds per step of 200 channels x 1 sample: the whole step, each kernel's share, the rest."""
     bank = DetectorBank.from_channels(channels_with(rules)[:200])
     rng = np.random.default_rng(2)
     n = 3000
@@ -143,6 +155,7 @@ def step_200(repeats: int, rules: tuple[Rule, ...]) -> dict[str, float]:
     ]
     bank.step(blocks_[0])
     out: dict[str, list[float]] = {"step": [], "anomaly kernel": [], "rules kernel": []}
+    events = 0
     t_ = bank.tables
     scores = np.zeros(200)
     for r in range(repeats):
@@ -180,9 +193,15 @@ def step_200(repeats: int, rules: tuple[Rule, ...]) -> dict[str, float]:
         out["rules kernel"].append((time.perf_counter() - t) / len(part))
         t = time.perf_counter()
         for b in part:
-            bank.step(b)
+            events += len(bank.step(b).events)
         out["step"].append((time.perf_counter() - t) / len(part))
-    return {k: min(v) * 1e6 for k, v in out.items()}
+    result = {k: {"best": min(v) * 1e6, "median": float(np.median(v)) * 1e6} for k, v in out.items()}
+    result["rest: python, dispatch, events"] = {
+        k: result["step"][k] - result["anomaly kernel"][k] - result["rules kernel"][k]
+        for k in ("best", "median")
+    }
+    result["events per step"] = {"best": events / (n - 1), "median": events / (n - 1)}
+    return result
 
 
 def start_times() -> dict[str, float]:
@@ -205,6 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     data = blocks(5)
     small = [
         ReadingBlock(b.channel[:1000], b.ts_ms[:1000], b.value[:1000], b.quality[:1000]) for b in data[:1]
@@ -213,40 +233,43 @@ def main() -> None:
     level_only = (
         LevelRule(type="level", levels=Levels(blue=10, yellow=20, orange=30, red=40), hysteresis=1),
     )
-    rows: dict[str, float] = {}
+    rows: dict[str, dict[str, float]] = {}
     for label, rules in (("level", level_only), ("every rule", every_rule())):
         bank = DetectorBank.from_channels(channels_with(rules))
         bank.warm_up()
-        rows[f"rules kernel, {label}"] = n / best(rules_runner(bank, data, rk.rules_step), args.repeats)
-        rows[f"rules reference, {label}"] = n_small / best(rules_runner(bank, small, reference.rules_step), 1)
-    rows["anomaly kernel"] = n / best(anomaly_runner(bank, data, ak.anomaly_step), args.repeats)
-    rows["anomaly reference"] = n_small / best(anomaly_runner(bank, small, reference.anomaly_step), 1)
+        kernel_times = timings(rules_runner(bank, data, rk.rules_step), args.repeats)
+        rows[f"rules kernel, {label}"] = rates(n, kernel_times)
+        ref_times = timings(rules_runner(bank, small, reference.rules_step), 1)
+        rows[f"rules reference, {label}"] = rates(n_small, ref_times)
+    rows["anomaly kernel"] = rates(n, timings(anomaly_runner(bank, data, ak.anomaly_step), args.repeats))
+    ref_times = timings(anomaly_runner(bank, small, reference.anomaly_step), 1)
+    rows["anomaly reference"] = rates(n_small, ref_times)
     events: dict[str, list[int]] = {"level": [], "every rule": []}
-    rows["bank, level rule + anomaly"] = n / best(
-        bank_runner(level_only, data, events["level"]), args.repeats
-    )
-    rows["bank, every rule + anomaly"] = n / best(
-        bank_runner(every_rule(), data, events["every rule"]), args.repeats
-    )
+    for label, rules in (("level", level_only), ("every rule", every_rule())):
+        bank_times = timings(bank_runner(rules, data, events[label], args.repeats), args.repeats)
+        rows[f"bank, {label + ' rule' if label == 'level' else label} + anomaly"] = rates(n, bank_times)
     step_us = step_200(args.repeats, level_only)
     starts = start_times()
     load = os.getloadavg()
-    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
-    print(f"{'what':40s} {'samples/s':>14s}")
+    print(f"load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} before, "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} after, on {os.cpu_count()} cores")  # fmt: skip
+    print(f"{'what':40s} {'samples/s best':>15s} {'median':>15s}")
     for name, rate in rows.items():
-        print(f"{name:40s} {rate:14,.0f}")
+        print(f"{name:40s} {rate['best']:15,.0f} {rate['median']:15,.0f}")
     print(
         f"events per bank run: level {events['level'][0]}, every rule {events['every rule'][0]} ({n} samples)"
     )
     for name, us in step_us.items():
-        print(f"{'step 200 channels x 1 sample, ' + name:40s} {us:11.2f} us")
+        unit = "" if name == "events per step" else " us"
+        label = "step 200 channels x 1 sample, " + name
+        print(f"{label:50s} {us['best']:8.2f}{unit} {us['median']:8.2f}{unit}")
     for name, value in starts.items():
         print(f"{name:40s} {value:12.3f} s")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "samples_per_s": rows, "step_200x1_us": step_us, "bank_events": {k: v[0] for k, v in events.items()},
-        "start": starts, "load_average": load,
-        "block_samples": BLOCK, "channels": CHANNELS, "targets": {
+        "start": starts, "load_average_before": load_before, "load_average": load,
+        "block_samples": BLOCK, "channels": CHANNELS, "repeats": args.repeats, "targets": {
             "rules_kernel_samples_per_s": 100e6, "bank_samples_per_s": 1e6, "step_200x1_us": 5.0},
     }, indent=2))  # fmt: skip
     print(f"wrote {RESULTS}")
