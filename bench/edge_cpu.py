@@ -197,7 +197,7 @@ def run_agent(folder: Path, site: Path, token: str, central_db: Path, duration_s
         produced1 = count(outbox, "SELECT value - 1 FROM meta WHERE name = 'next_seq'")
         cpu1, t1, threads1 = proc_cpu_s(proc.pid), time.perf_counter(), thread_cpu_s(proc.pid)
         peak = proc_peak_rss_mib(proc.pid)
-        waiting = count(outbox, "SELECT count(*) FROM readings")
+        waiting = count(outbox, "SELECT coalesce(sum(rows), 0) FROM reading_blocks")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -34,12 +34,19 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
+from edge.outbox import blocks
+from edge.outbox.blocks import StoredReadings
+
 LOW_WATER = 0.95  # evict down to this fraction of the page budget, so eviction is not run every commit
 CHUNK_ROWS = 20_000
 MIN_THIN_WINDOW = 10_000  # rows per thinning window: enough for every channel to have k rows in it
 MAX_ROUNDS = 200  # bounds one eviction; each round is one chunk
 MIN_WAL_ALLOWANCE = 64 << 10
 MAX_WAL_ALLOWANCE = 4 << 20
+MAX_SEQ = (1 << 63) - 1
 DISK_FULL_WAL_BYTES = 64 << 10  # after a full disk the WAL is checkpointed and truncated this early
 
 
@@ -93,10 +100,11 @@ class ByteBudget:
 
 def page_bytes(conn: sqlite3.Connection) -> int:
     """Bytes of pages that hold data (free-list pages excluded), as this connection sees them."""
-    page_count = conn.execute("PRAGMA page_count").fetchone()[0]
-    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-    size = conn.execute("PRAGMA page_size").fetchone()[0]
-    return int((page_count - free) * size)
+    row = conn.execute(
+        "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM"
+        " pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())"
+    ).fetchone()
+    return int(row[0] * row[1])
 
 
 def wal_bytes(db_path: str) -> int:
@@ -151,31 +159,79 @@ def evict(conn: sqlite3.Connection, plan: Eviction, reading_rows: int, drops: Co
 
 
 def _thin(conn: sqlite3.Connection, plan: Eviction, want: int) -> int:
-    """Thin the oldest unthinned readings before the protected tail so that about ``want`` rows go."""
+    """Thin the oldest unthinned readings before the protected tail so that about ``want`` rows go.
+
+    The window is the next ``window`` readings after the ``thinned_through`` mark (and not past the
+    protected tail); in it, each channel keeps its 1st, (k+1)th, (2k+1)th ... reading in seq order.
+    """
     mark = int(conn.execute("SELECT value FROM meta WHERE name = 'thinned_through'").fetchone()[0])
     if mark >= plan.protect_after_seq:
         return 0
     window = max(MIN_THIN_WINDOW, math.ceil(want * plan.keep_every / (plan.keep_every - 1)))
-    end_row = conn.execute(
-        "SELECT seq FROM readings WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 1 OFFSET ?",
-        (mark, plan.protect_after_seq, window - 1),
-    ).fetchone()
-    end = plan.protect_after_seq if end_row is None else int(end_row[0])
-    deleted = conn.execute(
-        "DELETE FROM readings WHERE seq IN (SELECT seq FROM ("
-        " SELECT seq, row_number() OVER (PARTITION BY channel ORDER BY seq) AS rn"
-        " FROM readings WHERE seq > ? AND seq <= ?) WHERE rn % ? != 1)",
-        (mark, end, plan.keep_every),
-    ).rowcount
+    loaded: list[tuple[blocks.Row, StoredReadings]] = []
+    subject = 0
+    rows = blocks.overlapping(conn, mark, plan.protect_after_seq)
+    for row in rows:
+        stored = blocks.load(conn, row)
+        loaded.append((row, stored))
+        subject += int(((stored.seq > mark) & (stored.seq <= plan.protect_after_seq)).sum())
+        if subject >= window:
+            break
+    rows.close()  # before the rewrites below
+    if not loaded:
+        end = plan.protect_after_seq
+    else:
+        seq = np.concatenate([s.seq for _, s in loaded])
+        in_window = seq[(seq > mark) & (seq <= plan.protect_after_seq)]
+        end = int(in_window[window - 1]) if len(in_window) >= window else plan.protect_after_seq
+    removed = 0
+    if loaded:
+        keep = _thinned(loaded, mark, end, plan.keep_every)
+        at = 0
+        for row, stored in loaded:
+            removed += blocks.keep_only(conn, row, stored, keep[at : at + len(stored)])
+            at += len(stored)
     conn.execute("UPDATE meta SET value = ? WHERE name = 'thinned_through'", (end,))
-    return int(deleted)
+    return removed
+
+
+def _thinned(
+    loaded: list[tuple[blocks.Row, StoredReadings]], mark: int, end: int, keep_every: int
+) -> npt.NDArray[np.bool_]:
+    """Which readings stay: all outside ``(mark, end]``, and every k-th of each channel inside it."""
+    seq = np.concatenate([s.seq for _, s in loaded])
+    channel = np.concatenate([s.block.channel for _, s in loaded])
+    inside = np.flatnonzero((seq > mark) & (seq <= end))  # in seq order: blocks are, and so is each block
+    order = inside[np.argsort(channel[inside], kind="stable")]  # by channel, seq order within each
+    sorted_channels = channel[order]
+    starts = np.flatnonzero(np.r_[True, sorted_channels[1:] != sorted_channels[:-1]])
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    keep = np.ones(len(seq), dtype=bool)
+    keep[order[rank % keep_every != 0]] = False
+    return keep
 
 
 def _drop_oldest(conn: sqlite3.Connection, want: int) -> int:
-    last = conn.execute("SELECT seq FROM readings ORDER BY seq LIMIT 1 OFFSET ?", (want - 1,)).fetchone()
-    if last is None:
-        return int(conn.execute("DELETE FROM readings").rowcount)
-    return int(conn.execute("DELETE FROM readings WHERE seq <= ?", (int(last[0]),)).rowcount)
+    """Drop the ``want`` oldest readings (all there are, if fewer)."""
+    whole: list[tuple[int]] = []
+    dropped = 0
+    partial: blocks.Row | None = None
+    rows = blocks.overlapping(conn, 0, MAX_SEQ)
+    for row in rows:
+        if dropped + row[3] > want:
+            partial = row
+            break
+        whole.append((row[0],))
+        dropped += row[3]
+        if dropped == want:
+            break
+    rows.close()  # before the deletes below
+    conn.executemany("DELETE FROM reading_blocks WHERE id = ?", whole)
+    if partial is not None:
+        stored = blocks.load(conn, partial)
+        keep = np.arange(len(stored)) >= want - dropped
+        dropped += blocks.keep_only(conn, partial, stored, keep)
+    return dropped
 
 
 def count(conn: sqlite3.Connection, reason: str, rows: int) -> None:

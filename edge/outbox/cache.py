@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from edge.outbox.reader import EMPTY, StoredReadings
+from edge.outbox.blocks import EMPTY, StoredReadings, take
 from protocols.records import ReadingBlock
 
 DEFAULT_MAX_ROWS = 50_000  # about 1.6 MB of columns
@@ -62,7 +62,7 @@ class TailCache:
                 if len(chunk) == 0 or chunk.seq[-1] <= after_seq or chunk.seq[0] > through_seq:
                     continue
                 keep = (chunk.seq > after_seq) & (chunk.seq <= through_seq)
-                part = _take(chunk, np.flatnonzero(keep)[: limit - taken])
+                part = take(chunk, np.flatnonzero(keep)[: limit - taken])
                 parts.append(part)
                 taken += len(part)
         if not parts:
@@ -81,7 +81,7 @@ class TailCache:
                 gone = np.zeros(len(chunk), dtype=bool)
                 for a, b in ranges:
                     gone |= (chunk.seq >= a) & (chunk.seq <= b)
-                left = _take(chunk, np.flatnonzero(~gone)) if gone.any() else chunk
+                left = take(chunk, np.flatnonzero(~gone)) if gone.any() else chunk
                 self._rows -= len(chunk) - len(left)
                 if len(left):
                     kept.append(left)
@@ -97,10 +97,3 @@ class TailCache:
     @property
     def rows(self) -> int:
         return self._rows
-
-
-def _take(chunk: StoredReadings, index: npt.NDArray[np.intp]) -> StoredReadings:
-    b = chunk.block
-    return StoredReadings(
-        chunk.seq[index], ReadingBlock(b.channel[index], b.ts_ms[index], b.value[index], b.quality[index])
-    )

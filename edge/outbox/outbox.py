@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from edge.outbox import schema
+from edge.outbox import blocks, schema
 from edge.outbox.ops import Op, OpResult
 from edge.outbox.reader import OutboxReader
 from edge.outbox.writer import Writer
@@ -138,7 +138,7 @@ class Outbox:
         acked_meta = list((channels_acked or {}).items())
 
         def apply(conn: sqlite3.Connection) -> OpResult:
-            readings = conn.executemany("DELETE FROM readings WHERE seq BETWEEN ? AND ?", pairs).rowcount
+            readings = blocks.delete_ranges(conn, pairs)
             events = conn.executemany("DELETE FROM events WHERE seq BETWEEN ? AND ?", pairs).rowcount
             conn.executemany(
                 "UPDATE channels SET meta_acked_hash = ? WHERE key = ?", [(h, k) for k, h in acked_meta]
@@ -157,7 +157,7 @@ class Outbox:
         pairs = [(int(a), int(b)) for a, b in ranges]
 
         def apply(conn: sqlite3.Connection) -> OpResult:
-            readings = conn.executemany("DELETE FROM readings WHERE seq BETWEEN ? AND ?", pairs).rowcount
+            readings = blocks.delete_ranges(conn, pairs)
             events = conn.executemany("DELETE FROM events WHERE seq BETWEEN ? AND ?", pairs).rowcount
             conn.execute(
                 "INSERT INTO dead_letters (created_ms, batch_id, error, seq_ranges, rows, payload) "

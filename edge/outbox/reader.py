@@ -10,38 +10,22 @@ from __future__ import annotations
 import math
 import sqlite3
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from edge.outbox import budget, schema
-from protocols.records import Event, Forecast, ReadingBlock
+from edge.outbox import blocks, budget, schema
+from edge.outbox.blocks import EMPTY, StoredReadings
+from protocols.records import Event, Forecast
 
-SELECT_READINGS = (
-    "SELECT seq, channel, ts_ms, value, quality FROM readings WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
-)
 SELECT_EVENTS = (
     "SELECT seq, channel, ts_ms, rule, level, previous_level, value, message, failure_ts_ms, r2, points "
     "FROM events ORDER BY seq LIMIT ?"
 )
 MAX_SEQ = (1 << 63) - 1
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReadings:
-    """Readings as stored: ``block.channel`` holds the outbox's channel ids (see ``channel_keys``)."""
-
-    seq: npt.NDArray[np.int64]
-    block: ReadingBlock
-
-    def __len__(self) -> int:
-        return len(self.seq)
-
-
-EMPTY = StoredReadings(np.empty(0, dtype=np.int64), ReadingBlock())
+__all__ = ["EMPTY", "MAX_SEQ", "OutboxReader", "StoredReadings", "open_reader"]
 
 
 class OutboxReader:
@@ -60,13 +44,10 @@ class OutboxReader:
 
     def readings(self, after_seq: int, through_seq: int = MAX_SEQ, limit: int = 5000) -> StoredReadings:
         """Up to ``limit`` readings with ``after_seq < seq <= through_seq``, oldest first."""
-        with self._lock:
-            rows = self.conn.execute(SELECT_READINGS, (after_seq, through_seq, limit)).fetchall()
-        if not rows:
+        if limit <= 0:
             return EMPTY
-        cols = np.array(rows, dtype=np.float64)  # NULL values become NaN; seqs and ms stay exact below 2**53
-        block = ReadingBlock.of(cols[:, 1], cols[:, 2].astype(np.int64), cols[:, 3], cols[:, 4])
-        return StoredReadings(cols[:, 0].astype(np.int64), block)
+        with self._lock:
+            return blocks.readings(self.conn, after_seq, through_seq, limit)
 
     def events(self, limit: int = 5000) -> list[Event]:
         with self._lock:
@@ -102,9 +83,9 @@ class OutboxReader:
     def oldest_ts_ms(self) -> int | None:
         """The stamp of the oldest unacknowledged row (reading or event), or None when empty."""
         with self._lock:
-            r = self.conn.execute("SELECT ts_ms FROM readings ORDER BY seq LIMIT 1").fetchone()
-            e = self.conn.execute("SELECT min(ts_ms) FROM events").fetchone()
-        stamps = [int(x[0]) for x in (r, e) if x is not None and x[0] is not None]
+            r = blocks.first_ts_ms(self.conn)
+            e = self.conn.execute("SELECT min(ts_ms) FROM events").fetchone()[0]
+        stamps = [int(x) for x in (r, e) if x is not None]
         return min(stamps) if stamps else None
 
     def counts(self) -> dict[str, int]:
@@ -112,7 +93,7 @@ class OutboxReader:
         with self._lock:
             q = self.conn.execute
             return {
-                "readings": int(q("SELECT count(*) FROM readings").fetchone()[0]),
+                "readings": blocks.count(self.conn),
                 "events": int(q("SELECT count(*) FROM events").fetchone()[0]),
                 "dead_letters": int(q("SELECT count(*) FROM dead_letters").fetchone()[0]),
                 "dead_letter_rows": int(q("SELECT coalesce(sum(rows), 0) FROM dead_letters").fetchone()[0]),

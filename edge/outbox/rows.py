@@ -1,9 +1,7 @@
 """Rows into the outbox's tables: numbering in arrival order and the inserts, inside the caller's transaction.
 
-Readings are inserted with 100-row ``INSERT ... VALUES (...), (...), ...`` statements through
-``executemany``: the columns become Python lists once per commit (an object array, reshaped), and SQLite
-steps once per 100 rows. That costs about half the CPU of a statement per row and releases the GIL 100
-times less often, which matters when the event loop is busy polling buses.
+Each run of readings between events becomes blocks (``blocks.insert``: one row per up to 1024 readings,
+the columns as bytes), numbered from the seq it starts at; each event is one row of ``events``.
 """
 
 from __future__ import annotations
@@ -14,11 +12,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge.outbox import blocks
 from protocols.records import Event, ReadingBlock
 
-INSERT_READING = "INSERT INTO readings (seq, channel, ts_ms, value, quality) VALUES (?, ?, ?, ?, ?)"
-ROWS_PER_STATEMENT = 100
-INSERT_READINGS = INSERT_READING + ", (?, ?, ?, ?, ?)" * (ROWS_PER_STATEMENT - 1)
 INSERT_EVENT = (
     "INSERT INTO events (seq, channel, ts_ms, rule, level, previous_level, value, message, failure_ts_ms,"
     " r2, points) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -55,29 +51,22 @@ def insert(
 
 def _readings(
     conn: sqlite3.Connection,
-    blocks: list[ReadingBlock],
+    run: list[ReadingBlock],
     first_seq: int,
     channel_ids: npt.NDArray[np.int64],
     inserted: Inserted,
 ) -> int:
-    if not blocks:
+    if not run:
         return 0
-    b = blocks[0] if len(blocks) == 1 else ReadingBlock.concat(blocks)
+    b = run[0] if len(run) == 1 else ReadingBlock.concat(run)
     n = len(b)
     if n == 0:
         return 0
-    ids = channel_ids[b.channel]
+    ids = channel_ids[b.channel].astype(np.int32)
     seqs = np.arange(first_seq, first_seq + n, dtype=np.int64)
-    inserted.append((seqs, ReadingBlock(ids.astype(np.int32), b.ts_ms, b.value, b.quality)))
-    rows = np.empty((n, 5), dtype=object)  # Python ints and floats, one conversion per column
-    columns: tuple[npt.NDArray[Any], ...] = (seqs, ids, b.ts_ms, b.value, b.quality)
-    for i, column in enumerate(columns):
-        rows[:, i] = column.tolist()  # sqlite3 stores a NaN float as NULL
-    whole = n - n % ROWS_PER_STATEMENT
-    if whole:
-        conn.executemany(INSERT_READINGS, rows[:whole].reshape(-1, 5 * ROWS_PER_STATEMENT).tolist())
-    if whole < n:
-        conn.executemany(INSERT_READING, rows[whole:].tolist())
+    stored = ReadingBlock(ids, b.ts_ms, b.value, b.quality)
+    blocks.insert(conn, seqs, stored)
+    inserted.append((seqs, stored))
     return n
 
 

@@ -5,8 +5,9 @@ Tables:
 - ``channels``: the outbox's own channel ids, mapped to channel KEYS, so a site file that changes between
   restarts never remaps old rows; ``meta_hash`` is the hash of the metadata last registered for the key
   and ``meta_acked_hash`` the one the central has acknowledged (metadata travels until they agree);
-- ``readings``: ``seq INTEGER PRIMARY KEY`` (the rowid: appends go to the end of the B-tree), the channel
-  id, ts_ms, value (NULL for NaN) and quality;
+- ``reading_blocks``: the readings, a block of up to 1024 per row, each reading with its own seq
+  (``blocks``); until migration ``0002_reading_blocks`` they were rows of ``readings`` (seq, channel id,
+  ts_ms, value, quality), a row per reading;
 - ``events``: seq, the channel key as text (device-level and combined-rule events have keys that are not
   measured channels), and the event's fields;
 - ``meta``: one row per name: ``next_seq`` (written in the same transaction as the rows it numbers, so a
@@ -23,8 +24,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from edge.outbox import blocks
+from protocols.records import ReadingBlock
 
 migrations = Migrations("fieldwatch-edge-outbox")
 
@@ -61,6 +66,47 @@ def statements(script: str) -> list[str]:
 def initial(db: Database) -> None:
     for statement in statements(INITIAL):
         db.execute(statement)
+
+
+MIGRATE_CHUNK_ROWS = 20_000
+
+
+@migrations(name="0002_reading_blocks", transactional=False)
+def reading_blocks(db: Database) -> None:
+    """Move the readings from a row each to blocks (``blocks``), a chunk per transaction.
+
+    Each chunk moves its rows and deletes them from ``readings`` in one transaction, so a crash (kill -9,
+    a power cut) anywhere leaves every reading in exactly one of the two tables, and the next start goes
+    on where this one stopped; the migration counts as applied only after ``readings`` is gone. Chunks
+    keep the WAL small, so even an outbox that nearly fills its disk can be migrated.
+    """
+    conn = db.conn
+    conn.execute(blocks.CREATE)
+    if not db["readings"].exists():
+        return
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = conn.execute(
+                "SELECT seq, channel, ts_ms, value, quality FROM readings ORDER BY seq LIMIT ?",
+                (MIGRATE_CHUNK_ROWS,),
+            ).fetchall()
+            if rows:
+                cols = list(zip(*rows, strict=True))
+                values = np.array([np.nan if v is None else v for v in cols[3]], dtype=np.float64)
+                seq = np.array(cols[0], dtype=np.int64)
+                block = ReadingBlock.of(cols[1], cols[2], values, cols[4])
+                blocks.insert(conn, seq, block)
+                conn.execute("DELETE FROM readings WHERE seq <= ?", (int(seq[-1]),))
+            else:
+                conn.execute("DROP TABLE readings")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        if not rows:
+            return
 
 
 def connect(path: Path, synchronous: str = "FULL", *, timeout_s: float = 30.0) -> sqlite3.Connection:

@@ -3,10 +3,10 @@
 Appends (reading blocks, events) are put on a queue and never wait for the disk. The thread takes them
 off, and commits when it holds ``commit_rows`` rows or when the oldest of them has waited
 ``commit_interval_ms``, whichever comes first (it is woken only for that, an event or an op, not for
-every block). One transaction numbers the rows (``seq``), inserts them with ``executemany`` of 100-row
-``INSERT`` statements (numpy columns turned into Python lists once per commit, not per value), and stores
-the next seq in ``meta``: the rows and the seq high-water mark are durable together or not at all, so a
-seq never repeats, even across crashes.
+every block). One transaction numbers the rows (``seq``), inserts each run of readings as a stored block
+(``blocks``: one row per up to 1024 readings, the numpy columns as bytes) and each event as a row, and
+stores the next seq in ``meta``: the rows and the seq high-water mark are durable together or not at all,
+so a seq never repeats, even across crashes.
 
 Other writes (deleting acknowledged rows, dead-lettering a refused batch, recording the uplink's state)
 are ``Op``s on the same queue; each carries a ``concurrent.futures.Future`` resolved after its commit,
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge.outbox import budget, rows
+from edge.outbox import blocks, budget, rows
 from edge.outbox.cache import TailCache
 from edge.outbox.ops import Op, OpResult, settle
 from protocols.records import Event, ReadingBlock
@@ -93,7 +93,7 @@ class Writer(threading.Thread):
         self.budget = budget.ByteBudget(db_path, max_bytes)
         self.budget.configure(conn)
         self.next_seq = int(_meta(conn, "next_seq"))
-        self.reading_rows = int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])
+        self.reading_rows = blocks.count(conn)
         self.event_rows = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
         self.drops: Counter[str] = Counter(dict(conn.execute("SELECT reason, rows FROM drops").fetchall()))
         self._unpersisted: Counter[str] = Counter()
@@ -262,7 +262,7 @@ class Writer(threading.Thread):
         if self.error_since is not None:
             log.info("outbox %s: commits succeed again", self.db_path)
             self.error_since = None
-        self._evict_if_over()  # before the futures: a flushed outbox is also within its budget
+        self._evict_if_over(measured=True)  # before the futures: a flushed outbox is within its budget
         for op, result in zip(p.ops, results, strict=True):
             settle(op.future, result)
         if p.items:
@@ -291,6 +291,7 @@ class Writer(threading.Thread):
             conn.execute("UPDATE meta SET value = ? WHERE name = 'next_seq'", (seq,))
             for reason, count in unpersisted.items():
                 budget.count(conn, reason, count)
+            pages = budget.page_bytes(conn)  # inside the transaction: no locks of its own, what COMMIT keeps
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -299,6 +300,7 @@ class Writer(threading.Thread):
         finally:
             if sync:
                 conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        self.page_bytes = pages
         with self._drop_lock:
             self._unpersisted -= unpersisted
         for seqs, block in self._inserted:
@@ -321,9 +323,11 @@ class Writer(threading.Thread):
 
     # ------------------------------------------------------------------ the byte budget and a full disk
 
-    def _evict_if_over(self, limit: int | None = None) -> None:
-        """Evict when the pages are over the budget (``limit``: the one a full disk just set)."""
-        self.page_bytes = budget.page_bytes(self.conn)
+    def _evict_if_over(self, limit: int | None = None, *, measured: bool = False) -> None:
+        """Evict when the pages are over the budget (``limit``: the one a full disk just set;
+        ``measured``: ``page_bytes`` is current, the last transaction measured it)."""
+        if not measured:
+            self.page_bytes = budget.page_bytes(self.conn)
         if limit is None:
             limit = self.budget.limit(self.page_bytes)
         if self.page_bytes <= limit:

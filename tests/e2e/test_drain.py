@@ -20,7 +20,10 @@ pytestmark = pytest.mark.slow
 
 def held(outbox: Path) -> int:
     return int(
-        p.query(outbox, "SELECT (SELECT count(*) FROM readings) + (SELECT count(*) FROM events)")[0][0]
+        p.query(
+            outbox,
+            "SELECT (SELECT coalesce(sum(rows), 0) FROM reading_blocks) + (SELECT count(*) FROM events)",
+        )[0][0]
     )
 
 

@@ -144,7 +144,10 @@ def exercise(
     edge.start()
 
     def drained() -> bool:
-        left = p.query(outbox, "SELECT (SELECT count(*) FROM readings) + (SELECT count(*) FROM events)")
+        left = p.query(
+            outbox,
+            "SELECT (SELECT coalesce(sum(rows), 0) FROM reading_blocks) + (SELECT count(*) FROM events)",
+        )
         return bool(left) and left[0][0] == 0
 
     p.wait_for(drained, 60, "the outbox to drain")

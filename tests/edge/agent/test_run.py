@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from edge.outbox import blocks
+from edge.outbox.reader import MAX_SEQ
 from protocols.quality import Quality
 from tests.cli_runner import run_cli
 from tests.e2e.processes import EDGE, ROOT, free_port
@@ -77,7 +79,8 @@ class Notify:
 def outbox_rows(path: Path) -> tuple[list[tuple[int, int]], list[tuple[str, str, int]]]:
     conn = sqlite3.connect(path)
     try:
-        readings = conn.execute("SELECT seq, quality FROM readings").fetchall()
+        stored = blocks.readings(conn, 0, MAX_SEQ, limit=1 << 40)  # a block of readings per row
+        readings = list(zip(stored.seq.tolist(), stored.block.quality.tolist(), strict=True))
         events = conn.execute("SELECT channel, rule, level FROM events").fetchall()
     finally:
         conn.close()

@@ -9,20 +9,30 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edge.outbox import Outbox, budget
 from edge.outbox.ops import Op, OpResult
+from protocols.records import ReadingBlock
 from tests.edge.outbox.helpers import block, event, open_outbox
 
 NCHANNELS = 10
 
 
-def fill(outbox: Outbox, readings: int, *, events_every: int = 0, chunk: int = 500) -> tuple[int, int]:
-    """Append ``readings`` readings (and an event every ``events_every``); returns (readings, events)."""
+def fill(
+    outbox: Outbox, readings: int, *, events_every: int = 0, chunk: int = 500, noisy: bool = False
+) -> tuple[int, int]:
+    """Append ``readings`` readings (and an event every ``events_every``); returns (readings, events).
+
+    ``noisy``: values that do not compress (the outbox compresses its blocks), to fill a disk sooner."""
     value, events = 1, 0
+    rng = np.random.default_rng(1)
     for i in range(readings // chunk):
-        outbox.append_readings(block(value, chunk, NCHANNELS))
+        b = block(value, chunk, NCHANNELS)
+        if noisy:
+            b = ReadingBlock(b.channel, b.ts_ms, rng.random(chunk), b.quality)
+        outbox.append_readings(b)
         value += chunk
         if events_every and i % events_every == 0:
             outbox.append_event(event(f"gw/dev{i % NCHANNELS}/p", float(value)))
@@ -128,7 +138,7 @@ def fill_disk(folder: Path) -> Path:
 def test_a_small_disk_limits_the_outbox_before_it_fills(tmp_path: Path) -> None:
     with small_filesystem(tmp_path / "disk", "3m") as disk:
         outbox = open_outbox(disk / "o.db", commit_rows=500, nchannels=NCHANNELS)  # budget 1 GiB > disk
-        appended, events = fill(outbox, 150_000, events_every=20)
+        appended, events = fill(outbox, 500_000, events_every=20, noisy=True)
         stats = outbox.statistics()
         drops = stats["drops"]
         assert stats["disk_limited"]

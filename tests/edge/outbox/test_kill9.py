@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.outbox import blocks
+from edge.outbox.reader import MAX_SEQ
+
 ROOT = Path(__file__).resolve().parents[3]
 KILLS = 6
 READY_TIMEOUT_S = 30.0
@@ -70,7 +73,8 @@ def check_file(path: Path, child: Child) -> int:
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        readings = conn.execute("SELECT seq, value FROM readings ORDER BY seq").fetchall()
+        stored = blocks.readings(conn, 0, MAX_SEQ, limit=1 << 40)  # a block of readings per row
+        readings = list(zip(stored.seq.tolist(), stored.block.value.tolist(), strict=True))
         events = conn.execute("SELECT seq, value FROM events ORDER BY seq").fetchall()
         next_seq = int(conn.execute("SELECT value FROM meta WHERE name = 'next_seq'").fetchone()[0])
     finally:

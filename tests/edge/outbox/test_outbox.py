@@ -217,7 +217,7 @@ def test_close_commits_what_is_queued(tmp_path: Path) -> None:
     with pytest.raises(OutboxError, match="closed"):
         outbox.flush().result(timeout=1)
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == 7
+    assert conn.execute("SELECT sum(rows) FROM reading_blocks").fetchone()[0] == 7
     conn.close()
 
 
