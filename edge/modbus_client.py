@@ -10,9 +10,19 @@ How pymodbus is used, and why:
 
 - ``retries=0`` and ``reconnect_delay=0``: the bus task owns retries, offline backoff and reconnection,
   so one dead device cannot make pymodbus stall the bus or churn connections.
-- Our own ``asyncio.timeout`` bounds each read; pymodbus's own timeout is set one second longer as a
-  backstop. Cancelling before pymodbus times out keeps it from logging an error per timeout and from
-  counting towards its "close the connection after retries + 3 silent requests" rule.
+- A read is one request on pymodbus's own transport, without its ``execute``: the adapter builds the
+  request PDU (pymodbus's class), puts a fresh future in ``ctx.response_future`` and sends with
+  ``ctx.pdu_send``; pymodbus's framer and ``callback_data`` resolve that future with the decoded answer,
+  exactly as under ``execute``. What ``execute`` adds is work this adapter does not need, at the
+  gateway's poll rate: a lock (one task owns a link), a retry loop (``retries=0``), ``asyncio.wait_for``
+  (a second future, timer and task step per read) and its silent-request counter. One timer of ours
+  bounds the read instead, and pymodbus never logs an error per timeout. It also makes the Python 3.11
+  ``wait_for`` cancellation problem (below) moot for reads.
+- Answers to register reads decode through ``_Registers`` subclasses of pymodbus's response classes,
+  registered with the client's decoder (``client.register``, pymodbus's documented hook for custom
+  responses): one ``struct`` call per answer instead of one per register, and a short ``__str__``
+  (pymodbus formats every decoded PDU into a debug string even when debug logging is off; the stock one
+  lists all the registers). The values, the checks and the errors are pymodbus's.
 - CRC and framing errors: pymodbus's RTU framer drops a frame whose CRC fails and waits on, so the read
   would end as a timeout. ``_CountingFramer`` (a subclass of the framer pymodbus would use) sees that drop,
   counts it, and fails the pending read at once as BAD_FRAME: the answer is known to be lost, and the bus
@@ -21,10 +31,16 @@ How pymodbus is used, and why:
   late answer to an earlier request) is counted as ``unexpected_frames`` and ignored, as pymodbus does.
   This touches two pymodbus internals, ``client.ctx.framer`` and ``client.ctx.response_future``; both
   are stable within 3.16 and covered by the tests in ``tests/edge/acquisition``.
-- Cancellation: pymodbus awaits ``asyncio.wait_for``, which on Python 3.11 swallows a cancellation that
-  arrives together with the answer (CPython gh-86296) and returns the answer instead. A bus task that
-  lost its cancellation that way would poll on and keep its TaskGroup from ever finishing, so ``read``
-  and ``connect`` re-raise a cancellation the task still has pending (``Task.cancelling()``).
+- Cancellation: pymodbus's ``connect`` awaits ``asyncio.wait_for``, which on Python 3.11 swallows a
+  cancellation that arrives together with the result (CPython gh-86296). A bus task that lost its
+  cancellation that way would poll on and keep its TaskGroup from ever finishing, so ``connect``
+  re-raises a cancellation the task still has pending (``Task.cancelling()``).
+
+Everything above relies on pymodbus 3.16 (pinned ``>=3.16,<3.17``): ``client.ctx`` (the
+``TransactionManager``) with ``framer``, ``response_future``, ``recv_buffer``, ``transport``,
+``getNextTID``, ``pdu_send`` and ``trace_connect``; the request and response classes of
+``pymodbus.pdu.register_message`` and ``pymodbus.pdu.bit_message``; ``client.register``. The tests in
+``tests/edge/acquisition`` run every path against pymodbus's own servers.
 - Linux pseudo-terminals refuse parity and 7 data bits (``tcsetattr`` fails with EINVAL); the simulated
   buses live on them, so a pty is opened 8N1. Only the wire's timing model cares about framing there.
 """
@@ -38,12 +54,19 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException, ModbusIOException
 from pymodbus.framer import FramerRTU, FramerSocket, FramerType
 from pymodbus.pdu import ModbusPDU
+from pymodbus.pdu.bit_message import ReadCoilsRequest, ReadDiscreteInputsRequest
+from pymodbus.pdu.register_message import (
+    ReadHoldingRegistersRequest,
+    ReadHoldingRegistersResponse,
+    ReadInputRegistersRequest,
+    ReadInputRegistersResponse,
+)
 
 Kind = Literal["holding", "input", "coil", "discrete"]
 BACKSTOP_S = 1.0  # pymodbus's own timeout is ours plus this
@@ -65,6 +88,10 @@ class ReadResult:
     detail: str = ""
 
 
+NOT_CONNECTED = ReadResult(ReadStatus.DISCONNECTED, detail="not connected")
+TIMED_OUT = ReadResult(ReadStatus.TIMEOUT)
+
+
 class ModbusLink(Protocol):
     """What a bus task needs from a Modbus connection."""
 
@@ -82,8 +109,47 @@ class ModbusLink(Protocol):
     def statistics(self) -> dict[str, int]: ...
 
 
+REQUESTS: dict[str, type[ModbusPDU]] = {
+    "holding": ReadHoldingRegistersRequest,
+    "input": ReadInputRegistersRequest,
+    "coil": ReadCoilsRequest,
+    "discrete": ReadDiscreteInputsRequest,
+}
+
+
 class _BadFrameError(Exception):
     """Raised into pymodbus's pending read when its answer is known to be broken."""
+
+
+class _Registers(ReadHoldingRegistersResponse):
+    """A register read's answer, decoded with one ``struct`` call (pymodbus: one per register)."""
+
+    def decode(self, data: bytes) -> None:
+        byte_count = int(data[0])
+        if byte_count >= len(data):  # pymodbus's own check and error
+            raise ModbusIOException(
+                f"byte_count {byte_count} > length of packet {len(data)}", function_code=self.function_code
+            )
+        self.registers = list(struct.unpack_from(f">{byte_count // 2}H", data, 1))  # an odd byte: ignored
+
+    def __str__(self) -> str:
+        return (
+            f"{type(self).__name__}(dev_id={self.dev_id}, transaction_id={self.transaction_id}, "
+            f"count={len(self.registers)})"
+        )
+
+
+class _HoldingRegisters(_Registers):
+    pass
+
+
+class _InputRegisters(_Registers, ReadInputRegistersResponse):
+    function_code = 4
+
+
+def _expire(future: asyncio.Future[ModbusPDU]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
 
 
 class _CountingFramer:
@@ -146,12 +212,8 @@ class PymodbusLink:
         framer.on_unexpected_frame = self._unexpected_frame
         client.ctx.framer = framer  # type: ignore[assignment]
         client.ctx.trace_connect = self._connection_changed
-        self._readers: dict[str, Callable[..., Any]] = {
-            "holding": client.read_holding_registers,
-            "input": client.read_input_registers,
-            "coil": client.read_coils,
-            "discrete": client.read_discrete_inputs,
-        }
+        client.register(_HoldingRegisters)
+        client.register(_InputRegisters)
         self._counts = {"crc_errors": 0, "frame_errors": 0, "unexpected_frames": 0, "connects": 0}
         self._last_bad = ""
 
@@ -180,32 +242,41 @@ class PymodbusLink:
         return bool(self._client.connected)
 
     async def read(self, unit_id: int, kind: Kind, address: int, count: int, timeout_s: float) -> ReadResult:
-        if not self._client.connected:
-            return ReadResult(ReadStatus.DISCONNECTED, detail="not connected")
+        ctx = self._client.ctx
+        if not ctx.transport:
+            return NOT_CONNECTED
+        request = REQUESTS[kind](address=address, count=count, dev_id=unit_id)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ModbusPDU] = loop.create_future()
+        ctx.response_future = future
+        ctx.recv_buffer = b""
+        request.transaction_id = ctx.getNextTID()
+        timer = loop.call_later(timeout_s, _expire, future)
         try:
-            async with asyncio.timeout(timeout_s):
-                response = await self._readers[kind](address, count=count, device_id=unit_id)
+            ctx.pdu_send(request)
+            response = await future
         except TimeoutError:
             if not self._is_up():
                 return ReadResult(ReadStatus.DISCONNECTED, detail="connection lost")
-            if self._client.ctx.recv_buffer:  # bytes came, but never a whole frame
-                self._client.ctx.recv_buffer = b""
+            if ctx.recv_buffer:  # bytes came, but never a whole frame
+                ctx.recv_buffer = b""
                 self._counts["frame_errors"] += 1
                 return ReadResult(ReadStatus.BAD_FRAME, detail="incomplete answer")
-            return ReadResult(ReadStatus.TIMEOUT)
+            return TIMED_OUT
         except _BadFrameError as e:
             return ReadResult(ReadStatus.BAD_FRAME, detail=str(e))
         except (ModbusException, OSError) as e:
             status = ReadStatus.BAD_FRAME if self._is_up() else ReadStatus.DISCONNECTED
             return ReadResult(status, detail=str(e))
-        _reraise_swallowed_cancel()
+        finally:
+            timer.cancel()
         if response.isError():
             return ReadResult(ReadStatus.EXCEPTION, exception_code=int(response.exception_code))
         words = response.registers if kind in ("holding", "input") else response.bits[:count]
         if len(words) < count:
             self._counts["frame_errors"] += 1
             return ReadResult(ReadStatus.BAD_FRAME, detail=f"{len(words)} of {count} values")
-        return ReadResult(ReadStatus.OK, words=words)
+        return ReadResult(ReadStatus.OK, words=words)  # type: ignore[arg-type]
 
     # called by the framer, inside pymodbus's data_received
 

@@ -141,8 +141,15 @@ async def test_a_serial_port_that_is_not_there_does_not_connect(tmp_path: Path) 
     assert (await link.read(1, "holding", 0, 1, 0.2)).status is ReadStatus.DISCONNECTED
 
 
-async def test_a_device_answering_undecodable_frames_gives_bad_frames_not_errors() -> None:
-    """A hostile TCP device: each answer has a sound MBAP header but a PDU whose byte count lies."""
+@pytest.mark.parametrize(
+    ("pdu", "detail"),
+    [(bytes([3, 10, 0, 1]), "undecodable"), (bytes([3, 3, 0, 1, 2]), "1 of 5 values")],
+    ids=["byte count beyond the data", "odd byte count (pymodbus ignores the odd byte)"],
+)
+async def test_a_device_answering_undecodable_frames_gives_bad_frames_not_errors(
+    pdu: bytes, detail: str
+) -> None:
+    """A hostile TCP device: each answer has a sound MBAP header but a PDU pymodbus cannot decode."""
 
     writers: list[asyncio.StreamWriter] = []
 
@@ -151,7 +158,6 @@ async def test_a_device_answering_undecodable_frames_gives_bad_frames_not_errors
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 request = await reader.readexactly(12)
-                pdu = bytes([3, 10, 0, 1])  # "10 data bytes follow", then two
                 writer.write(request[:4] + (len(pdu) + 1).to_bytes(2, "big") + request[6:7] + pdu)
                 await writer.drain()
 
@@ -162,9 +168,50 @@ async def test_a_device_answering_undecodable_frames_gives_bad_frames_not_errors
         assert await link.connect(2.0)
         for _ in range(3):
             result = await link.read(1, "holding", 0, 5, TIMEOUT_S)
-            assert (result.status, result.detail) == (ReadStatus.BAD_FRAME, "undecodable")
+            assert (result.status, result.detail) == (ReadStatus.BAD_FRAME, detail)
         assert link.connected
         assert link.statistics()["frame_errors"] == 3
+    finally:
+        link.close()
+        server.close()
+        for writer in writers:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+        await server.wait_closed()
+
+
+async def test_a_late_answer_is_counted_and_skipped_and_the_next_read_gets_its_own() -> None:
+    """The device answers its first request after the read timed out: that answer arrives while the next
+    read waits, is counted as unexpected (another transaction) and ignored; the next read is answered."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        first = True
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                request = await reader.readexactly(12)
+                if first:
+                    await asyncio.sleep(TIMEOUT_S * 1.5)
+                    first = False
+                tid = request[:2]
+                value = 7 if tid == b"\x00\x01" else 8
+                pdu = bytes([3, 2, 0, value])
+                writer.write(tid + b"\x00\x00" + (len(pdu) + 1).to_bytes(2, "big") + request[6:7] + pdu)
+                await writer.drain()
+                await asyncio.sleep(0.05)  # the late answer travels alone, not with the next one
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    link = tcp_link("127.0.0.1", port, timeout_s=TIMEOUT_S)
+    try:
+        assert await link.connect(2.0)
+        assert (await link.read(1, "holding", 0, 1, TIMEOUT_S)).status is ReadStatus.TIMEOUT
+        second = await link.read(1, "holding", 0, 1, TIMEOUT_S * 3)
+        assert (second.status, second.words) == (ReadStatus.OK, [8])
+        assert link.statistics()["unexpected_frames"] == 1
+        assert link.connected
     finally:
         link.close()
         server.close()
