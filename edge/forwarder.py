@@ -210,10 +210,13 @@ class Forwarder:
         self._recovered()
 
     async def _committed(self, planned: PlannedBatch, ack: Ack) -> None:
+        # Not urgent: while readings flow the delete rides with their next commit (no fsync of its own,
+        # and its completion reaches us while the loop is awake for the polls anyway); when none flow
+        # (a backlog draining) it is committed at once.
         result = await asyncio.wrap_future(
             self.outbox.acknowledge(
                 ack.committed, acked_through=ack.acked_through, now_ms=self.now_ms(),
-                channels_acked=planned.channels_sent, site_acked=planned.site_hash_sent,
+                channels_acked=planned.channels_sent, site_acked=planned.site_hash_sent, urgent=False,
             )
         )  # fmt: skip
         self.counters["batches_acked"] += 1
@@ -245,7 +248,9 @@ class Forwarder:
         """An ack for no batch in flight: its committed rows are at the central, so delete them."""
         self.counters["stray_acks"] += 1
         if ack.committed and not ack.refused:
-            self.outbox.acknowledge(ack.committed, acked_through=ack.acked_through, now_ms=self.now_ms())
+            self.outbox.acknowledge(
+                ack.committed, acked_through=ack.acked_through, now_ms=self.now_ms(), urgent=False
+            )
 
     # ------------------------------------------------------------------ backoff and the rate budget
 

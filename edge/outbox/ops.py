@@ -30,6 +30,7 @@ class Op:
 
     apply: Callable[[sqlite3.Connection], OpResult]
     sync: bool = False  # commit with synchronous=FULL even when the outbox runs at NORMAL
+    urgent: bool = True  # commit at once; else with the next commit the rows make due (at once if none wait)
     future: Future[OpResult] = field(default_factory=Future)
 
 

@@ -132,8 +132,13 @@ class Outbox:
         now_ms: int,
         channels_acked: dict[str, str] | None = None,
         site_acked: str | None = None,
+        urgent: bool = True,
     ) -> Future[OpResult]:
-        """Delete exactly the rows in ``ranges`` (the central committed them); remember acked metadata."""
+        """Delete exactly the rows in ``ranges`` (the central committed them); remember acked metadata.
+
+        ``urgent=False``: the delete rides with the next commit the queued rows make due (within
+        ``commit_interval_ms``), or goes at once when no rows wait: a delete that can wait does not cost
+        a commit (an fsync) of its own."""
         pairs = [(int(a), int(b)) for a, b in ranges]
         acked_meta = list((channels_acked or {}).items())
 
@@ -148,7 +153,7 @@ class Outbox:
                 _set_meta(conn, {"site_acked_hash": site_acked})
             return OpResult(max(readings, 0), max(events, 0), tuple(pairs))
 
-        return self._op(Op(apply))
+        return self._op(Op(apply, urgent=urgent))
 
     def dead_letter(
         self, ranges: Ranges, *, batch_id: int, error: str, payload: bytes, now_ms: int

@@ -60,7 +60,7 @@ class _Pending:
     ops: list[Op] = field(default_factory=list)
     rows: int = 0
     since: float = 0.0  # monotonic time the oldest pending append arrived
-    urgent: bool = False  # an event: alarms go to disk (and on to the forwarder) without waiting
+    urgent: bool = False  # an event or an urgent op: commit without waiting
 
     def empty(self) -> bool:
         return not (self.items or self.ops)
@@ -113,21 +113,29 @@ class Writer(threading.Thread):
         self._pending = _Pending()
         self._urgent = threading.Event()
         self._oldest_at: float | None = None  # when the oldest queued, not yet taken, item arrived
+        self._rows_at = -float("inf")  # when readings were last appended
 
     # ------------------------------------------------------------------ called from other threads
 
     def put(self, item: ReadingBlock | Event | Op) -> None:
-        """Queue an item; wake the thread only when a commit is due at once (rows enough, an event,
-        an op). Otherwise it wakes by itself when the oldest queued row has waited commit_interval_ms:
+        """Queue an item; wake the thread when a commit is due at once (rows enough, an event, an urgent
+        op), or when the queue was empty (the thread may be in its idle wait, and must time this item's
+        commit). Otherwise it wakes by itself when the oldest queued row has waited commit_interval_ms:
         a wake-up per block would cost more than the block's rows."""
+        now = time.monotonic()
         urgent = True
         if isinstance(item, ReadingBlock):
             self.appended_rows += len(item)
             urgent = self.pending_rows >= self.commit_rows
+            self._rows_at = now
         elif isinstance(item, Event):
             self.appended_rows += 1
+        elif not item.urgent:
+            # rows are flowing: it goes with their next commit; else nothing would come to take it along
+            item.urgent = urgent = now - self._rows_at >= self.commit_interval_s
         if self._oldest_at is None:
-            self._oldest_at = time.monotonic()
+            self._oldest_at = now
+            urgent = True
         self.queue.put(item)
         if urgent:
             self._urgent.set()
@@ -184,7 +192,7 @@ class Writer(threading.Thread):
         """Wait until something is due, then take everything queued; a stop request if one came."""
         p = self._pending
         now = time.monotonic()
-        due_at = [t + self.commit_interval_s for t in (self._oldest_at, p.since if p.rows else None) if t]
+        due_at = [t + self.commit_interval_s for t in (self._oldest_at, None if p.empty() else p.since) if t]
         timeout = min([LIVENESS_S, *(t - now for t in due_at)])
         if timeout > 0:
             self._urgent.wait(timeout)
@@ -211,6 +219,7 @@ class Writer(threading.Thread):
                 p.urgent = True
             else:
                 p.ops.append(item)
+                p.urgent = p.urgent or item.urgent
             if p.rows >= self.commit_rows:  # a transaction of about commit_rows: bounded WAL growth
                 if not self.queue.empty():
                     self._oldest_at = self._oldest_at or arrived
@@ -221,7 +230,7 @@ class Writer(threading.Thread):
 
     def _due(self, stop: _Stop | None) -> bool:
         p = self._pending
-        if stop is not None or p.ops or p.urgent:
+        if stop is not None or p.urgent:
             return True
         return p.rows >= self.commit_rows or time.monotonic() - p.since >= self.commit_interval_s
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from edge.outbox import Outbox, OutboxError
+from edge.outbox import writer as writer_module
 from protocols.records import ReadingBlock
 from protocols.site import Outbox as OutboxSettings
 from protocols.wire import ChannelMeta
@@ -225,3 +226,36 @@ def test_an_unwritable_place_is_a_clear_startup_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(OutboxError, match=r"cannot open the outbox at .*file/o\.db"):
         Outbox.open(tmp_path / "file" / "o.db", OutboxSettings())
+
+
+def test_rows_reaching_an_idle_writer_are_committed_by_their_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idle writer sleeps long (its liveness tick); a few rows must not wait for that tick, only for
+    commit_interval_ms (here 1 ms): they wake it so it can time their commit."""
+    monkeypatch.setattr(writer_module, "LIVENESS_S", 60.0)
+    outbox = open_outbox(tmp_path / "o.db", commit_interval_ms=1)
+    outbox.flush().result(timeout=10)
+    time.sleep(0.05)  # the writer is back in its idle wait
+    outbox.append_readings(block(1, 10, 10))  # far below commit_rows
+    deadline = time.monotonic() + 10  # a bound, not a measurement: the idle tick is 60 s away
+    while outbox.produced_through < 10 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert outbox.produced_through == 10
+    outbox.close()
+
+
+def test_a_lazy_ack_rides_with_the_rows_commit_or_goes_at_once_when_none_flow(tmp_path: Path) -> None:
+    outbox = open_outbox(tmp_path / "o.db", commit_interval_ms=2000)
+    outbox.append_readings(block(1, 10, 10))
+    outbox.flush().result(timeout=10)
+    time.sleep(2.1)  # no readings appended for commit_interval_ms: none flow
+    outbox.acknowledge([(1, 3)], acked_through=3, now_ms=0, urgent=False).result(timeout=1.5)  # at once
+    outbox.append_readings(block(11, 10, 10))  # readings flow, below commit_rows: a commit in 2 s
+    ack = outbox.acknowledge([(4, 6)], acked_through=6, now_ms=0, urgent=False)
+    time.sleep(0.2)
+    assert not ack.done(), "the delete took a commit of its own while the rows were about to bring one"
+    outbox.flush().result(timeout=10)  # the rows' commit, with the delete in it
+    assert ack.result(timeout=10).readings_removed == 3
+    assert outbox.reader().readings(0).seq.tolist() == list(range(7, 21))
+    outbox.close()
