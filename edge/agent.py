@@ -5,9 +5,10 @@ the process before it touches a bus: load the token (``ConfigError``), open the 
 an unwritable place), build and warm the detector bank (numba compiles or loads its cache), restore its
 saved state. ``await agent.run(stop)`` then runs, each under ``supervise`` where it is a loop:
 
-- ``acquisition``: one task per bus (``edge.acquisition``); its sink gathers their blocks for up to
-  100 ms, runs detection on them and appends the readings, then the events they raised, to the outbox
-  (``DetectingSink``, never blocking; ``detection`` is its 100 ms flush);
+- ``acquisition``: one task per bus (``edge.acquisition``); its sink gathers their blocks until the
+  buses have polled what was due (at most 100 ms), runs detection on them and appends the readings,
+  then the events they raised, to the outbox (``DetectingSink``, never blocking; ``detection`` is its
+  100 ms flush timer);
 - ``uplink``: the MQTT connection (HTTP has none to keep);
 - ``forwarder``: outbox -> central, deleting only what the central acknowledged;
 - ``heartbeat``: every ``gateway.heartbeat_interval_s``;
@@ -65,9 +66,12 @@ class DetectingSink:
     otherwise dominate. Results do not depend on how blocks are grouped; alarms wait at most
     ``interval_s`` more. A device event first flushes what came before it, so the order holds.
 
-    The flushes fall on the clock's grid (multiples of ``interval_s`` of real time since the clock's
-    origin), the grid the buses' schedules share (``BusSchedule(origin_s=0)``): a flush runs in the
-    wake-up that sends the next polls, right after them, instead of waking the process on its own.
+    A flush runs when every Modbus bus has polled what was due and sleeps (``Acquisition(on_idle=...)``):
+    the buses share one poll grid, so that is a few milliseconds after they woke, in the same wake-up,
+    with this instant's readings. The timer is the bound for the rest (serial lines, a bus busy with a
+    dead device's timeouts): its flushes fall on the same grid (multiples of ``interval_s`` of real time
+    since the clock's origin, as the buses' ``BusSchedule(origin_s=0)``), right after the polls go out,
+    instead of waking the process on their own.
     """
 
     def __init__(
@@ -171,7 +175,7 @@ class Agent:
         self.notifier = notifier
         self.state_path = Path(str(outbox.path) + STATE_SUFFIX)
         self.sink = DetectingSink(bank, outbox, clock=clock)
-        self.acquisition = Acquisition(site, self.sink, clock)
+        self.acquisition = Acquisition(site, self.sink, clock, on_idle=self.sink.flush)
         self.forwarder = Forwarder(
             outbox, uplink, gateway=site.gateway_id, settings=site.site.forwarding, now_ms=clock.now_ms
         )

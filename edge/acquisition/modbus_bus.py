@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge.acquisition.activity import BusActivity
 from edge.acquisition.health import DeviceHealth
 from edge.acquisition.modbus_plan import PreparedRequest, compile_device
 from edge.acquisition.schedule import BusSchedule
@@ -86,8 +87,10 @@ class ModbusBus:
         channel_index: Mapping[str, int],
         link_factory: Callable[[], ModbusLink] | None = None,
         rng: random.Random | None = None,
+        activity: BusActivity | None = None,
     ) -> None:
         self.bus = bus
+        self.activity = activity or BusActivity()
         self.name = bus.name
         self.sink = sink
         self.clock = clock
@@ -145,12 +148,19 @@ class ModbusBus:
             self._schedule = BusSchedule(intervals, self.clock.monotonic_s(), origin_s=0.0)
         schedule = self._schedule
         link = self.link = self._link_factory()
+        activity = self.activity
+        activity.waking()
+        awake = True
         try:
             while True:
                 index, due = schedule.next_due()
                 now = self.clock.monotonic_s()
                 if due > now:
+                    awake = False
+                    activity.sleeping()
                     await self.clock.sleep_until(due)
+                    activity.waking()
+                    awake = True
                     now = self.clock.monotonic_s()
                 prepared = self.requests[index]
                 health = self.health[prepared.device_id]
@@ -161,6 +171,8 @@ class ModbusBus:
                 await self._poll(link, prepared, health)
                 schedule.done(index, self.clock.monotonic_s())
         finally:
+            if awake:
+                activity.leaving()
             link.close()
 
     async def _poll(self, link: ModbusLink, p: PreparedRequest, health: DeviceHealth) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
+from edge.acquisition.activity import BusActivity
 from edge.acquisition.modbus_bus import ModbusBus
 from edge.acquisition.serial_line import SerialLine
 from edge.acquisition.supervisor import supervise
@@ -23,9 +25,18 @@ from protocols.site import RtuBus, SerialLineBus, TcpBus
 
 
 class Acquisition:
-    def __init__(self, site: BoundSite, sink: Sink, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        site: BoundSite,
+        sink: Sink,
+        clock: Clock | None = None,
+        *,
+        on_idle: Callable[[], None] | None = None,
+    ) -> None:
+        """``on_idle``: called when every Modbus bus task has polled what was due and sleeps."""
         self.site = site
         self.clock = clock or Clock()
+        self.activity = BusActivity(on_idle)
         index = site.channel_index()
         self.buses: list[ModbusBus | SerialLine] = []
         for bus in site.site.buses:
@@ -39,6 +50,7 @@ class Acquisition:
                         clock=self.clock,
                         gateway_id=site.gateway_id,
                         channel_index=index,
+                        activity=self.activity,
                     )
                 )
             elif isinstance(bus, SerialLineBus) and devices and devices[0].device.enabled:

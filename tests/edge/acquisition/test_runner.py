@@ -41,3 +41,29 @@ async def test_run_for_a_duration_of_clock_time_then_stop(tmp_path: Path) -> Non
     assert channels == {"live"}
     # 20 ms poll interval in clock time: 3 s of it is about 150 polls, minus start-up
     assert 30 <= stats["tcp"]["good"] <= 160
+
+
+async def test_on_idle_comes_once_every_bus_has_polled_what_was_due(tmp_path: Path) -> None:
+    """Three buses on one grid: whenever the last of them goes back to sleep, each has just delivered
+    its block for that instant, so every call sees one new block per bus."""
+    async with serve_tcp([SlaveMemory(1)]) as server:
+        buses = "".join(
+            f"""
+  - name: tcp{i}
+    type: tcp
+    host: 127.0.0.1
+    port: {server.port}
+    devices:
+      - {{id: dev{i}, profile: test_block, unit_id: 1}}
+"""
+            for i in range(3)
+        )
+        site = load_site(write_site(tmp_path, buses))
+        sink = ListSink()
+        seen: list[int] = []
+        acquisition = Acquisition(site, sink, SyncedClock(), on_idle=lambda: seen.append(len(sink.blocks)))
+        await acquisition.run(duration_s=0.6)  # 30 polls of each bus, every 20 ms
+    assert len(seen) >= 10
+    steps = [b - a for a, b in zip([0, *seen], seen, strict=False)]
+    assert all(step % 3 == 0 and step > 0 for step in steps), steps
+    assert acquisition.activity.awake == 0
