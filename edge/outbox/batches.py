@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from edge.outbox.cache import TailCache
 from edge.outbox.reader import EMPTY, MAX_SEQ, OutboxReader, StoredReadings
@@ -114,10 +115,10 @@ class BatchBuilder:
         block = ReadingBlock.concat([p.block for p in parts])
         keys: list[str] = []
         if len(block):
-            ids, index = np.unique(block.channel, return_inverse=True)
+            ids, index = _dense(block.channel)
             key_of = self.reader.channel_keys(ids)
-            keys = [key_of[int(i)] for i in ids]
-            block = ReadingBlock(index.astype(np.int32), block.ts_ms, block.value, block.quality)
+            keys = [key_of[i] for i in ids.tolist()]
+            block = ReadingBlock(index, block.ts_ms, block.value, block.quality)
         channels_sent, site_hash_sent, site = self._metadata()
         batch = Batch(
             gateway=self.gateway, batch_id=batch_id, sent_ms=sent_ms, keys=keys, readings=block,
@@ -125,7 +126,7 @@ class BatchBuilder:
             channels=[self.channels[k] for k in channels_sent], heartbeat=heartbeat,
         )  # fmt: skip
         payload, gzipped = gzip_if_it_pays(encode_batch(batch))
-        seqs = batch.seqs()
+        seqs = batch.seqs() if selection.events else seq  # readings: backlog then live, each in order
         ranges = seq_ranges(seqs)
         return PlannedBatch(
             outgoing=Outgoing(batch_id, payload, gzipped, batch.row_count, tuple(ranges)),
@@ -150,3 +151,13 @@ class BatchBuilder:
             self.metadata_acked = True
             return {}, None, None
         return channels, (self.site_hash if site_unacked else None), (self.site if site_unacked else None)
+
+
+def _dense(channel: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int32]]:
+    """``(ids, index)``: the distinct outbox ids in ascending order, and each reading's place among them
+    (``np.unique(..., return_inverse=True)`` without its sort: outbox ids are small integers)."""
+    present = np.zeros(int(channel.max()) + 1, dtype=bool)
+    present[channel] = True
+    ids = np.flatnonzero(present)
+    place = np.cumsum(present, dtype=np.int32) - 1
+    return ids, place[channel]

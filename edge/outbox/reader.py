@@ -54,10 +54,10 @@ class OutboxReader:
             rows = self.conn.execute(SELECT_EVENTS, (limit,)).fetchall()
         return [_event(r) for r in rows]
 
-    def channel_keys(self, ids: npt.NDArray[np.int32]) -> dict[int, str]:
+    def channel_keys(self, ids: npt.NDArray[np.integer]) -> dict[int, str]:
         """The keys of outbox channel ids (cached: an id never changes its key)."""
-        missing = [int(i) for i in np.unique(ids) if int(i) not in self._keys]
-        if missing:
+        keys = self._keys
+        if any(i not in keys for i in ids.tolist()):
             with self._lock:
                 self._keys.update(self.conn.execute("SELECT id, key FROM channels").fetchall())
         return self._keys
