@@ -7,8 +7,8 @@ saved state. ``await agent.run(stop)`` then runs, each under ``supervise`` where
 
 - ``acquisition``: one task per bus (``edge.acquisition``); its sink gathers their blocks until the
   buses have polled what was due (at most 100 ms), runs detection on them and appends the readings,
-  then the events they raised, to the outbox (``DetectingSink``, never blocking; ``detection`` is its
-  100 ms flush timer);
+  then the events they raised, to the outbox (``DetectingSink``, never blocking; ``detection`` is the
+  task that owns its 100 ms deadline);
 - ``uplink``: the MQTT connection (HTTP has none to keep);
 - ``forwarder``: outbox -> central, deleting only what the central acknowledged;
 - ``heartbeat``: every ``gateway.heartbeat_interval_s``;
@@ -68,10 +68,11 @@ class DetectingSink:
 
     A flush runs when every Modbus bus has polled what was due and sleeps (``Acquisition(on_idle=...)``):
     the buses share one poll grid, so that is a few milliseconds after they woke, in the same wake-up,
-    with this instant's readings. The timer is the bound for the rest (serial lines, a bus busy with a
-    dead device's timeouts): its flushes fall on the same grid (multiples of ``interval_s`` of real time
-    since the clock's origin, as the buses' ``BusSchedule(origin_s=0)``), right after the polls go out,
-    instead of waking the process on their own.
+    with this instant's readings. A deadline is the bound for the rest (serial lines, a bus busy with a
+    dead device's timeouts): armed by the first block gathered, on the same grid (the next multiple of
+    ``interval_s`` of real time since the clock's origin, as the buses' ``BusSchedule(origin_s=0)``, so
+    at most ``interval_s`` away), and cancelled by a flush that comes first. While the buses keep to their
+    grid it never fires, and never wakes the process on its own.
     """
 
     def __init__(
@@ -92,18 +93,34 @@ class DetectingSink:
         self.alarms_changed = asyncio.Event()  # set when a step raised, changed or cleared an alarm
         self._blocks: list[ReadingBlock] = []
         self._rows = 0
+        self._deadline: asyncio.TimerHandle | None = None
 
     def put_readings(self, block: ReadingBlock) -> None:
         self._blocks.append(block)
         self._rows += len(block)
         if self._rows >= self.batch_rows:
             self.flush()
+        elif self._deadline is None:
+            self._arm()
+
+    def _arm(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (a test flushing by hand): nothing to bound
+        period_s = self.interval_s * self.clock.speed  # real interval_s, in the clock's seconds
+        now_s = self.clock.monotonic_s()
+        next_tick_s = (math.floor(now_s / period_s) + 1) * period_s
+        self._deadline = loop.call_later((next_tick_s - now_s) / self.clock.speed, self.flush)
 
     def put_event(self, event: Event) -> None:
         self.flush()
         self.outbox.append_event(event)
 
     def flush(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         if not self._blocks:
             return
         block = self._blocks[0] if len(self._blocks) == 1 else ReadingBlock.concat(self._blocks)
@@ -122,11 +139,14 @@ class DetectingSink:
             self.alarms_changed.set()
 
     async def run(self) -> None:
-        period_s = self.interval_s * self.clock.speed  # real interval_s, in the clock's seconds
-        while True:
-            await self.clock.sleep_until((math.floor(self.clock.monotonic_s() / period_s) + 1) * period_s)
-            await asyncio.sleep(0)  # the polls due at the same instant go out first
-            self.flush()
+        """The detection task: flushes come from the buses and the deadline; at the end, drop the
+        deadline (the agent flushes what is left itself)."""
+        try:
+            await asyncio.Future()
+        finally:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
 
 
 def outbox_path(site: BoundSite) -> Path:

@@ -19,22 +19,25 @@ LATENCY_SAMPLES = 512
 
 
 class LatencyRing:
-    """The last ``size`` latencies, in seconds."""
+    """The last ``size`` latencies, in seconds (a plain list: adding is on every poll's path, numpy's
+    element assignment costs more than the rest of it; the snapshot does the arithmetic)."""
 
     def __init__(self, size: int = LATENCY_SAMPLES) -> None:
-        self._values = np.zeros(size, dtype=np.float64)
+        self._values: list[float] = []
+        self._size = size
         self._next = 0
-        self._filled = 0
 
     def add(self, seconds: float) -> None:
-        self._values[self._next] = seconds
-        self._next = (self._next + 1) % len(self._values)
-        self._filled = min(self._filled + 1, len(self._values))
+        if len(self._values) < self._size:
+            self._values.append(seconds)
+        else:
+            self._values[self._next] = seconds
+            self._next = (self._next + 1) % self._size
 
     def percentiles_ms(self) -> dict[str, float | None]:
-        if not self._filled:
+        if not self._values:
             return {"p50": None, "p95": None}
-        p50, p95 = np.percentile(self._values[: self._filled], [50, 95]) * 1e3
+        p50, p95 = np.percentile(np.array(self._values), [50, 95]) * 1e3
         return {"p50": round(float(p50), 3), "p95": round(float(p95), 3)}
 
 
