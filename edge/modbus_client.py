@@ -15,9 +15,10 @@ How pymodbus is used, and why:
   ``ctx.pdu_send``; pymodbus's framer and ``callback_data`` resolve that future with the decoded answer,
   exactly as under ``execute``. What ``execute`` adds is work this adapter does not need, at the
   gateway's poll rate: a lock (one task owns a link), a retry loop (``retries=0``), ``asyncio.wait_for``
-  (a second future, timer and task step per read) and its silent-request counter. One timer of ours
-  bounds the read instead, and pymodbus never logs an error per timeout. It also makes the Python 3.11
-  ``wait_for`` cancellation problem (below) moot for reads.
+  (a second future, timer and task step per read) and its silent-request counter. Our own deadline
+  bounds the read instead (``ReadDeadlines``: reads sent within the same 5 ms, as buses on one poll
+  grid send theirs, share one timer), and pymodbus never logs an error per timeout. It also makes the
+  Python 3.11 ``wait_for`` cancellation problem (below) moot for reads.
 - Answers to register reads decode through ``_Registers`` subclasses of pymodbus's response classes,
   registered with the client's decoder (``client.register``, pymodbus's documented hook for custom
   responses): one ``struct`` call per answer instead of one per register, and a short ``__str__``
@@ -49,12 +50,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException, ModbusIOException
@@ -147,9 +149,54 @@ class _InputRegisters(_Registers, ReadInputRegistersResponse):
     function_code = 4
 
 
-def _expire(future: asyncio.Future[ModbusPDU]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError())
+class ReadDeadlines:
+    """The timeouts of reads on many links, grouped: reads whose deadlines fall within the same
+    ``GRAIN_S`` share one event-loop timer (so a read may time out up to ``GRAIN_S`` late).
+
+    Buses that poll on one grid send their reads within a millisecond or two of each other: one timer
+    (created, and cancelled when the last of its reads is answered) instead of one per read. A link
+    without a shared one gets its own.
+    """
+
+    GRAIN_S = 0.005
+
+    def __init__(self) -> None:
+        self._groups: dict[int, _DeadlineGroup] = {}
+
+    def add(self, loop: asyncio.AbstractEventLoop, timeout_s: float, future: asyncio.Future[Any]) -> int:
+        """Fail ``future`` with TimeoutError after ``timeout_s`` unless it is done; call ``done(key)``
+        with the returned key once it is."""
+        key = math.ceil((loop.time() + timeout_s) / self.GRAIN_S)
+        group = self._groups.get(key)
+        if group is None or group.loop is not loop:  # (a loop that ended with reads pending left it)
+            group = self._groups[key] = _DeadlineGroup(
+                loop, loop.call_at(key * self.GRAIN_S, self._expire, key)
+            )
+        group.futures.append(future)
+        group.pending += 1
+        return key
+
+    def done(self, key: int) -> None:
+        group = self._groups.get(key)
+        if group is not None:
+            group.pending -= 1
+            if group.pending == 0:
+                group.timer.cancel()
+                del self._groups[key]
+
+    def _expire(self, key: int) -> None:
+        group = self._groups.pop(key, None)
+        for future in group.futures if group is not None else ():
+            if not future.done():
+                future.set_exception(TimeoutError())
+
+
+@dataclass(slots=True)
+class _DeadlineGroup:
+    loop: asyncio.AbstractEventLoop
+    timer: asyncio.TimerHandle
+    futures: list[asyncio.Future[Any]] = field(default_factory=list)
+    pending: int = 0
 
 
 class _CountingFramer:
@@ -205,9 +252,13 @@ class PymodbusLink:
     """A ``ModbusLink`` over a pymodbus async client (build it with ``rtu_link`` or ``tcp_link``)."""
 
     def __init__(
-        self, client: AsyncModbusSerialClient | AsyncModbusTcpClient, framer: _CountingFramer
+        self,
+        client: AsyncModbusSerialClient | AsyncModbusTcpClient,
+        framer: _CountingFramer,
+        deadlines: ReadDeadlines | None = None,
     ) -> None:
         self._client = client
+        self._deadlines = deadlines or ReadDeadlines()
         framer.on_bad_frame = self._bad_frame
         framer.on_unexpected_frame = self._unexpected_frame
         client.ctx.framer = framer  # type: ignore[assignment]
@@ -251,7 +302,7 @@ class PymodbusLink:
         ctx.response_future = future
         ctx.recv_buffer = b""
         request.transaction_id = ctx.getNextTID()
-        timer = loop.call_later(timeout_s, _expire, future)
+        deadline = self._deadlines.add(loop, timeout_s, future)
         try:
             ctx.pdu_send(request)
             response = await future
@@ -269,7 +320,7 @@ class PymodbusLink:
             status = ReadStatus.BAD_FRAME if self._is_up() else ReadStatus.DISCONNECTED
             return ReadResult(status, detail=str(e))
         finally:
-            timer.cancel()
+            self._deadlines.done(deadline)
         if response.isError():
             return ReadResult(ReadStatus.EXCEPTION, exception_code=int(response.exception_code))
         words = response.registers if kind in ("holding", "input") else response.bits[:count]
@@ -296,7 +347,14 @@ class PymodbusLink:
 
 
 def rtu_link(
-    port: str, *, baud: int, data_bits: int, parity: str, stop_bits: int, timeout_s: float
+    port: str,
+    *,
+    baud: int,
+    data_bits: int,
+    parity: str,
+    stop_bits: int,
+    timeout_s: float,
+    deadlines: ReadDeadlines | None = None,
 ) -> PymodbusLink:
     """A link over a serial port (RS-485 adapter) speaking Modbus RTU."""
     if is_pseudo_terminal(port):
@@ -313,10 +371,12 @@ def rtu_link(
         reconnect_delay=0,
         name=f"rtu {port}",
     )
-    return PymodbusLink(client, _RtuFramer(client.ctx.framer.decoder))
+    return PymodbusLink(client, _RtuFramer(client.ctx.framer.decoder), deadlines)
 
 
-def tcp_link(host: str, port: int, *, timeout_s: float) -> PymodbusLink:
+def tcp_link(
+    host: str, port: int, *, timeout_s: float, deadlines: ReadDeadlines | None = None
+) -> PymodbusLink:
     """A link over one TCP connection to ``host:port`` speaking Modbus TCP (MBAP)."""
     client = AsyncModbusTcpClient(
         host,
@@ -327,7 +387,7 @@ def tcp_link(host: str, port: int, *, timeout_s: float) -> PymodbusLink:
         reconnect_delay=0,
         name=f"tcp {host}:{port}",
     )
-    return PymodbusLink(client, _SocketFramer(client.ctx.framer.decoder))
+    return PymodbusLink(client, _SocketFramer(client.ctx.framer.decoder), deadlines)
 
 
 def quiet_pymodbus_logging() -> None:

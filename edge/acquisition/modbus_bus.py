@@ -39,7 +39,7 @@ from edge.acquisition.schedule import BusSchedule
 from edge.acquisition.stats import BusCounters, RequestCounters
 from edge.acquisition.supervisor import Restarts
 from edge.clock import Clock
-from edge.modbus_client import ModbusLink, ReadResult, ReadStatus, rtu_link, tcp_link
+from edge.modbus_client import ModbusLink, ReadDeadlines, ReadResult, ReadStatus, rtu_link, tcp_link
 from edge.pipeline import Sink
 from protocols.config import BoundDevice
 from protocols.errors import RemoteProtocolError
@@ -59,10 +59,10 @@ BAD_FRAME = np.uint32(Quality.BAD_FRAME)
 CLOCK_UNSYNC = np.uint32(Quality.CLOCK_UNSYNC)
 
 
-def default_link(bus: RtuBus | TcpBus) -> ModbusLink:
+def default_link(bus: RtuBus | TcpBus, deadlines: ReadDeadlines | None = None) -> ModbusLink:
     timeout_s = bus.timeout_ms / 1000
     if isinstance(bus, TcpBus):
-        return tcp_link(bus.host, bus.port, timeout_s=timeout_s)
+        return tcp_link(bus.host, bus.port, timeout_s=timeout_s, deadlines=deadlines)
     return rtu_link(
         bus.port,
         baud=bus.baud,
@@ -70,6 +70,7 @@ def default_link(bus: RtuBus | TcpBus) -> ModbusLink:
         parity=bus.parity,
         stop_bits=bus.stop_bits,
         timeout_s=timeout_s,
+        deadlines=deadlines,
     )
 
 
@@ -96,7 +97,7 @@ class ModbusBus:
         self.clock = clock
         self.timeout_s = bus.timeout_ms / 1000
         self.attempts = 1 + bus.retries
-        self._link_factory = link_factory or (lambda: default_link(bus))
+        self._link_factory = link_factory or (lambda: default_link(bus, self.activity.deadlines))
         self._rng = rng or random.Random()
         enabled = [d for d in devices if d.device.enabled and isinstance(d.profile, ModbusProfile)]
         self.requests: tuple[PreparedRequest, ...] = tuple(
@@ -158,7 +159,7 @@ class ModbusBus:
                 if due > now:
                     awake = False
                     activity.sleeping()
-                    await self.clock.sleep_until(due)
+                    await activity.sleep_until(self.clock, due)
                     activity.waking()
                     awake = True
                     now = self.clock.monotonic_s()
@@ -180,7 +181,7 @@ class ModbusBus:
         device = self.device_counters[p.device_id]
         result = NOT_CONNECTED
         for _ in range(self.attempts if health.online else 1):
-            if not await self._connected(link):
+            if not (link.connected or await self._connected(link)):
                 result = NOT_CONNECTED
                 seconds = 0.0
             else:

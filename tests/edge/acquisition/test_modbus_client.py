@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.modbus_client import PymodbusLink, ReadStatus, rtu_link, tcp_link
+from edge.modbus_client import PymodbusLink, ReadDeadlines, ReadStatus, rtu_link, tcp_link
 from simulator.modbus_slaves import SlaveMemory, SlaveServer, serve_rtu, serve_tcp
 from simulator.rs485wire import Rs485Wire, WireSettings
 
@@ -220,3 +220,20 @@ async def test_a_late_answer_is_counted_and_skipped_and_the_next_read_gets_its_o
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
         await server.wait_closed()
+
+
+async def test_reads_sent_together_share_one_timeout_timer() -> None:
+    loop = asyncio.get_running_loop()
+    deadlines = ReadDeadlines()
+    answered, silent, other = loop.create_future(), loop.create_future(), loop.create_future()
+    key = deadlines.add(loop, 0.05, answered)
+    assert deadlines.add(loop, 0.05, silent) == key  # the same grain: one timer for both
+    answered.set_result("answer")
+    deadlines.done(key)
+    other_key = deadlines.add(loop, 0.05 + 3 * ReadDeadlines.GRAIN_S, other)
+    assert other_key != key
+    other.set_result("answer")
+    deadlines.done(other_key)  # its last read answered: its timer is gone, nothing left to fire
+    await asyncio.wait([silent], timeout=5.0)
+    assert isinstance(silent.exception(), TimeoutError)  # the shared timer failed the read still waiting
+    assert answered.result() == "answer" and other.result() == "answer"
