@@ -47,6 +47,12 @@ PR_SET_NAME = 15
 LIVENESS_S = 1.0  # the thread wakes at least this often, so a watchdog can tell it is alive
 RETRY_MAX_S = 5.0
 UNHEALTHY_AFTER_S = 30.0  # a writer that has not committed pending rows for this long is not healthy
+BUDGET_CHECK_S = 1.0  # the pages are measured (and the budget checked) at least this often
+# What a commit can add to the pages, at most: a reading takes at most 28 bytes in its block (before
+# compression); a block, its row and a page's worth of slack are covered by the per-commit bound.
+GROWTH_BOUND_READING = 64
+GROWTH_BOUND_EVENT = 1024
+GROWTH_BOUND_COMMIT = 16 * 4096
 
 
 @dataclass(slots=True)
@@ -99,6 +105,7 @@ class Writer(threading.Thread):
         self._unpersisted: Counter[str] = Counter()
         self._drop_lock = threading.Lock()
         self.page_bytes = budget.page_bytes(conn)
+        self._budget_checked = (time.monotonic(), 0)  # when the pages were measured, bytes written since
         self.counters: Counter[str] = Counter()
         self.appended_rows = 0  # written by the appending thread only
         self.taken_rows = 0  # written by this thread only
@@ -271,7 +278,8 @@ class Writer(threading.Thread):
         if self.error_since is not None:
             log.info("outbox %s: commits succeed again", self.db_path)
             self.error_since = None
-        self._evict_if_over(measured=True)  # before the futures: a flushed outbox is within its budget
+        if self._budget_checked[1] == 0:  # this commit measured the pages: check the budget now
+            self._evict_if_over(measured=True)  # before the futures: a flushed outbox is within its budget
         for op, result in zip(p.ops, results, strict=True):
             settle(op.future, result)
         if p.items:
@@ -300,7 +308,8 @@ class Writer(threading.Thread):
             conn.execute("UPDATE meta SET value = ? WHERE name = 'next_seq'", (seq,))
             for reason, count in unpersisted.items():
                 budget.count(conn, reason, count)
-            pages = budget.page_bytes(conn)  # inside the transaction: no locks of its own, what COMMIT keeps
+            measure = self._budget_check_due(p, added, events)
+            pages = budget.page_bytes(conn) if measure else -1  # inside the transaction: no lock of its own
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -309,7 +318,9 @@ class Writer(threading.Thread):
         finally:
             if sync:
                 conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        self.page_bytes = pages
+        if pages >= 0:
+            self.page_bytes = pages
+            self._budget_checked = (time.monotonic(), 0)
         with self._drop_lock:
             self._unpersisted -= unpersisted
         for seqs, block in self._inserted:
@@ -331,6 +342,20 @@ class Writer(threading.Thread):
             self._unpersisted[reason] += rows
 
     # ------------------------------------------------------------------ the byte budget and a full disk
+
+    def _budget_check_due(self, p: _Pending, readings: int, events: int) -> bool:
+        """Whether this commit must measure the pages and check the budget (inside its transaction).
+
+        Measuring costs more than the rest of a small commit, and a budget of a gigabyte is not reached
+        in a tenth of a second: the pages are measured once a second, at every op (a dead letter stores
+        a payload), and whenever what was written since the last measurement could, at its largest
+        (``GROWTH_BOUND_*``), have used a quarter of the room left under the budget.
+        """
+        checked_at, grown = self._budget_checked
+        grown += readings * GROWTH_BOUND_READING + events * GROWTH_BOUND_EVENT + GROWTH_BOUND_COMMIT
+        self._budget_checked = (checked_at, grown)
+        room = self.budget.current - self.page_bytes
+        return bool(p.ops) or time.monotonic() - checked_at >= BUDGET_CHECK_S or grown * 4 >= room
 
     def _evict_if_over(self, limit: int | None = None, *, measured: bool = False) -> None:
         """Evict when the pages are over the budget (``limit``: the one a full disk just set;
