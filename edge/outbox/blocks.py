@@ -11,12 +11,17 @@ its readings is rewritten with the rest, in the same transaction.
 
 - ``id INTEGER PRIMARY KEY``: the seq of the block's first reading when it was written (never changed);
 - ``first_seq``, ``last_seq``, ``rows``: the seqs and count of the readings it holds now;
-- ``data``: the columns one after the other, little-endian: ``ts_ms`` int64, ``value`` float64 (NaN for
-  no value), ``seq - id`` uint32, the outbox's channel id uint32, ``quality`` uint32 (28 bytes a
-  reading), compressed with zlib at level 1. The columns compress well (stamps shared by a read, channel
-  ids and seqs that count up, qualities mostly 0): 5 to 12 bytes a reading instead of 28, for about
-  0.1 us of CPU a reading. Fewer bytes are fewer pages to write and fsync at each commit, and a byte
-  budget that holds several times more readings through an outage.
+- ``data``: one byte that says how the rest is packed, then the columns one after the other,
+  little-endian: ``ts_ms`` int64, ``value`` float64 (NaN for no value), ``seq - id`` uint32, the
+  outbox's channel id uint32, ``quality`` uint32: 28 bytes a reading as written (``RAW``), or the same
+  compressed with zlib at level 1 (``ZLIB``).
+
+Blocks are written raw: while the uplink keeps up, a block is acknowledged and deleted a second or two
+later, and compressing it would cost about as much CPU as everything else the writer does for it. A
+block still waiting after ``COMPACT_AFTER_S`` (an outage: the backlog) is compressed in place by
+``compact``, which the writer runs once a second inside a commit it makes anyway: the columns compress
+well (stamps shared by a read, channel ids and seqs that count up, qualities mostly alike), to about 5 to
+12 bytes a reading, so the byte budget holds several times more of an outage before it thins.
 
 Blocks never overlap and ids follow seqs: every seq a block holds is at least its id and below the next
 block's id. So the block that may hold seq ``s`` is the one with the largest id at or below ``s`` (a
@@ -39,6 +44,10 @@ from protocols.records import ReadingBlock
 MAX_BLOCK_ROWS = 1024
 MAX_SPAN = (1 << 32) - 1  # seq - id must fit its uint32 column
 ZLIB_LEVEL = 1
+RAW, ZLIB = 0, 1  # the first byte of ``data``
+RAW_MARK, ZLIB_MARK = bytes((RAW,)), bytes((ZLIB,))
+BARE_ZLIB = 0x78  # a zlib stream's first byte: blocks written before the mark byte existed
+COMPACT_AFTER_S = 30.0  # blocks still waiting this long are compressed (``compact``)
 TS, VALUE, SEQ, CHANNEL, QUALITY = (np.dtype("<i8"), np.dtype("<f8"), np.dtype("<u4"), np.dtype("<u4"),
                                     np.dtype("<u4"))  # fmt: skip
 
@@ -67,6 +76,7 @@ class StoredReadings:
 
     seq: npt.NDArray[np.int64]
     block: ReadingBlock
+    compressed: bool = False  # as stored: a block cut and rewritten keeps its packing
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -75,21 +85,32 @@ class StoredReadings:
 EMPTY = StoredReadings(np.empty(0, dtype=np.int64), ReadingBlock())
 
 
-def pack(block_id: int, seq: npt.NDArray[np.int64], block: ReadingBlock) -> bytes:
+def pack(block_id: int, seq: npt.NDArray[np.int64], block: ReadingBlock, *, compress: bool = False) -> bytes:
     """The ``data`` of a block whose readings (``block.channel``: outbox ids) have these seqs."""
-    return zlib.compress(b"".join((
+    columns = (
         block.ts_ms.astype(TS, copy=False).tobytes(),
         block.value.astype(VALUE, copy=False).tobytes(),
         (seq - block_id).astype(SEQ).tobytes(),
         block.channel.astype(CHANNEL).tobytes(),
         block.quality.astype(QUALITY, copy=False).tobytes(),
-    )), ZLIB_LEVEL)  # fmt: skip
+    )
+    if compress:
+        return ZLIB_MARK + zlib.compress(b"".join(columns), ZLIB_LEVEL)
+    return b"".join((RAW_MARK, *columns))
+
+
+def _columns(packed: bytes) -> tuple[bytes | memoryview, int]:
+    """The columns' bytes and where they start."""
+    if packed[0] == ZLIB:
+        return zlib.decompress(memoryview(packed)[1:]), 0
+    if packed[0] == BARE_ZLIB:
+        return zlib.decompress(packed), 0
+    return packed, 1
 
 
 def unpack(block_id: int, rows: int, packed: bytes) -> StoredReadings:
     """A block's readings; ``block.channel`` holds the outbox's channel ids."""
-    data = zlib.decompress(packed)
-    at = 0
+    data, at = _columns(packed)
     columns = []
     for dtype in (TS, VALUE, SEQ, CHANNEL, QUALITY):
         columns.append(np.frombuffer(data, dtype, rows, at))
@@ -98,20 +119,23 @@ def unpack(block_id: int, rows: int, packed: bytes) -> StoredReadings:
     block = ReadingBlock(
         channel.astype(np.int32), ts.astype(np.int64), value.astype(np.float64), quality.astype(np.uint32)
     )
-    return StoredReadings(offset.astype(np.int64) + block_id, block)
+    return StoredReadings(offset.astype(np.int64) + block_id, block, packed[0] != RAW)
 
 
-def insert(conn: sqlite3.Connection, seq: npt.NDArray[np.int64], block: ReadingBlock) -> None:
+def insert(
+    conn: sqlite3.Connection, seq: npt.NDArray[np.int64], block: ReadingBlock, *, compress: bool = False
+) -> None:
     """Store readings with ascending seqs above every stored one, as blocks of at most MAX_BLOCK_ROWS."""
     rows = []
     start = 0
     while start < len(seq):
         stop = min(len(seq), start + MAX_BLOCK_ROWS)
-        stop = start + int(np.searchsorted(seq[start:stop], seq[start] + MAX_SPAN, side="right"))
+        if seq[stop - 1] - seq[start] > MAX_SPAN:  # (never for fresh readings: their seqs follow on)
+            stop = start + int(np.searchsorted(seq[start:stop], seq[start] + MAX_SPAN, side="right"))
         part = seq[start:stop]
         first = int(part[0])
         sub = block if start == 0 and stop == len(seq) else _take(block, slice(start, stop))
-        rows.append((first, first, int(part[-1]), len(part), pack(first, part, sub)))
+        rows.append((first, first, int(part[-1]), len(part), pack(first, part, sub, compress=compress)))
         start = stop
     conn.executemany(INSERT, rows)
 
@@ -151,8 +175,16 @@ def readings(conn: sqlite3.Connection, after_seq: int, through_seq: int, limit: 
     )
 
 
-def keep_only(conn: sqlite3.Connection, row: Row, stored: StoredReadings, keep: npt.NDArray[np.bool_]) -> int:
-    """Keep the readings of a block where ``keep`` is True (rewrite it, or delete it); the count removed."""
+def keep_only(
+    conn: sqlite3.Connection,
+    row: Row,
+    stored: StoredReadings,
+    keep: npt.NDArray[np.bool_],
+    *,
+    compress: bool = False,
+) -> int:
+    """Keep the readings of a block where ``keep`` is True (rewrite it, or delete it); the count removed.
+    The rewritten block is compressed if it was, or if ``compress``."""
     kept = int(keep.sum())
     if kept == len(stored):
         return 0
@@ -160,7 +192,7 @@ def keep_only(conn: sqlite3.Connection, row: Row, stored: StoredReadings, keep: 
         conn.execute("DELETE FROM reading_blocks WHERE id = ?", (row[0],))
     else:
         rest = take(stored, np.flatnonzero(keep))
-        data = pack(row[0], rest.seq, rest.block)
+        data = pack(row[0], rest.seq, rest.block, compress=compress or stored.compressed)
         conn.execute(UPDATE, (int(rest.seq[0]), int(rest.seq[-1]), kept, data, row[0]))
     return len(stored) - kept
 
@@ -184,6 +216,21 @@ def delete_ranges(conn: sqlite3.Connection, ranges: Sequence[tuple[int, int]]) -
     return removed
 
 
+def compact(conn: sqlite3.Connection, after_id: int, through_id: int, limit: int) -> int:
+    """Compress up to ``limit`` raw blocks with ``after_id < id <= through_id``, oldest first; returns
+    the id of the last block looked at (``after_id`` if none), for the next call to start after."""
+    found = conn.execute(
+        "SELECT id, data FROM reading_blocks WHERE id > ? AND id <= ? AND substr(data, 1, 1) = ? "
+        "ORDER BY id LIMIT ?",
+        (after_id, through_id, RAW_MARK, limit),
+    ).fetchall()
+    conn.executemany(
+        "UPDATE reading_blocks SET data = ? WHERE id = ?",
+        [(ZLIB_MARK + zlib.compress(memoryview(data)[1:], ZLIB_LEVEL), block_id) for block_id, data in found],
+    )
+    return int(found[-1][0]) if len(found) == limit else through_id
+
+
 def count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT coalesce(sum(rows), 0) FROM reading_blocks").fetchone()[0])
 
@@ -191,7 +238,10 @@ def count(conn: sqlite3.Connection) -> int:
 def first_ts_ms(conn: sqlite3.Connection) -> int | None:
     """The stamp of the reading with the lowest seq, or None when there is none."""
     row = conn.execute("SELECT data FROM reading_blocks ORDER BY id LIMIT 1").fetchone()
-    return None if row is None else int(np.frombuffer(zlib.decompressobj().decompress(row[0], 8), TS)[0])
+    if row is None:
+        return None
+    data, at = _columns(row[0])
+    return int(np.frombuffer(data, TS, 1, at)[0])
 
 
 def take(stored: StoredReadings, index: npt.NDArray[np.intp] | slice) -> StoredReadings:

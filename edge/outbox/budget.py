@@ -189,7 +189,7 @@ def _thin(conn: sqlite3.Connection, plan: Eviction, want: int) -> int:
         keep = _thinned(loaded, mark, end, plan.keep_every)
         at = 0
         for row, stored in loaded:
-            removed += blocks.keep_only(conn, row, stored, keep[at : at + len(stored)])
+            removed += blocks.keep_only(conn, row, stored, keep[at : at + len(stored)], compress=True)
             at += len(stored)
     conn.execute("UPDATE meta SET value = ? WHERE name = 'thinned_through'", (end,))
     return removed
@@ -230,7 +230,7 @@ def _drop_oldest(conn: sqlite3.Connection, want: int) -> int:
     if partial is not None:
         stored = blocks.load(conn, partial)
         keep = np.arange(len(stored)) >= want - dropped
-        dropped += blocks.keep_only(conn, partial, stored, keep)
+        dropped += blocks.keep_only(conn, partial, stored, keep, compress=True)
     return dropped
 
 

@@ -96,7 +96,7 @@ def reading_blocks(db: Database) -> None:
                 values = np.array([np.nan if v is None else v for v in cols[3]], dtype=np.float64)
                 seq = np.array(cols[0], dtype=np.int64)
                 block = ReadingBlock.of(cols[1], cols[2], values, cols[4])
-                blocks.insert(conn, seq, block)
+                blocks.insert(conn, seq, block, compress=True)  # the oldest readings there are
                 conn.execute("DELETE FROM readings WHERE seq <= ?", (int(seq[-1]),))
             else:
                 conn.execute("DROP TABLE readings")

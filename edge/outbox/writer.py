@@ -12,7 +12,9 @@ Other writes (deleting acknowledged rows, dead-lettering a refused batch, record
 are ``Op``s on the same queue; each carries a ``concurrent.futures.Future`` resolved after its commit,
 and commits at once together with whatever appends are pending.
 
-After each commit the thread checks the byte budget (``budget``) and evicts when the pages are over it.
+About once a second (and at every op, and when the room under the budget runs short) a commit also
+compresses the blocks that have waited ``blocks.COMPACT_AFTER_S`` (the backlog of an outage) and measures
+the pages; the thread then checks the byte budget (``budget``) and evicts when the pages are over it.
 A full disk (``SQLITE_FULL``) lowers the budget to what the disk held, evicts under the ``*_disk_full``
 reasons and retries; if the rows still do not fit, the pending readings are dropped and counted
 (``dropped_disk_full``) and the events stay queued. Any other error is logged once, counted, and retried
@@ -27,7 +29,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -53,6 +55,7 @@ BUDGET_CHECK_S = 1.0  # the pages are measured (and the budget checked) at least
 GROWTH_BOUND_READING = 64
 GROWTH_BOUND_EVENT = 1024
 GROWTH_BOUND_COMMIT = 16 * 4096
+COMPACT_BLOCKS = 64  # blocks compressed at most per step (about once a second): 64 x 1024 readings
 
 
 @dataclass(slots=True)
@@ -106,6 +109,8 @@ class Writer(threading.Thread):
         self._drop_lock = threading.Lock()
         self.page_bytes = budget.page_bytes(conn)
         self._budget_checked = (time.monotonic(), 0)  # when the pages were measured, bytes written since
+        self._seq_marks: deque[tuple[float, int]] = deque()  # (when, next_seq), for compaction's age
+        self._compacted_through = 0  # blocks up to this id are compressed (or were looked at)
         self.counters: Counter[str] = Counter()
         self.appended_rows = 0  # written by the appending thread only
         self.taken_rows = 0  # written by this thread only
@@ -309,6 +314,8 @@ class Writer(threading.Thread):
             for reason, count in unpersisted.items():
                 budget.count(conn, reason, count)
             measure = self._budget_check_due(p, added, events)
+            if measure:
+                self._compact(conn, seq)
             pages = budget.page_bytes(conn) if measure else -1  # inside the transaction: no lock of its own
             conn.execute("COMMIT")
         except BaseException:
@@ -356,6 +363,17 @@ class Writer(threading.Thread):
         self._budget_checked = (checked_at, grown)
         room = self.budget.current - self.page_bytes
         return bool(p.ops) or time.monotonic() - checked_at >= BUDGET_CHECK_S or grown * 4 >= room
+
+    def _compact(self, conn: sqlite3.Connection, next_seq: int) -> None:
+        """Compress the blocks that have waited ``COMPACT_AFTER_S`` (``blocks.compact``), a bounded step,
+        inside the current transaction. Runs with the budget check, about once a second."""
+        now = time.monotonic()
+        self._seq_marks.append((now, next_seq))
+        mark = 0
+        while self._seq_marks and now - self._seq_marks[0][0] >= blocks.COMPACT_AFTER_S:
+            mark = self._seq_marks.popleft()[1] - 1  # every block written by then starts at or before it
+        if mark > self._compacted_through:
+            self._compacted_through = blocks.compact(conn, self._compacted_through, mark, COMPACT_BLOCKS)
 
     def _evict_if_over(self, limit: int | None = None, *, measured: bool = False) -> None:
         """Evict when the pages are over the budget (``limit``: the one a full disk just set;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -119,11 +120,11 @@ def test_a_migration_cut_short_resumes_and_loses_nothing(
     real_insert = blocks.insert
     calls = []
 
-    def failing_insert(conn: sqlite3.Connection, seq: np.ndarray, b: object) -> None:
+    def failing_insert(conn: sqlite3.Connection, seq: np.ndarray, b: object, **kw: bool) -> None:
         calls.append(len(seq))
         if len(calls) == 3:
             raise sqlite3.OperationalError("disk I/O error")  # a crash in the third chunk's transaction
-        real_insert(conn, seq, b)  # type: ignore[arg-type]
+        real_insert(conn, seq, b, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(blocks, "insert", failing_insert)
     with pytest.raises(OutboxError, match="disk I/O error"):
@@ -136,4 +137,40 @@ def test_a_migration_cut_short_resumes_and_loses_nothing(
     monkeypatch.setattr(blocks, "insert", real_insert)
     outbox = open_outbox(path)
     assert outbox.reader().readings(0, limit=10_000).seq.tolist() == [r[0] for r in rows]
+    outbox.close()
+
+
+def test_pack_and_unpack_round_trip_raw_compressed_and_bare_zlib() -> None:
+    b = block(1, 50, 7)
+    seq = np.arange(101, 151, dtype=np.int64)
+    raw = blocks.pack(101, seq, b)
+    packed = blocks.pack(101, seq, b, compress=True)
+    assert raw[0] == blocks.RAW and packed[0] == blocks.ZLIB and len(packed) < len(raw)
+    bare = zlib.compress(raw[1:], blocks.ZLIB_LEVEL)  # a block as the first block format wrote it
+    for data in (raw, packed, bare):
+        got = blocks.unpack(101, 50, data)
+        assert got.seq.tolist() == seq.tolist()
+        assert got.block.value.tolist() == b.value.tolist()
+        assert got.block.ts_ms.tolist() == b.ts_ms.tolist()
+        assert got.block.channel.tolist() == b.channel.tolist()
+
+
+def test_blocks_that_wait_are_compressed_in_place_and_read_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blocks, "COMPACT_AFTER_S", 0.0)  # every block has waited long enough
+    outbox = open_outbox(tmp_path / "o.db", commit_rows=1000)
+    outbox.append_readings(block(1, 5000, 10))
+    outbox.flush().result(timeout=10)
+    before = outbox.reader().readings(0, limit=10_000)
+    outbox.acknowledge([(1, 10)], acked_through=10, now_ms=0).result(timeout=10)  # an op: a compaction step
+    outbox.close()
+    conn = sqlite3.connect(tmp_path / "o.db")
+    marks = [bytes(row[0]) for row in conn.execute("SELECT substr(data, 1, 1) FROM reading_blocks")]
+    conn.close()
+    assert marks and set(marks) == {blocks.ZLIB_MARK}, marks
+    outbox = open_outbox(tmp_path / "o.db")
+    after = outbox.reader().readings(0, limit=10_000)
+    assert after.seq.tolist() == before.seq.tolist()[10:]
+    assert after.block.value.tolist() == before.block.value.tolist()[10:]
     outbox.close()

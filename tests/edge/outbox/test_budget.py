@@ -98,7 +98,7 @@ def test_sqlite_full_is_handled_like_the_budget(tmp_path: Path) -> None:
         return OpResult()
 
     outbox._op(Op(limit_pages)).result(timeout=10)
-    appended, events = fill(outbox, 100_000, events_every=20)
+    appended, events = fill(outbox, 200_000, events_every=20, noisy=True)
     stats = outbox.statistics()
     drops = stats["drops"]
     assert stats["writer"]["disk_full"] >= 1
