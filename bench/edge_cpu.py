@@ -15,7 +15,8 @@ Baseline, same run, same slaves: a bare pymodbus loop (one client per endpoint, 
 100 ms, nothing done with the answer) in a process of its own: what polling alone costs in Python.
 
 Targets: <= 6 us CPU per value (ThingsBoard IoT Gateway on the same load: 29 us with memory storage,
-47 us with SQLite storage), peak RSS <= 200 MB (numba with LLVM is about 150 MB of it). The machine has 2
+47 us with SQLite storage), peak RSS <= 200 MB (numba with LLVM is about 150 MB of it; the RSS at the end
+is split into the process's own memory and mapped files, see ``proc_rss_parts_mib``). The machine has 2
 cores shared with other work, and the slaves and the central run on it too: read the load average.
 """
 
@@ -72,6 +73,18 @@ def proc_peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def proc_rss_parts_mib(pid: int) -> dict[str, float]:
+    """Resident memory now, by kind: ``RssAnon`` (the process's own) and ``RssFile`` (mapped files, mostly
+    LLVM's 170 MB library: clean pages the kernel drops under pressure, and how many are resident varies
+    from run to run with the page cache, 45 to 125 MiB seen for the same file)."""
+    parts = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("RssAnon:", "RssFile:", "RssShmem:")):
+            name, kib, _ = line.split()
+            parts[name.rstrip(":")] = int(kib) / 1024
+    return parts
 
 
 def count(db: Path, sql: str) -> int:
@@ -196,7 +209,7 @@ def run_agent(folder: Path, site: Path, token: str, central_db: Path, duration_s
         time.sleep(duration_s)
         produced1 = count(outbox, "SELECT value - 1 FROM meta WHERE name = 'next_seq'")
         cpu1, t1, threads1 = proc_cpu_s(proc.pid), time.perf_counter(), thread_cpu_s(proc.pid)
-        peak = proc_peak_rss_mib(proc.pid)
+        peak, rss_parts = proc_peak_rss_mib(proc.pid), proc_rss_parts_mib(proc.pid)
         waiting = count(outbox, "SELECT coalesce(sum(rows), 0) FROM reading_blocks")
     finally:
         proc.terminate()
@@ -214,6 +227,7 @@ def run_agent(folder: Path, site: Path, token: str, central_db: Path, duration_s
             name: (threads1[name] - threads0.get(name, 0.0)) / values * 1e6 for name in threads1
         },
         "peak_rss_mib": peak,
+        "rss_at_end_mib": rss_parts,
         "produced_through": produced1,
         "waiting_in_outbox_at_end": waiting,
         "delivered_to_central": delivered,
@@ -270,6 +284,8 @@ def main() -> None:
               f"{share:>10.3f} {r['peak_rss_mib']:>13.1f}")  # fmt: skip
     by_thread = sorted(a["cpu_us_per_value_by_thread"].items(), key=lambda kv: -kv[1])
     print("agent CPU us/value by thread: " + ", ".join(f"{k} {v:.2f}" for k, v in by_thread if v >= 0.05))
+    parts = a["rss_at_end_mib"]
+    print("agent RSS at the end, MiB: " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items()))
     ratio = a["cpu_us_per_value"] / b["cpu_us_per_value"]
     print(f"agent: {a['delivered_to_central']} readings at the central, {a['waiting_in_outbox_at_end']} "
           f"waiting in the outbox at the end (produced through seq {a['produced_through']})")  # fmt: skip
