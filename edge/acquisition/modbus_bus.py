@@ -170,7 +170,7 @@ class ModbusBus:
                     self.counters.offline_skips += 1
                     continue
                 await self._poll(link, prepared, health)
-                schedule.done(index, self.clock.monotonic_s())
+                schedule.done(index, self.clock.monotonic_s(), started_s=now)
         finally:
             if awake:
                 activity.leaving()

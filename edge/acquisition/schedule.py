@@ -2,11 +2,12 @@
 
 Each request has a due time on a fixed grid (start + k x interval). ``next_due()`` names the request due
 first (ties go to the one listed first, so equal intervals poll round-robin in plan order); the bus task
-awaits that time, polls, and calls ``done(index, now_s)``. The request's next slot is the next grid point
-after the one just served. When the bus overran and that slot, and maybe later ones, are already in the
-past, only the latest past slot is kept (it runs at once, late) and the earlier ones are skipped and
-counted: an overloaded bus runs every request as often as it can, oldest first, and never replays missed
-cycles. ``park(index, until_s)`` moves a request past a time without polling it (an offline device).
+awaits that time, polls, and calls ``done(index, now_s, started_s)``. The request's next slot is the next
+grid point after the one just served (the latest one at or before the poll's start). When the bus
+overran and that slot, and maybe later ones, are already in the past, only the latest past slot is kept
+(it runs at once, late) and the earlier ones are skipped and counted: an overloaded bus runs every
+request as often as it can, oldest first, and never replays missed cycles. ``park(index, until_s)``
+moves a request past a time without polling it (an offline device).
 
 ``origin_s`` puts the grid on a shared timeline: slots at ``origin + k x interval``, the first one the
 latest at or before ``start_s`` (so every request still polls at once). The agent gives every bus the
@@ -43,10 +44,17 @@ class BusSchedule:
         due, index = self._heap[0]
         return index, due
 
-    def done(self, index: int, now_s: float) -> None:
-        """Request ``index`` was served (or given up) at ``now_s``: move it to its next slot."""
+    def done(self, index: int, now_s: float, started_s: float | None = None) -> None:
+        """Request ``index`` was served (or given up) at ``now_s``: move it to its next slot.
+
+        ``started_s``: when the poll began. A poll that began after a later slot's time served that slot
+        too (one read, not two back to back a millisecond apart: a bus that starts just before a grid
+        point and polls at once, late, would otherwise poll again at once for the slot it just passed)."""
+        interval_s = self.intervals_s[index]
         following = self._slot[index] + 1
-        latest_past = math.floor((now_s - self.origin_s) / self.intervals_s[index])
+        if started_s is not None:
+            following = max(following, math.floor((started_s - self.origin_s) / interval_s) + 1)
+        latest_past = math.floor((now_s - self.origin_s) / interval_s)
         if latest_past > following:
             self.skipped_slots += latest_past - following  # whole slots missed beyond the next
             following = latest_past

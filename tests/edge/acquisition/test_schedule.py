@@ -83,3 +83,21 @@ def test_a_shared_origin_puts_buses_started_apart_on_one_grid() -> None:
 def test_intervals_must_be_positive_and_finite(bad: float) -> None:
     with pytest.raises(ValueError, match="poll intervals"):
         BusSchedule([1.0, bad], start_s=0.0)
+
+
+def test_a_poll_that_starts_after_the_next_grid_point_serves_that_slot_too() -> None:
+    """A bus starts 10 ms before a grid point; its first poll (the slot before, due at once) only
+    begins 10 ms after it: that one read serves both slots, and the next poll waits for the next point."""
+    schedule = BusSchedule([0.1], start_s=27.49, origin_s=0.0)
+    index, due = schedule.next_due()
+    assert due == pytest.approx(27.4)
+    schedule.done(index, now_s=27.512, started_s=27.51)
+    assert schedule.next_due()[1] == pytest.approx(27.6)
+    assert schedule.skipped_slots == 0
+
+
+def test_a_poll_started_on_time_that_overran_still_runs_the_latest_slot_late() -> None:
+    schedule = BusSchedule([1.0], start_s=0.0)
+    schedule.done(0, now_s=3.5, started_s=0.0)
+    assert schedule.next_due() == (0, 3.0)
+    assert schedule.skipped_slots == 2
