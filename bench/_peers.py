@@ -3,10 +3,12 @@
 ``Peer`` starts a command, waits for the line that says it is ready, and at the end stops it (SIGTERM) and
 keeps what it printed on stderr (the wire and the slave servers print their statistics there at exit).
 ``site_file`` writes a site and a profile of N uint16 holding registers for the edge to load.
+``bare_tcp_poll`` is the baseline of the TCP benchmarks: the same reads in a bare pymodbus loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import signal
@@ -60,6 +62,47 @@ class Peer:
             if stats:
                 return stats
         return {}
+
+
+def endpoints_of(peer_output: list[str]) -> list[tuple[str, int]]:
+    """The ``endpoint HOST:PORT`` lines a slaves peer printed."""
+    out = []
+    for line in peer_output:
+        if line.startswith("endpoint "):
+            host, _, port = line.split()[1].rpartition(":")
+            out.append((host, int(port)))
+    return out
+
+
+async def bare_tcp_poll(
+    endpoints: list[tuple[str, int]], registers: int, interval_s: float, duration_s: float
+) -> tuple[float, float, int]:
+    """One bare pymodbus loop per endpoint reading ``registers`` holding registers every ``interval_s``:
+    no schedule, no decode, no blocks. Returns (elapsed_s, cpu_s, values)."""
+    from pymodbus.client import AsyncModbusTcpClient  # noqa: PLC0415 - only the TCP benchmarks need it
+
+    counts = [0] * len(endpoints)
+
+    async def poll(i: int, host: str, port: int, stop_at: float) -> None:
+        client = AsyncModbusTcpClient(host, port=port, retries=0, timeout=1.0, reconnect_delay=0)
+        await client.connect()
+        next_s = time.monotonic()
+        try:
+            while (now := time.monotonic()) < stop_at:
+                if next_s > now:
+                    await asyncio.sleep(next_s - now)
+                response = await client.read_holding_registers(0, count=registers, device_id=1)
+                counts[i] += len(response.registers)
+                next_s += interval_s
+        finally:
+            client.close()
+
+    cpu0, t0 = cpu_s(), time.perf_counter()
+    stop_at = time.monotonic() + duration_s
+    async with asyncio.TaskGroup() as group:
+        for i, (host, port) in enumerate(endpoints):
+            group.create_task(poll(i, host, port, stop_at))
+    return time.perf_counter() - t0, cpu_s() - cpu0, sum(counts)
 
 
 def cpu_s() -> float:

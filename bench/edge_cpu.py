@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _peers import PYTHON, ROOT, Peer, load_average, site_file
+from _peers import PYTHON, ROOT, Peer, bare_tcp_poll, endpoints_of, load_average, site_file
 
 RESULTS = ROOT / "bench" / "results" / "edge_cpu.json"
 ENDPOINTS = 10
@@ -95,46 +95,14 @@ def count(db: Path, sql: str) -> int:
         conn.close()
 
 
-def endpoints_of(lines: list[str]) -> list[tuple[str, int]]:
-    out = []
-    for line in lines:
-        if line.startswith("endpoint "):
-            host, _, port = line.split()[1].rpartition(":")
-            out.append((host, int(port)))
-    return out
-
-
 # ---------------------------------------------------------------------- the baseline (a child process)
 
 
 async def bare_poll(endpoints: list[tuple[str, int]], duration_s: float) -> dict[str, Any]:
-    from pymodbus.client import AsyncModbusTcpClient  # noqa: PLC0415 - the baseline child only
-
-    counts = [0] * len(endpoints)
-
-    async def poll(i: int, host: str, port: int, stop_at: float) -> None:
-        client = AsyncModbusTcpClient(host, port=port, retries=0, timeout=1.0, reconnect_delay=0)
-        await client.connect()
-        next_s = time.monotonic()
-        try:
-            while (now := time.monotonic()) < stop_at:
-                if next_s > now:
-                    await asyncio.sleep(next_s - now)
-                response = await client.read_holding_registers(0, count=REGISTERS, device_id=1)
-                counts[i] += len(response.registers)
-                next_s += INTERVAL_S
-        finally:
-            client.close()
-
-    cpu0, t0 = proc_cpu_s(os.getpid()), time.perf_counter()
-    stop_at = time.monotonic() + duration_s
-    async with asyncio.TaskGroup() as group:
-        for i, (host, port) in enumerate(endpoints):
-            group.create_task(poll(i, host, port, stop_at))
-    elapsed, cpu = time.perf_counter() - t0, proc_cpu_s(os.getpid()) - cpu0
+    elapsed, cpu, values = await bare_tcp_poll(endpoints, REGISTERS, INTERVAL_S, duration_s)
     return {
         "elapsed_s": elapsed,
-        "values": sum(counts),
+        "values": values,
         "cpu_s": cpu,
         "peak_rss_mib": proc_peak_rss_mib(os.getpid()),
     }

@@ -31,8 +31,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _peers import PYTHON, ROOT, Peer, cpu_s, load_average, peak_rss_mib, site_file
-from pymodbus.client import AsyncModbusTcpClient
+from _peers import (
+    PYTHON,
+    ROOT,
+    Peer,
+    bare_tcp_poll,
+    cpu_s,
+    endpoints_of,
+    load_average,
+    peak_rss_mib,
+    site_file,
+)
 
 from edge.acquisition import Acquisition
 from edge.modbus_client import quiet_pymodbus_logging
@@ -63,40 +72,9 @@ class CountingSink:
         self.events.append(event)
 
 
-def endpoints_of(peer_output: list[str]) -> list[tuple[str, int]]:
-    out = []
-    for line in peer_output:
-        if line.startswith("endpoint "):
-            host, _, port = line.split()[1].rpartition(":")
-            out.append((host, int(port)))
-    return out
-
-
 async def baseline(endpoints: list[tuple[str, int]], duration_s: float) -> dict[str, Any]:
     """The same reads with a bare pymodbus loop per endpoint: no schedule, no decode, no blocks."""
-    counts = [0] * len(endpoints)
-
-    async def poll(i: int, host: str, port: int, stop_at: float) -> None:
-        client = AsyncModbusTcpClient(host, port=port, retries=0, timeout=1.0, reconnect_delay=0)
-        await client.connect()
-        next_s = time.monotonic()
-        try:
-            while (now := time.monotonic()) < stop_at:
-                if next_s > now:
-                    await asyncio.sleep(next_s - now)
-                response = await client.read_holding_registers(0, count=REGISTERS, device_id=1)
-                counts[i] += len(response.registers)
-                next_s += INTERVAL_S
-        finally:
-            client.close()
-
-    cpu0, t0 = cpu_s(), time.perf_counter()
-    stop_at = time.monotonic() + duration_s
-    async with asyncio.TaskGroup() as group:
-        for i, (host, port) in enumerate(endpoints):
-            group.create_task(poll(i, host, port, stop_at))
-    elapsed, cpu = time.perf_counter() - t0, cpu_s() - cpu0
-    values = sum(counts)
+    elapsed, cpu, values = await bare_tcp_poll(endpoints, REGISTERS, INTERVAL_S, duration_s)
     return {
         "elapsed_s": round(elapsed, 3),
         "values": values,
