@@ -43,6 +43,11 @@ class ConfigError(FieldWatchError):
         self.issues = sorted(issues, key=lambda i: (i.path, i.line or 0, i.key))
         super().__init__("\n".join(str(i) for i in self.issues))
 
+    def report(self) -> str:
+        """Every issue on a line of its own, then how many there are: what a command prints."""
+        n = len(self.issues)
+        return f"{self}\n{n} problem{'s' if n != 1 else ''} found"
+
 
 class ProtocolError(FieldWatchError):
     """Bytes or values that a protocol does not allow."""

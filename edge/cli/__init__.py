@@ -47,9 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except ConfigError as e:
-        for issue in e.issues:
-            print(issue, file=sys.stderr)
-        print(f"{len(e.issues)} problem{'s' if len(e.issues) != 1 else ''} found", file=sys.stderr)
+        print(e.report(), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
