@@ -217,16 +217,21 @@ def delete_ranges(conn: sqlite3.Connection, ranges: Sequence[tuple[int, int]]) -
 
 
 def compact(conn: sqlite3.Connection, after_id: int, through_id: int, limit: int) -> int:
-    """Compress up to ``limit`` raw blocks with ``after_id < id <= through_id``, oldest first; returns
-    the id of the last block looked at (``after_id`` if none), for the next call to start after."""
+    """Compress the raw blocks among the next ``limit`` blocks with ``after_id < id <= through_id``;
+    returns the id of the last block looked at (``through_id`` when none is left), for the next call to
+    start after. Bounded by the blocks looked at, not the blocks compressed: after a restart the scan
+    starts again from the oldest block, and a long backlog already compressed must not be read in one go."""
     found = conn.execute(
-        "SELECT id, data FROM reading_blocks WHERE id > ? AND id <= ? AND substr(data, 1, 1) = ? "
-        "ORDER BY id LIMIT ?",
-        (after_id, through_id, RAW_MARK, limit),
+        "SELECT id, data FROM reading_blocks WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+        (after_id, through_id, limit),
     ).fetchall()
     conn.executemany(
         "UPDATE reading_blocks SET data = ? WHERE id = ?",
-        [(ZLIB_MARK + zlib.compress(memoryview(data)[1:], ZLIB_LEVEL), block_id) for block_id, data in found],
+        [
+            (ZLIB_MARK + zlib.compress(memoryview(data)[1:], ZLIB_LEVEL), block_id)
+            for block_id, data in found
+            if data[0] == RAW
+        ],
     )
     return int(found[-1][0]) if len(found) == limit else through_id
 

@@ -55,7 +55,7 @@ BUDGET_CHECK_S = 1.0  # the pages are measured (and the budget checked) at least
 GROWTH_BOUND_READING = 64
 GROWTH_BOUND_EVENT = 1024
 GROWTH_BOUND_COMMIT = 16 * 4096
-COMPACT_BLOCKS = 64  # blocks compressed at most per step (about once a second): 64 x 1024 readings
+COMPACT_BLOCKS = 64  # blocks looked at per step (about once a second), up to 64 x 1024 readings
 
 
 @dataclass(slots=True)

@@ -174,3 +174,24 @@ def test_blocks_that_wait_are_compressed_in_place_and_read_the_same(
     assert after.seq.tolist() == before.seq.tolist()[10:]
     assert after.block.value.tolist() == before.block.value.tolist()[10:]
     outbox.close()
+
+
+def test_compaction_steps_look_at_a_bounded_number_of_blocks_and_resume(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "b.db", isolation_level=None)
+    conn.execute("CREATE TABLE reading_blocks (id INTEGER PRIMARY KEY, first_seq, last_seq, rows, data BLOB)")
+    for first in range(1, 101, 10):  # ten blocks of ten; the 3rd and 4th already compressed
+        seq = np.arange(first, first + 10, dtype=np.int64)
+        blocks.insert(conn, seq, block(first, 10, 3), compress=first in (21, 31))
+
+    def packing() -> list[int]:
+        return [bytes(d)[0] for (d,) in conn.execute("SELECT data FROM reading_blocks ORDER BY id")]
+
+    through = blocks.compact(conn, 0, 60, limit=4)  # looks at blocks 1, 11, 21, 31 only
+    assert through == 31
+    assert packing() == [blocks.ZLIB] * 4 + [blocks.RAW] * 6
+    through = blocks.compact(conn, through, 60, limit=4)  # 41, 51: fewer than the limit, so done to 60
+    assert through == 60
+    assert packing() == [blocks.ZLIB] * 6 + [blocks.RAW] * 4  # 61 and later were not old enough
+    got = blocks.readings(conn, 0, MAX_SEQ, 1000)
+    assert got.seq.tolist() == list(range(1, 101))
+    assert got.block.value.tolist() == block(1, 100, 3).value.tolist()
