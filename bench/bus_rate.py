@@ -174,7 +174,12 @@ def main() -> None:
     ap.add_argument("--duration-s", type=float, default=20.0, help="FieldWatch's run per speed")
     ap.add_argument("--wire", default="project", help="project, shared, or a path to a compatible script")
     ap.add_argument("--speeds", default="", help="a subset, like 115200-8N1,9600-8N1")
+    ap.add_argument("--uvloop", action="store_true", help="run on uvloop's event loop, as the agent does")
     args = ap.parse_args()
+    if args.uvloop:
+        import uvloop  # noqa: PLC0415 - only with --uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     quiet_pymodbus_logging()  # a late answer after a cancelled read is counted, not printed
     speeds: list[tuple[int, str]] = list(SPEEDS)
     if args.speeds:

@@ -12,6 +12,8 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from edge.agent import Agent
 from edge.clock import Clock
@@ -22,6 +24,16 @@ NAME = "run"
 HELP = "run the gateway: acquisition, detection, outbox, uplink and heartbeat, until SIGTERM"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 log = logging.getLogger(__name__)
+
+
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
+    """uvloop where it exists (Linux, the gateways): the agent's event loop spends about 0.25 us less CPU
+    per value on it (bench/edge_cpu.py); the standard loop elsewhere."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional: not built for every platform
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +79,7 @@ def _run(args: argparse.Namespace, early_stop: list[int]) -> int:
         print(f"fieldwatch-edge run: {e}", file=sys.stderr)
         return 1
     try:
-        asyncio.run(_serve(agent, early_stop, args.drain_s))
+        _event_loop_runner()(_serve(agent, early_stop, args.drain_s))
     except Exception as e:  # a fatal error of one task (an ExceptionGroup from the TaskGroup)
         errors = e.exceptions if isinstance(e, BaseExceptionGroup) else [e]
         for error in errors:
