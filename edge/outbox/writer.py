@@ -110,6 +110,7 @@ class Writer(threading.Thread):
         self.page_bytes = budget.page_bytes(conn)
         self._budget_checked = (time.monotonic(), 0)  # when the pages were measured, bytes written since
         self._seq_marks: deque[tuple[float, int]] = deque()  # (when, next_seq), for compaction's age
+        self._compact_mark = 0  # blocks up to this id have waited long enough to be compressed
         self._compacted_through = 0  # blocks up to this id are compressed (or were looked at)
         self.counters: Counter[str] = Counter()
         self.appended_rows = 0  # written by the appending thread only
@@ -314,8 +315,7 @@ class Writer(threading.Thread):
             for reason, count in unpersisted.items():
                 budget.count(conn, reason, count)
             measure = self._budget_check_due(p, added, events)
-            if measure:
-                self._compact(conn, seq)
+            compacted = self._compact(conn, seq) if measure else self._compacted_through
             pages = budget.page_bytes(conn) if measure else -1  # inside the transaction: no lock of its own
             conn.execute("COMMIT")
         except BaseException:
@@ -328,6 +328,7 @@ class Writer(threading.Thread):
         if pages >= 0:
             self.page_bytes = pages
             self._budget_checked = (time.monotonic(), 0)
+        self._compacted_through = compacted  # only once committed: a rolled-back step is done again
         with self._drop_lock:
             self._unpersisted -= unpersisted
         for seqs, block in self._inserted:
@@ -364,16 +365,17 @@ class Writer(threading.Thread):
         room = self.budget.current - self.page_bytes
         return bool(p.ops) or time.monotonic() - checked_at >= BUDGET_CHECK_S or grown * 4 >= room
 
-    def _compact(self, conn: sqlite3.Connection, next_seq: int) -> None:
+    def _compact(self, conn: sqlite3.Connection, next_seq: int) -> int:
         """Compress the blocks that have waited ``COMPACT_AFTER_S`` (``blocks.compact``), a bounded step,
-        inside the current transaction. Runs with the budget check, about once a second."""
+        inside the current transaction; returns how far the blocks are compressed if it commits. Runs
+        with the budget check, about once a second."""
         now = time.monotonic()
         self._seq_marks.append((now, next_seq))
-        mark = 0
         while self._seq_marks and now - self._seq_marks[0][0] >= blocks.COMPACT_AFTER_S:
-            mark = self._seq_marks.popleft()[1] - 1  # every block written by then starts at or before it
-        if mark > self._compacted_through:
-            self._compacted_through = blocks.compact(conn, self._compacted_through, mark, COMPACT_BLOCKS)
+            self._compact_mark = self._seq_marks.popleft()[1] - 1  # every block written by then starts here
+        if self._compact_mark <= self._compacted_through:
+            return self._compacted_through
+        return blocks.compact(conn, self._compacted_through, self._compact_mark, COMPACT_BLOCKS)
 
     def _evict_if_over(self, limit: int | None = None, *, measured: bool = False) -> None:
         """Evict when the pages are over the budget (``limit``: the one a full disk just set;

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sqlite_utils import Database
 
-from edge.outbox import OutboxError, blocks, budget, schema
+from edge.outbox import OutboxError, blocks, budget, schema, writer
 from edge.outbox.reader import MAX_SEQ
 from tests.edge.outbox.helpers import TS0_MS, block, event, open_outbox
 
@@ -159,11 +159,13 @@ def test_blocks_that_wait_are_compressed_in_place_and_read_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(blocks, "COMPACT_AFTER_S", 0.0)  # every block has waited long enough
+    monkeypatch.setattr(writer, "COMPACT_BLOCKS", 2)  # five blocks: three steps
     outbox = open_outbox(tmp_path / "o.db", commit_rows=1000)
     outbox.append_readings(block(1, 5000, 10))
     outbox.flush().result(timeout=10)
     before = outbox.reader().readings(0, limit=10_000)
-    outbox.acknowledge([(1, 10)], acked_through=10, now_ms=0).result(timeout=10)  # an op: a compaction step
+    for last in (4, 7, 10):  # an op each: a compaction step each
+        outbox.acknowledge([(1, last)], acked_through=last, now_ms=0).result(timeout=10)
     outbox.close()
     conn = sqlite3.connect(tmp_path / "o.db")
     marks = [bytes(row[0]) for row in conn.execute("SELECT substr(data, 1, 1) FROM reading_blocks")]
