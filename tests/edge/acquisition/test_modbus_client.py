@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from simulator.modbus_slaves import SlaveMemory, SlaveServer, serve_rtu, serve_t
 from simulator.rs485wire import Rs485Wire, WireSettings
 
 TIMEOUT_S = 0.3
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 def slaves() -> list[SlaveMemory]:
@@ -23,6 +24,31 @@ def slaves() -> list[SlaveMemory]:
     one.set_bits("coil", 3, [True, False, True])
     two.set_exception("holding", 4, 2)
     return [one, two]
+
+
+@contextlib.asynccontextmanager
+async def raw_tcp_device(handle: Handler) -> AsyncIterator[PymodbusLink]:
+    """A TCP device written by hand (``handle`` answers each connection), and a link connected to it."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await handle(reader, writer)
+
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0)
+    link = tcp_link("127.0.0.1", server.sockets[0].getsockname()[1], timeout_s=TIMEOUT_S)
+    try:
+        assert await link.connect(2.0)
+        yield link
+    finally:
+        link.close()
+        server.close()
+        for writer in writers:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+        await server.wait_closed()
 
 
 @pytest.fixture
@@ -151,75 +177,44 @@ async def test_a_device_answering_undecodable_frames_gives_bad_frames_not_errors
 ) -> None:
     """A hostile TCP device: each answer has a sound MBAP header but a PDU pymodbus cannot decode."""
 
-    writers: list[asyncio.StreamWriter] = []
-
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
-            while True:
-                request = await reader.readexactly(12)
-                writer.write(request[:4] + (len(pdu) + 1).to_bytes(2, "big") + request[6:7] + pdu)
-                await writer.drain()
+        while True:
+            request = await reader.readexactly(12)
+            writer.write(request[:4] + (len(pdu) + 1).to_bytes(2, "big") + request[6:7] + pdu)
+            await writer.drain()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    link = tcp_link("127.0.0.1", port, timeout_s=TIMEOUT_S)
-    try:
-        assert await link.connect(2.0)
+    async with raw_tcp_device(handle) as link:
         for _ in range(3):
             result = await link.read(1, "holding", 0, 5, TIMEOUT_S)
             assert (result.status, result.detail) == (ReadStatus.BAD_FRAME, detail)
         assert link.connected
         assert link.statistics()["frame_errors"] == 3
-    finally:
-        link.close()
-        server.close()
-        for writer in writers:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-        await server.wait_closed()
 
 
 async def test_a_late_answer_is_counted_and_skipped_and_the_next_read_gets_its_own() -> None:
     """The device answers its first request after the read timed out: that answer arrives while the next
     read waits, is counted as unexpected (another transaction) and ignored; the next read is answered."""
-    writers: list[asyncio.StreamWriter] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
         first = True
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
-            while True:
-                request = await reader.readexactly(12)
-                if first:
-                    await asyncio.sleep(TIMEOUT_S * 1.5)
-                    first = False
-                tid = request[:2]
-                value = 7 if tid == b"\x00\x01" else 8
-                pdu = bytes([3, 2, 0, value])
-                writer.write(tid + b"\x00\x00" + (len(pdu) + 1).to_bytes(2, "big") + request[6:7] + pdu)
-                await writer.drain()
-                await asyncio.sleep(0.05)  # the late answer travels alone, not with the next one
+        while True:
+            request = await reader.readexactly(12)
+            if first:
+                await asyncio.sleep(TIMEOUT_S * 1.5)
+                first = False
+            tid = request[:2]
+            value = 7 if tid == b"\x00\x01" else 8
+            pdu = bytes([3, 2, 0, value])
+            writer.write(tid + b"\x00\x00" + (len(pdu) + 1).to_bytes(2, "big") + request[6:7] + pdu)
+            await writer.drain()
+            await asyncio.sleep(0.05)  # the late answer travels alone, not with the next one
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    link = tcp_link("127.0.0.1", port, timeout_s=TIMEOUT_S)
-    try:
-        assert await link.connect(2.0)
+    async with raw_tcp_device(handle) as link:
         assert (await link.read(1, "holding", 0, 1, TIMEOUT_S)).status is ReadStatus.TIMEOUT
         second = await link.read(1, "holding", 0, 1, TIMEOUT_S * 3)
         assert (second.status, second.words) == (ReadStatus.OK, [8])
         assert link.statistics()["unexpected_frames"] == 1
         assert link.connected
-    finally:
-        link.close()
-        server.close()
-        for writer in writers:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-        await server.wait_closed()
 
 
 async def test_reads_sent_together_share_one_timeout_timer() -> None:
