@@ -23,6 +23,8 @@ import heapq
 import math
 from collections.abc import Sequence
 
+SERVES_NEXT_S = 0.01  # a poll that began this close before a slot's time (at most interval / 10) serves it
+
 
 class BusSchedule:
     def __init__(self, intervals_s: Sequence[float], start_s: float, origin_s: float | None = None) -> None:
@@ -47,13 +49,15 @@ class BusSchedule:
     def done(self, index: int, now_s: float, started_s: float | None = None) -> None:
         """Request ``index`` was served (or given up) at ``now_s``: move it to its next slot.
 
-        ``started_s``: when the poll began. A poll that began after a later slot's time served that slot
-        too (one read, not two back to back a millisecond apart: a bus that starts just before a grid
-        point and polls at once, late, would otherwise poll again at once for the slot it just passed)."""
+        ``started_s``: when the poll began. A poll that began after a later slot's time, or just before
+        it (``SERVES_NEXT_S``), served that slot too: one read, not two back to back within a millisecond
+        (a bus that starts just before a grid point polls the slot before at once, late, and would
+        otherwise poll again at once, or a millisecond later, for the slot it is about to pass)."""
         interval_s = self.intervals_s[index]
         following = self._slot[index] + 1
         if started_s is not None:
-            following = max(following, math.floor((started_s - self.origin_s) / interval_s) + 1)
+            early_s = min(SERVES_NEXT_S, interval_s / 10)
+            following = max(following, math.floor((started_s + early_s - self.origin_s) / interval_s) + 1)
         latest_past = math.floor((now_s - self.origin_s) / interval_s)
         if latest_past > following:
             self.skipped_slots += latest_past - following  # whole slots missed beyond the next

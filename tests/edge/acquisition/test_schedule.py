@@ -101,3 +101,23 @@ def test_a_poll_started_on_time_that_overran_still_runs_the_latest_slot_late() -
     schedule.done(0, now_s=3.5, started_s=0.0)
     assert schedule.next_due() == (0, 3.0)
     assert schedule.skipped_slots == 2
+
+
+def test_a_poll_that_starts_just_before_a_grid_point_serves_that_slot_too() -> None:
+    """The same, when the late first poll begins a millisecond before the next grid point and ends after
+    it: the next poll waits for the point after (seen in the e2e test: two reads stamped the same ms)."""
+    schedule = BusSchedule([0.1], start_s=27.498, origin_s=0.0)
+    schedule.done(0, now_s=27.5003, started_s=27.499)
+    assert schedule.next_due()[1] == pytest.approx(27.6)
+    assert schedule.skipped_slots == 0
+
+
+def test_a_busy_bus_polling_its_last_request_late_in_the_cycle_skips_no_slot() -> None:
+    """On a busy RTU bus the last requests of a cycle start well after their slot: that is no reason to
+    skip the next one; only a start within a hundredth of a second (a tenth of the interval) is."""
+    schedule = BusSchedule([1.0], start_s=0.0)
+    schedule.done(0, now_s=0.6, started_s=0.54)
+    assert schedule.next_due() == (0, 1.0)
+    fast = BusSchedule([0.05], start_s=0.0)
+    fast.done(0, now_s=0.046, started_s=0.044)  # 6 ms before the next point: more than 5 ms, polled again
+    assert fast.next_due()[1] == pytest.approx(0.05)
