@@ -17,11 +17,20 @@ def shipped_profiles_dir() -> str:
 
 
 def read_text(path: str) -> str | None:
-    """A file's text, or None when there is no such file (the loader reports it with its context)."""
+    """A file's text, or None when there is no such file (the loader reports it with its context).
+
+    A file that is not UTF-8 text (a profile saved in GBK, a binary) is a ``ConfigError`` naming the first
+    byte that is not.
+    """
     try:
-        return Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        message = f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
+        raise ConfigError([ConfigIssue(path, None, "", message)]) from None
 
 
 def load_site(path: str | Path) -> BoundSite:
@@ -39,4 +48,4 @@ def load_profile(path: str | Path) -> AnyProfile:
     text = read_text(str(p))
     if text is None:
         raise ConfigError([ConfigIssue(str(p), None, "", "no such file")])
-    return parse_profile(text, str(p))
+    return parse_profile(text, str(p), name=p.stem)

@@ -13,6 +13,7 @@ profiles' problems under the profiles' own paths.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import posixpath
 import re
@@ -25,7 +26,17 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from protocols.errors import ConfigError, ConfigIssue
-from protocols.modelbase import IDENTIFIER_HINT, ISSUE_SEPARATOR, split_keyed
+from protocols.modelbase import (
+    FOUND,
+    IDENTIFIER_HINT,
+    ISSUE_SEPARATOR,
+    LATE,
+    Unknown,
+    check_context,
+    is_partial,
+    knows,
+    split_keyed,
+)
 from protocols.profile import AnyProfile, ModbusProfile, NmeaProfile, Profile
 from protocols.records import channel_key
 from protocols.rules import Rule
@@ -130,6 +141,16 @@ def _tags(model: Any) -> set[str]:
     return tags
 
 
+def _union_tags(root: Any, loc: tuple[Any, ...]) -> str:
+    """The tags of the discriminated union at ``loc`` (pydantic names none when the tag is missing)."""
+    tp: Any = root
+    for el in loc:
+        tp, _ = _step(tp, el)
+    tp = _unwrap(tp)
+    members = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else ()
+    return ", ".join(tag for m in members for tag in sorted(_tags(m)))
+
+
 def _got(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -155,7 +176,7 @@ def _message(err: Any, root: Any) -> tuple[str, str | None]:
         expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
         return f"expected one of {expected} (got {_got(value)})", None
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        tags = str(ctx.get("expected_tags", "")).replace("'", "")
+        tags = str(ctx.get("expected_tags", "")).replace("'", "") or _union_tags(root, loc)
         disc = str(ctx.get("discriminator", "type")).strip("'")
         if kind == "union_tag_not_found":
             return f"required key is missing (one of {tags})", disc
@@ -179,6 +200,7 @@ def _message(err: Any, root: Any) -> tuple[str, str | None]:
     bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
     if kind in bounds:
         limit = next(iter(ctx.values()), "?")
+        limit = f"{limit:g}" if isinstance(limit, float) else limit
         return f"must be {bounds[kind]} {limit} (got {_got(value)})", None
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length')} item(s)", None
@@ -216,45 +238,86 @@ def validation_issues(
     return issues
 
 
-def validate_text(text: str, path: str, root: Any) -> tuple[Any, Lines, list[ConfigIssue]]:
-    """Parse YAML ``text`` and validate it as ``root``: ``(model or None, lines, issues)``."""
+@dataclass(frozen=True)
+class Validated:
+    """One file, validated: the model (None when anything is wrong), what of it validated (the model, or a
+    ``modelbase.Partial``, or None when the YAML itself is broken), its line map and every issue."""
+
+    model: Any
+    partial: Any
+    lines: Lines
+    issues: list[ConfigIssue]
+
+
+def validate_file(text: str, path: str, root: Any) -> Validated:
+    """Parse YAML ``text`` and validate it as ``root``, collecting every problem (see ``modelbase``)."""
     data, lines, problems = parse(text)
     issues = [ConfigIssue(path, p.line, format_key(p.path), p.message) for p in problems]
     if data is None:
-        return None, lines, issues
+        return Validated(None, None, lines, issues)
+    context = check_context()
     try:
-        model = TypeAdapter(root).validate_python(data)
+        model = TypeAdapter(root).validate_python(data, context=context)
     except ValidationError as e:
-        found = issues + validation_issues(e, data, lines, path, root) + _raw_duplicates(data, lines, path)
-        return None, lines, list(dict.fromkeys(found))  # a model check may repeat a raw one
-    return (None if issues else model), lines, issues
+        found = issues + validation_issues(e, data, lines, path, root)
+        found += _late_issues(context, data, lines, path)
+        partial = context[FOUND].get(id(data))
+        return Validated(None, partial, lines, list(dict.fromkeys(found)))  # a model check may repeat one
+    return Validated(None if issues else model, model, lines, issues)
 
 
-def _raw_duplicates(data: Any, lines: Lines, path: str) -> list[ConfigIssue]:
-    """Duplicate point names, found on the raw data: the model's own check runs only on valid points."""
-    points = data.get("points") if isinstance(data, dict) else None
-    if not isinstance(points, list):
-        return []
-    seen: dict[Any, int] = {}
-    out = []
-    for i, p in enumerate(points):
-        name = p.get("name") if isinstance(p, dict) else None
-        if not isinstance(name, str):
+def validate_text(text: str, path: str, root: Any) -> tuple[Any, Lines, list[ConfigIssue]]:
+    """Parse YAML ``text`` and validate it as ``root``: ``(model or None, lines, issues)``."""
+    v = validate_file(text, path, root)
+    return v.model, v.lines, v.issues
+
+
+def _late_issues(context: dict[str, Any], data: Any, lines: Lines, path: str) -> list[ConfigIssue]:
+    """The problems cross checks found in models whose own fields failed, at their keys in the file."""
+    where = dict(_mapping_paths(data, ()))
+    issues = []
+    for mapping_id, problems in context[LATE]:
+        base = where.get(mapping_id)
+        if base is None:
             continue
-        if name in seen:
-            key: Path = ("points", i, "name")
-            message = f"point name {name!r} is used twice (also points[{seen[name]}])"
-            out.append(ConfigIssue(path, lines.line_of(key), format_key(key), message))
-        seen.setdefault(name, i)
-    return out
+        for problem in problems:
+            key, text = split_keyed(problem)
+            full = base + parse_key(key) if key else base
+            issues.append(ConfigIssue(path, lines.line_of(full), format_key(full), text))
+    return issues
 
 
-def parse_profile(text: str, path: str) -> AnyProfile:
-    """A profile from YAML text; ``ConfigError`` with every issue when it is wrong."""
-    model, _, issues = validate_text(text, path, Profile)
+def _mapping_paths(data: Any, path: Path) -> Iterator[tuple[int, Path]]:
+    if isinstance(data, dict):
+        yield id(data), path
+        for key, value in data.items():
+            yield from _mapping_paths(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _mapping_paths(value, (*path, i))
+
+
+def parse_profile(text: str, path: str, *, name: str | None = None) -> AnyProfile:
+    """A profile from YAML text; ``ConfigError`` with every issue when it is wrong.
+
+    ``name`` is the name site files know it by (its file stem): its ``model`` must say the same.
+    """
+    v = validate_file(text, path, Profile)
+    issues = v.issues + (_model_names_file(v, path, name) if name is not None else [])
     if issues:
         raise ConfigError(issues)
-    return typing.cast(AnyProfile, model)
+    return typing.cast(AnyProfile, v.model)
+
+
+def _model_names_file(v: Validated, path: str, name: str) -> list[ConfigIssue]:
+    """The README's rule: ``model`` repeats the file stem, the name site files use."""
+    if v.partial is None or not knows(v.partial, "model") or v.partial.model == name:
+        return []
+    message = (
+        f"{v.partial.model!r} differs from the file's name: site files name this profile {name!r} "
+        f"(its file stem), so write `model: {name}` (or rename the file)"
+    )
+    return [ConfigIssue(path, v.lines.line_of(("model",)), "model", message)]
 
 
 def parse_site(text: str, path: str) -> SiteFile:
@@ -345,33 +408,41 @@ def load_site(
 ) -> BoundSite:
     """Load a site file and every profile it names; ``ConfigError`` with every issue of every file.
 
-    ``read_text(path)`` returns a file's text, or None when there is no such file. ``available_profiles``
-    (names) lets a misspelt profile name get a suggestion.
+    ``read_text(path)`` returns a file's text, or None when there is no such file; it may raise
+    ``ConfigError`` for a file that is not text, which is reported with the rest. ``available_profiles``
+    (names) lets a misspelt profile name get a suggestion. A site or profile with wrong fields is still
+    checked as far as its valid fields allow, so one run reports every mistake.
     """
     text = read_text(site_path)
     if text is None:
         raise ConfigError([ConfigIssue(site_path, None, "", "no such file")])
-    model, lines, issues = validate_text(text, site_path, SiteFile)
-    if model is None:
+    v = validate_file(text, site_path, SiteFile)
+    issues = list(v.issues)
+    site = v.partial
+    if site is None:  # the YAML itself is broken
         raise ConfigError(issues)
-    site: SiteFile = model
     profiles: dict[str, tuple[str, AnyProfile | None]] = {}
     for _, _, dev in _walk_devices(site):
-        if dev.profile in profiles:
+        if not knows(dev, "profile") or dev.profile in profiles:
             continue
         for candidate in profile_candidates(site_path, site, dev.profile, shipped_profiles_dir):
-            ptext = read_text(candidate)
+            try:
+                ptext = read_text(candidate)
+            except ConfigError as e:
+                issues += e.issues
+                profiles[dev.profile] = (candidate, None)
+                break
             if ptext is not None:
-                pmodel, _, pissues = validate_text(ptext, candidate, Profile)
-                issues += pissues
-                profiles[dev.profile] = (candidate, pmodel)
+                pv = validate_file(ptext, candidate, Profile)
+                issues += pv.issues + _model_names_file(pv, candidate, dev.profile)
+                profiles[dev.profile] = (candidate, pv.partial)
                 break
         else:
             profiles[dev.profile] = ("", None)
     bound, bind_issues = bind_site(
         site_path,
         site,
-        lines,
+        v.lines,
         profiles,
         shipped_profiles_dir=shipped_profiles_dir,
         available_profiles=available_profiles,
@@ -383,8 +454,9 @@ def load_site(
 
 
 def _walk_devices(site: SiteFile) -> Iterator[tuple[int, int, Device]]:
-    for b, bus in enumerate(site.buses):
-        for d, dev in enumerate(bus.devices):
+    """Every device of the site (of a partial site: every device of a bus whose devices are known)."""
+    for b, bus in enumerate(site.buses if knows(site, "buses") else ()):
+        for d, dev in enumerate(bus.devices if knows(bus, "devices") else ()):
             yield b, d, dev
 
 
@@ -397,7 +469,11 @@ def bind_site(
     shipped_profiles_dir: str,
     available_profiles: Sequence[str] = (),
 ) -> tuple[BoundSite, list[ConfigIssue]]:
-    """Check a site against its profiles and resolve each device; ``(bound site, issues)``."""
+    """Check a site against its profiles and resolve each device; ``(bound site, issues)``.
+
+    The site and the profiles may be partial (``modelbase.Partial``): each check that needs a field that
+    failed is skipped, and the bound site then has no channels.
+    """
     issues: list[ConfigIssue] = []
 
     def issue(path: Path, message: str) -> None:
@@ -407,9 +483,12 @@ def bind_site(
     for b, d, dev in _walk_devices(site):
         bus = site.buses[b]
         here: Path = ("buses", b, "devices", d)
+        if not knows(dev, "profile"):
+            continue
         found_at, profile = profiles.get(dev.profile, ("", None))
         if not found_at:
-            where = ", ".join(profile_candidates(site_path, site, dev.profile, shipped_profiles_dir))
+            dirs = site if knows(site, "profiles_dirs") else _NO_DIRS
+            where = ", ".join(profile_candidates(site_path, dirs, dev.profile, shipped_profiles_dir))
             known = sorted({*available_profiles, *_found_names(profiles)})
             near = difflib.get_close_matches(dev.profile, known, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
@@ -419,10 +498,24 @@ def bind_site(
             continue  # the profile's own issues are already reported under its path
         _check_device(bus, dev, profile, here, issue)
         devices.append(BoundDevice(bus, dev, dev.profile, profile))
-    _check_unit_ids(devices, issue, site)
-    channels = _channels(site, devices)
-    _check_combined(site, devices, issue)
+    _guarded(_check_unit_ids, devices, issue, site)
+    _guarded(_check_combined, site, devices, issue)
+    whole = not is_partial(site) and all(not is_partial(d.profile) for d in devices)
+    channels = _channels(site, devices) if whole else ()
     return BoundSite(site_path, site, tuple(devices), channels), issues
+
+
+class _NoDirs:
+    profiles_dirs: tuple[str, ...] = ()
+
+
+_NO_DIRS: Any = _NoDirs()
+
+
+def _guarded(check: Callable[..., None], *args: Any) -> None:
+    """Run a check; one that needs a field that failed its own validation is skipped."""
+    with contextlib.suppress(Unknown):
+        check(*args)
 
 
 def _found_names(profiles: dict[str, tuple[str, AnyProfile | None]]) -> list[str]:
@@ -432,8 +525,17 @@ def _found_names(profiles: dict[str, tuple[str, AnyProfile | None]]) -> list[str
 def _check_device(
     bus: AnyBus, dev: Device, profile: AnyProfile, here: Path, issue: Callable[[Path, str], None]
 ) -> None:
+    for check in (_check_protocol, _check_origin, _check_overridden_points):
+        _guarded(check, bus, dev, profile, here, issue)
+
+
+def _check_protocol(
+    bus: AnyBus, dev: Device, profile: AnyProfile, here: Path, issue: Callable[[Path, str], None]
+) -> None:
     wants = "serial_line" if profile.protocol in ("nmea", "line") else "rtu or tcp"
-    if isinstance(bus, SerialLineBus) == (profile.protocol == "modbus"):
+    if isinstance(bus, RtuBus | TcpBus | SerialLineBus) and isinstance(bus, SerialLineBus) == (
+        profile.protocol == "modbus"
+    ):
         issue(
             (*here, "profile"),
             f"profile {dev.profile!r} speaks {profile.protocol}: it belongs on a "
@@ -441,13 +543,26 @@ def _check_device(
         )
     if dev.unit_id is not None and profile.protocol != "modbus":
         issue((*here, "unit_id"), f"unit_id is for Modbus devices; {dev.profile!r} speaks {profile.protocol}")
+
+
+def _check_origin(
+    bus: AnyBus, dev: Device, profile: AnyProfile, here: Path, issue: Callable[[Path, str], None]
+) -> None:
     if isinstance(profile, NmeaProfile) and profile.needs_origin and dev.origin is None:
         issue(
             (*here, "id"),
             f"profile {dev.profile!r} reports displacement: give this device an `origin` "
             "(latitude_deg, longitude_deg, altitude_m of the monument's reference position)",
         )
-    names = profile.point_names()
+
+
+def _check_overridden_points(
+    bus: AnyBus, dev: Device, profile: AnyProfile, here: Path, issue: Callable[[Path, str], None]
+) -> None:
+    points = profile.points
+    if not all(knows(p, "name") for p in points):
+        return  # a point whose name is wrong might be the one overridden
+    names = [p.name for p in points]
     for point in dev.rules:
         if point not in names:
             near = difflib.get_close_matches(point, names, n=1)
@@ -458,14 +573,17 @@ def _check_device(
 def _check_unit_ids(devices: list[BoundDevice], issue: Callable[[Path, str], None], site: SiteFile) -> None:
     """Two devices on one Modbus bus may not answer to one unit id (the profile's default counts too)."""
     for b, bus in enumerate(site.buses):
-        if not isinstance(bus, RtuBus | TcpBus):
+        if not isinstance(bus, RtuBus | TcpBus) or not knows(bus, "devices"):
             continue
         seen: dict[int, int] = {}
         for d, dev in enumerate(bus.devices):
             bound = next((x for x in devices if x.device is dev), None)
             if bound is None or not isinstance(bound.profile, ModbusProfile):
                 continue
-            unit = bound.unit_id
+            try:
+                unit = bound.unit_id
+            except Unknown:
+                continue
             if unit in seen:
                 key = "unit_id" if dev.unit_id is not None else "id"
                 default = (
@@ -501,19 +619,28 @@ def _channels(site: SiteFile, devices: list[BoundDevice]) -> tuple[Channel, ...]
 
 
 def _check_combined(site: SiteFile, devices: list[BoundDevice], issue: Callable[[Path, str], None]) -> None:
-    rules = {
-        (bd.device.id, p.name): {r.rule_name for r in bd.rules_for(p.name)}
-        for bd in devices
-        for p in bd.profile.points
-    }
+    rules: dict[tuple[str, str], set[str]] = {}
+    for bd in devices:
+        for p in bd.profile.points:
+            try:
+                rules[(bd.device.id, p.name)] = {r.rule_name for r in bd.rules_for(p.name)}
+            except Unknown:
+                continue
+    complete = all(not is_partial(bd.profile) for bd in devices) and all(
+        knows(dev, "id", "profile") for _, _, dev in _walk_devices(site)
+    )
     for i, combined in enumerate(site.combined_rules):
+        if not knows(combined, "all_of"):
+            continue
         for j, cond in enumerate(combined.all_of):
+            if not knows(cond, "channel", "rule"):
+                continue
             dev, point = cond.channel.split("/")
             known = rules.get((dev, point))
             here: Path = ("combined_rules", i, "all_of", j)
-            if known is None:
+            if known is None and complete:
                 issue((*here, "channel"), f"no device/point {cond.channel!r} on this gateway")
-            elif cond.rule not in known:
+            elif known is not None and cond.rule not in known:
                 issue(
                     (*here, "rule"),
                     f"{cond.channel} has no rule {cond.rule!r} "

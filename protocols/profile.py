@@ -13,9 +13,9 @@ import difflib
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from protocols.modelbase import Identifier, StrictModel, at, raise_all
+from protocols.modelbase import Identifier, StrictModel, at, cross_check, knows
 from protocols.rules import Rule, check_unique_rule_names
 from protocols.units import UNITS
 
@@ -31,7 +31,9 @@ REGISTERS_OF_TYPE: dict[str, int] = {
     "int32": 2, "uint32": 2, "float32": 2,
     "int64": 4, "uint64": 4, "float64": 4,
 }  # fmt: skip
+INTEGER_BITS = {"int16": 16, "uint16": 16, "int32": 32, "uint32": 32, "int64": 64, "uint64": 64}
 BIT_KINDS = ("coil", "discrete")
+FLAG_TYPES = ("bit", "bool")
 MAX_ADDRESS = 0xFFFF
 
 
@@ -44,7 +46,9 @@ def check_unit(unit: str) -> str:
             else difflib.get_close_matches(unit, UNITS, n=1)
         )
         hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise ValueError(f"unknown unit {unit!r}{hint}; known units are listed in protocols/units.py")
+        raise ValueError(
+            f"unknown unit {unit!r}{hint}; known units are listed in hw_profiles/README.md#units"
+        )
     return unit
 
 
@@ -59,13 +63,15 @@ class PointBase(StrictModel):
 
     _unit = field_validator("unit")(check_unit)
 
-    @model_validator(mode="after")
-    def _base_checks(self) -> PointBase:
-        problems = check_unique_rule_names(self.rules)
+    @cross_check
+    def _unique_rule_names(self) -> list[str]:
+        return check_unique_rule_names(self.rules)
+
+    @cross_check
+    def _range_ordered(self) -> list[str]:
         if self.physical_range is not None and self.physical_range[0] >= self.physical_range[1]:
-            problems.append(at("physical_range", "min must be below max"))
-        raise_all(problems)
-        return self
+            return [at("physical_range", "min must be below max")]
+        return []
 
 
 class ModbusPoint(PointBase):
@@ -86,17 +92,23 @@ class ModbusPoint(PointBase):
     @field_validator("nan_value")
     @classmethod
     def _sentinel_fits(cls, v: int | None, info: ValidationInfo) -> int | None:
-        """A signed type's sentinel may be written as the register's hex (int16 0x8000 means -32768)."""
-        bits = {"int16": 16, "uint16": 16, "int32": 32, "uint32": 32, "int64": 64, "uint64": 64}.get(
-            str(info.data.get("type")), 0
-        )
+        """A sentinel the type can read; a signed type's may be written as the register's hex (int16
+        0x8000 means -32768), and is kept as the value the type reads."""
+        data_type = str(info.data.get("type"))
+        bits = INTEGER_BITS.get(data_type, 0)
         if v is None or not bits:
             return v
-        signed = not str(info.data.get("type")).startswith("u")
-        lo, hi = (-(1 << (bits - 1)), (1 << bits) - 1) if signed else (0, (1 << bits) - 1)
+        signed = not data_type.startswith("u")
+        lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        if signed and hi < v < 1 << bits:
+            return v - (1 << bits)  # the register's hex: two's complement
         if not lo <= v <= hi:
-            raise ValueError(f"{v} does not fit {info.data.get('type')} ({lo}..{hi})")
-        return v - (1 << bits) if signed and v >= 1 << (bits - 1) else v
+            hex_too = f", or its raw hex 0x0..0x{(1 << bits) - 1:X}" if signed else ""
+            raise ValueError(
+                f"{data_type} can never read {v} (it reads {lo}..{hi}{hex_too}): "
+                "this sentinel would never match"
+            )
+        return v
 
     @property
     def register_count(self) -> int:
@@ -107,45 +119,60 @@ class ModbusPoint(PointBase):
             return self.length_registers or 0
         return REGISTERS_OF_TYPE.get(self.type, 1)
 
-    @model_validator(mode="after")
-    def _type_fits(self) -> ModbusPoint:
-        problems: list[str] = []
+    @cross_check
+    def _bool_only_for_bits(self) -> list[str]:
         bits = self.kind in BIT_KINDS
         if bits and self.type != "bool":
-            problems.append(
-                at("type", f"{self.kind} points are single bits: use type bool (got {self.type})")
-            )
+            return [at("type", f"{self.kind} points are single bits: use type bool (got {self.type})")]
         if not bits and self.type == "bool":
-            problems.append(
+            return [
                 at(
                     "type",
                     f"bool is for coil and discrete points; one bit of a {self.kind} "
                     "register is type bit with `bit:`",
                 )
-            )
+            ]
+        return []
+
+    @cross_check
+    def _bit_only_for_type_bit(self) -> list[str]:
         if self.type == "bit" and self.bit is None:
-            problems.append(at("bit", "type bit needs `bit: 0-15`"))
+            return [at("bit", "type bit needs `bit: 0-15`")]
         if self.type != "bit" and self.bit is not None:
-            problems.append(at("bit", f"`bit` is only for type bit (this point is {self.type})"))
+            return [at("bit", f"`bit` is only for type bit (this point is {self.type})")]
+        return []
+
+    @cross_check
+    def _length_only_for_strings(self) -> list[str]:
         if self.type == "string" and self.length_registers is None:
-            problems.append(at("length_registers", "type string needs `length_registers`"))
+            return [at("length_registers", "type string needs `length_registers`")]
         if self.type != "string" and self.length_registers is not None:
-            problems.append(at("length_registers", "`length_registers` is only for type string"))
+            return [at("length_registers", "`length_registers` is only for type string")]
+        return []
+
+    @cross_check
+    def _word_order_only_for_wide_types(self) -> list[str]:
         if self.word_order is not None and self.type in ("int16", "uint16", "bit", "bool"):
-            problems.append(at("word_order", f"{self.type} is one register: it has no word order"))
-        end = self.address + self.register_count - 1
-        if end > MAX_ADDRESS:
-            problems.append(
+            return [at("word_order", f"{self.type} is one register: it has no word order")]
+        return []
+
+    @cross_check
+    def _ends_inside_the_map(self) -> list[str]:
+        if self.address + self.register_count - 1 > MAX_ADDRESS:
+            return [
                 at(
                     "address",
                     f"{self.type} at {self.address} spans {self.register_count} "
                     f"registers, past the last address {MAX_ADDRESS}",
                 )
-            )
+            ]
+        return []
+
+    @cross_check
+    def _sentinel_is_an_integer(self) -> list[str]:
         if self.nan_value is not None and self.type in ("float32", "float64", "string", "bool", "bit"):
-            problems.append(at("nan_value", f"nan_value is a raw integer sentinel; {self.type} has none"))
-        raise_all(problems)
-        return self
+            return [at("nan_value", f"nan_value is a raw integer sentinel; {self.type} has none")]
+        return []
 
 
 class Workarounds(StrictModel):
@@ -180,6 +207,8 @@ def _duplicate_names(points: tuple[PointBase, ...]) -> list[str]:
     seen: dict[str, int] = {}
     problems = []
     for i, p in enumerate(points):
+        if not knows(p, "name"):
+            continue
         if p.name in seen:
             problems.append(
                 at(f"points[{i}].name", f"point name {p.name!r} is used twice (also points[{seen[p.name]}])")
@@ -193,12 +222,16 @@ class ModbusProfile(ProfileBase):
     modbus: ModbusSettings = ModbusSettings()
     points: tuple[ModbusPoint, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _points_consistent(self) -> ModbusProfile:
-        problems = _duplicate_names(self.points)
-        by_name = {p.name: p for p in self.points}
-        owner: dict[tuple[str, int], int] = {}
+    @cross_check
+    def _unique_names(self) -> list[str]:
+        return _duplicate_names(self.points)
+
+    @cross_check
+    def _points_fit_one_read(self) -> list[str]:
+        problems = []
         for i, p in enumerate(self.points):
+            if not knows(p, "kind", "type", "length_registers"):
+                continue
             bits = p.kind in BIT_KINDS
             limit = self.modbus.max_bits_per_read if bits else self.modbus.max_registers_per_read
             if p.register_count > limit:
@@ -209,16 +242,38 @@ class ModbusProfile(ProfileBase):
                         f"(modbus.max_registers_per_read is {limit})",
                     )
                 )
-            if p.fault_flag is not None:
-                flag = by_name.get(p.fault_flag)
-                if flag is None or flag.type not in ("bit", "bool"):
-                    problems.append(
-                        at(
-                            f"points[{i}].fault_flag",
-                            f"{p.fault_flag!r} is not a bit or bool point of this profile",
-                        )
-                    )
-            if p.type == "bit":
+        return problems
+
+    @cross_check
+    def _fault_flags_exist(self) -> list[str]:
+        by_name = {p.name: p for p in self.points if knows(p, "name")}
+        problems = []
+        for i, p in enumerate(self.points):
+            if not knows(p, "fault_flag") or p.fault_flag is None:
+                continue
+            flag = by_name.get(p.fault_flag)
+            if flag is not None and not knows(flag, "type"):
+                continue
+            if flag is None or flag.type not in FLAG_TYPES:
+                names = sorted(n for n, q in by_name.items() if knows(q, "type") and q.type in FLAG_TYPES)
+                near = difflib.get_close_matches(p.fault_flag, names, n=1)
+                hint = (
+                    f" (did you mean {near[0]!r}?)"
+                    if near
+                    else f" (its bit and bool points: {', '.join(names)})"
+                    if names
+                    else " (it has none)"
+                )
+                message = f"{p.fault_flag!r} is not a bit or bool point of this profile{hint}"
+                problems.append(at(f"points[{i}].fault_flag", message))
+        return problems
+
+    @cross_check
+    def _registers_read_once(self) -> list[str]:
+        problems = []
+        owner: dict[tuple[str, int], int] = {}
+        for i, p in enumerate(self.points):
+            if not knows(p, "kind", "type", "address", "length_registers") or p.type == "bit":
                 continue  # several bit points share their status register on purpose
             for reg in range(p.address, p.address + p.register_count):
                 other = owner.get((p.kind, reg))
@@ -232,8 +287,7 @@ class ModbusProfile(ProfileBase):
                     )
                     break
                 owner[(p.kind, reg)] = i
-        raise_all(problems)
-        return self
+        return problems
 
 
 NmeaField = Literal[
@@ -271,10 +325,9 @@ class NmeaProfile(ProfileBase):
     nmea: NmeaSettings = NmeaSettings()
     points: tuple[NmeaPoint, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _points_consistent(self) -> NmeaProfile:
-        raise_all(_duplicate_names(self.points))
-        return self
+    @cross_check
+    def _unique_names(self) -> list[str]:
+        return _duplicate_names(self.points)
 
     @property
     def needs_origin(self) -> bool:
@@ -332,11 +385,17 @@ class LineProfile(ProfileBase):
     line: LineSettings
     points: tuple[LinePoint, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _groups_exist(self) -> LineProfile:
-        problems = _duplicate_names(self.points)
+    @cross_check
+    def _unique_names(self) -> list[str]:
+        return _duplicate_names(self.points)
+
+    @cross_check
+    def _groups_exist(self) -> list[str]:
+        problems = []
         groups = re.compile(self.line.pattern).groupindex
         for i, p in enumerate(self.points):
+            if not knows(p, "name", "group"):
+                continue
             if p.group_name not in groups:
                 known = ", ".join(groups) or "none"
                 problems.append(
@@ -345,8 +404,7 @@ class LineProfile(ProfileBase):
                         f"line.pattern has no group named {p.group_name!r} (its groups: {known})",
                     )
                 )
-        raise_all(problems)
-        return self
+        return problems
 
 
 Profile = Annotated[ModbusProfile | NmeaProfile | LineProfile, Field(discriminator="protocol")]

@@ -13,9 +13,9 @@ import itertools
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from protocols.modelbase import Identifier, StrictModel, at
+from protocols.modelbase import Identifier, StrictModel, at, cross_check, knows
 from protocols.records import LEVEL_BY_NAME
 
 LevelName = Literal["blue", "yellow", "orange", "red"]
@@ -37,32 +37,35 @@ class Levels(StrictModel):
         given = ((LEVEL_BY_NAME[n], getattr(self, n)) for n in ("blue", "yellow", "orange", "red"))
         return [(int(lvl), float(t)) for lvl, t in given if t is not None]
 
-    @model_validator(mode="after")
-    def _some_and_finite(self) -> Levels:
+    @cross_check
+    def _some_and_finite(self) -> list[str]:
         pairs = self.thresholds()
         if not pairs:
-            raise ValueError("give at least one of blue, yellow, orange, red")
+            return ["give at least one of blue, yellow, orange, red"]
         for lvl, t in pairs:
             if not math.isfinite(t):
                 name = next(n for n, v in LEVEL_BY_NAME.items() if v == lvl)
-                raise ValueError(at(name, f"must be a finite number (got {t})"))
-        return self
+                return [at(name, f"must be a finite number (got {t})")]
+        return []
 
 
-def check_ordered(levels: Levels, rising: bool, key: str = "levels") -> None:
-    """Raise if thresholds do not grow (``rising``) or shrink with the level."""
+def check_ordered(levels: Levels, rising: bool, key: str = "levels") -> list[str]:
+    """A problem if thresholds do not grow (``rising``) or shrink with the level."""
+    if not isinstance(levels, Levels) or not knows(levels, "blue", "yellow", "orange", "red"):
+        return []
     pairs = levels.thresholds()
     for (l1, t1), (l2, t2) in itertools.pairwise(pairs):
         if (t2 <= t1) if rising else (t2 >= t1):
             word = "above" if rising else "below"
             names = {int(v): n for n, v in LEVEL_BY_NAME.items()}
-            raise ValueError(
+            return [
                 at(
                     f"{key}.{names[l2]}",
                     f"for a rule that warns {word} a threshold, {names[l2]} ({t2:g}) must be "
                     f"{'higher' if rising else 'lower'} than {names[l1]} ({t1:g})",
                 )
-            )
+            ]
+    return []
 
 
 class RuleBase(StrictModel):
@@ -84,10 +87,9 @@ class LevelRule(RuleBase):
     levels: Levels
     hysteresis: float = Field(default=0.0, ge=0, description="the value must retreat this far to lower")
 
-    @model_validator(mode="after")
-    def _ordered(self) -> LevelRule:
-        check_ordered(self.levels, rising=self.direction == "above")
-        return self
+    @cross_check
+    def _ordered(self) -> list[str]:
+        return check_ordered(self.levels, rising=self.direction == "above")
 
 
 class RateRule(RuleBase):
@@ -101,13 +103,18 @@ class RateRule(RuleBase):
     hysteresis: float = Field(default=0.0, ge=0)
     min_samples: int = Field(default=2, ge=2, description="fewer samples in the window give no rate")
 
-    @model_validator(mode="after")
-    def _ordered(self) -> RateRule:
-        check_ordered(self.levels, rising=True)
+    @cross_check
+    def _ordered(self) -> list[str]:
+        return check_ordered(self.levels, rising=True)
+
+    @cross_check
+    def _magnitudes(self) -> list[str]:
+        if not knows(self.levels, "blue", "yellow", "orange", "red"):
+            return []
         for lvl, t in self.levels.thresholds():
             if t <= 0:
-                raise ValueError(at("levels", f"rate thresholds are magnitudes > 0 (level {lvl}: {t:g})"))
-        return self
+                return [at("levels", f"rate thresholds are magnitudes > 0 (level {lvl}: {t:g})")]
+        return []
 
 
 class FlatlineRule(RuleBase):
@@ -137,13 +144,15 @@ class AnomalyRule(RuleBase):
     type: Literal["anomaly"]
     levels: Levels = Levels(blue=0.5)
 
-    @model_validator(mode="after")
-    def _in_unit_interval(self) -> AnomalyRule:
-        check_ordered(self.levels, rising=True)
+    @cross_check
+    def _in_unit_interval(self) -> list[str]:
+        ordered = check_ordered(self.levels, rising=True)
+        if ordered or not knows(self.levels, "blue", "yellow", "orange", "red"):
+            return ordered
         for _, t in self.levels.thresholds():
             if not 0.0 < t < 1.0:
-                raise ValueError(at("levels", f"anomaly thresholds lie between 0 and 1 (got {t:g})"))
-        return self
+                return [at("levels", f"anomaly thresholds lie between 0 and 1 (got {t:g})")]
+        return []
 
 
 class SlopeRule(RuleBase):
@@ -166,18 +175,30 @@ class SlopeRule(RuleBase):
     forecast_window_s: float = Field(default=86400.0, gt=0)
     forecast_min_r2: float = Field(default=0.8, gt=0, le=1)
 
-    @model_validator(mode="after")
-    def _some_levels(self) -> SlopeRule:
+    @cross_check
+    def _some_levels(self) -> list[str]:
         if self.velocity_levels is None and self.tangent_angle_levels is None:
-            raise ValueError("give velocity_levels, tangent_angle_levels or both")
-        if self.velocity_levels is not None:
-            check_ordered(self.velocity_levels, rising=True, key="velocity_levels")
-        if self.tangent_angle_levels is not None:
-            check_ordered(self.tangent_angle_levels, rising=True, key="tangent_angle_levels")
-            for _, t in self.tangent_angle_levels.thresholds():
-                if not 0.0 < t < 90.0:
-                    raise ValueError(at("tangent_angle_levels", f"angles lie between 0 and 90 (got {t:g})"))
-        return self
+            return ["give velocity_levels, tangent_angle_levels or both"]
+        return []
+
+    @cross_check
+    def _velocities_ordered(self) -> list[str]:
+        if self.velocity_levels is None:
+            return []
+        return check_ordered(self.velocity_levels, rising=True, key="velocity_levels")
+
+    @cross_check
+    def _angles(self) -> list[str]:
+        angles = self.tangent_angle_levels
+        if angles is None or not knows(angles, "blue", "yellow", "orange", "red"):
+            return []
+        ordered = check_ordered(angles, rising=True, key="tangent_angle_levels")
+        if ordered:
+            return ordered
+        for _, t in angles.thresholds():
+            if not 0.0 < t < 90.0:
+                return [at("tangent_angle_levels", f"angles lie between 0 and 90 (got {t:g})")]
+        return []
 
 
 Rule = Annotated[
@@ -191,6 +212,8 @@ def check_unique_rule_names(rules: tuple[RuleBase, ...], key: str = "rules") -> 
     seen: dict[str, int] = {}
     problems = []
     for i, rule in enumerate(rules):
+        if not knows(rule, "name", "type"):
+            continue
         if rule.rule_name in seen:
             problems.append(
                 at(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from protocols.modelbase import Identifier, StrictModel, at, raise_all
+from protocols.modelbase import Identifier, StrictModel, at, cross_check, knows
 from protocols.rules import LevelName, Rule, check_unique_rule_names
 
 SiteType = Literal["mine_slope", "tank_farm", "forest_tower", "hydrology", "geohazard", "other"]
@@ -22,9 +22,9 @@ STANDARD_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 
 
 class Location(StrictModel):
-    latitude_deg: float = Field(ge=-90, le=90)
-    longitude_deg: float = Field(ge=-180, le=180)
-    altitude_m: float | None = None
+    latitude_deg: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    longitude_deg: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    altitude_m: float | None = Field(default=None, allow_inf_nan=False)
 
 
 class Gateway(StrictModel):
@@ -37,8 +37,8 @@ class SiteInfo(StrictModel):
     id: Identifier
     name: str = Field(min_length=1)
     type: SiteType
-    latitude_deg: float = Field(ge=-90, le=90)
-    longitude_deg: float = Field(ge=-180, le=180)
+    latitude_deg: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    longitude_deg: float = Field(ge=-180, le=180, allow_inf_nan=False)
     township: str = ""
 
 
@@ -57,13 +57,12 @@ class Device(StrictModel):
         default_factory=dict, description="per point: rules that replace the profile's rules of the same name"
     )
 
-    @model_validator(mode="after")
-    def _unique_rules(self) -> Device:
+    @cross_check
+    def _unique_rules(self) -> list[str]:
         problems: list[str] = []
         for point, rules in self.rules.items():
             problems += check_unique_rule_names(rules, key=f"rules.{point}")
-        raise_all(problems)
-        return self
+        return problems
 
 
 class SerialSettings(StrictModel):
@@ -73,13 +72,11 @@ class SerialSettings(StrictModel):
     parity: Parity = "N"
     stop_bits: Literal[1, 2] = 1
 
-    @model_validator(mode="after")
-    def _standard_baud(self) -> SerialSettings:
+    @cross_check
+    def _standard_baud(self) -> list[str]:
         if self.baud not in STANDARD_BAUDS:
-            raise ValueError(
-                at("baud", f"expected one of {', '.join(map(str, STANDARD_BAUDS))} (got {self.baud})")
-            )
-        return self
+            return [at("baud", f"expected one of {', '.join(map(str, STANDARD_BAUDS))} (got {self.baud})")]
+        return []
 
     @property
     def bits_per_char(self) -> int:
@@ -199,22 +196,22 @@ class SiteFile(StrictModel):
     buses: tuple[Bus, ...] = Field(min_length=1)
     combined_rules: tuple[CombinedRule, ...] = ()
 
-    @model_validator(mode="after")
-    def _unique(self) -> SiteFile:
+    @cross_check
+    def _unique_buses(self) -> list[str]:
         problems: list[str] = []
         seen_bus: dict[str, int] = {}
         seen_port: dict[str, int] = {}
-        seen_dev: dict[str, tuple[int, int]] = {}
         for b, bus in enumerate(self.buses):
-            if bus.name in seen_bus:
-                problems.append(
-                    at(
-                        f"buses[{b}].name",
-                        f"bus name {bus.name!r} is used twice (also buses[{seen_bus[bus.name]}])",
+            if knows(bus, "name"):
+                if bus.name in seen_bus:
+                    problems.append(
+                        at(
+                            f"buses[{b}].name",
+                            f"bus name {bus.name!r} is used twice (also buses[{seen_bus[bus.name]}])",
+                        )
                     )
-                )
-            seen_bus.setdefault(bus.name, b)
-            if isinstance(bus, RtuBus | SerialLineBus):
+                seen_bus.setdefault(bus.name, b)
+            if isinstance(bus, RtuBus | SerialLineBus) and knows(bus, "port"):
                 if bus.port in seen_port:
                     problems.append(
                         at(
@@ -223,7 +220,16 @@ class SiteFile(StrictModel):
                         )
                     )
                 seen_port.setdefault(bus.port, b)
-            for d, dev in enumerate(bus.devices):
+        return problems
+
+    @cross_check
+    def _unique_devices(self) -> list[str]:
+        problems: list[str] = []
+        seen_dev: dict[str, tuple[int, int]] = {}
+        for b, bus in enumerate(self.buses):
+            for d, dev in enumerate(bus.devices if knows(bus, "devices") else ()):
+                if not knows(dev, "id"):
+                    continue
                 if dev.id in seen_dev:
                     ob, od = seen_dev[dev.id]
                     problems.append(
@@ -233,12 +239,17 @@ class SiteFile(StrictModel):
                         )
                     )
                 seen_dev.setdefault(dev.id, (b, d))
+        return problems
+
+    @cross_check
+    def _unique_combined_rules(self) -> list[str]:
+        problems: list[str] = []
         seen_rule: set[str] = set()
         for i, rule in enumerate(self.combined_rules):
+            if not knows(rule, "name"):
+                continue
             if rule.name in seen_rule:
-                problems.append(
-                    at(f"combined_rules[{i}].name", f"combined rule {rule.name!r} is defined twice")
-                )
+                message = f"combined rule {rule.name!r} is defined twice"
+                problems.append(at(f"combined_rules[{i}].name", message))
             seen_rule.add(rule.name)
-        raise_all(problems)
-        return self
+        return problems

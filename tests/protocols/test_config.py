@@ -12,7 +12,7 @@ from protocols.profile import ModbusProfile
 from protocols.rules import LevelRule
 
 GAS = """\
-model: GD-100
+model: gas
 protocol: modbus
 modbus:
   unit_id: 3
@@ -92,7 +92,7 @@ def test_every_mistake_is_reported_at_once_with_line_and_key() -> None:
         "f.yaml:5: modbus.word_ordr: unknown key (did you mean 'word_order'?)",
         "f.yaml:24: points[1].word_order: expected one of ABCD, DCBA, BADC, CDAB (got 'ABDC')",
         "f.yaml:25: points[1].unit: unknown unit 'degc' (did you mean 'degC'?); known units are listed in "
-        "protocols/units.py",
+        "hw_profiles/README.md#units",
         "f.yaml:26: points[2].name: point name 'temp' is used twice (also points[1])",
         "f.yaml:30: points[2].word_order: bit is one register: it has no word order",
     ]
@@ -204,6 +204,7 @@ def test_site_level_duplicates_and_bad_values() -> None:
     assert issues_of(parse_site, site) == [
         "f.yaml:8: buses[0].baud: expected one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400 "
         "(got 9601)",
+        "f.yaml:11: buses[0].devices[1].id: device id 'gas-1' is used twice (also buses[0].devices[0])",
     ]
     assert issues_of(parse_site, SITE.replace("id: gas-2", "id: gas-1")) == [
         "f.yaml:10: buses[0].devices[1].id: device id 'gas-1' is used twice (also buses[0].devices[0])"
@@ -240,10 +241,96 @@ def test_sentinels_may_be_written_as_register_hex(type_: str, written: str, stor
     assert parse_profile(text, "f.yaml").points[0].nan_value == stored
 
 
-def test_a_sentinel_that_does_not_fit_its_type() -> None:
-    assert issues_of(parse_profile, GAS.replace("nan_value: 0x7FFF", "nan_value: 0x10000")) == [
-        "f.yaml:14: points[0].nan_value: 65536 does not fit uint16 (0..65535)"
+@pytest.mark.parametrize(
+    ("type_", "written", "reads"),
+    [("uint16", "0x10000", "0..65535"), ("uint16", "-1", "0..65535"),
+     ("int16", "0x10000", "-32768..32767, or its raw hex 0x0..0xFFFF"),
+     ("int16", "-32769", "-32768..32767, or its raw hex 0x0..0xFFFF"),
+     ("uint32", "-1", "0..4294967295"), ("int32", "0x100000000", "-2147483648..2147483647, or its raw hex 0x0..0xFFFFFFFF")],
+)  # fmt: skip
+def test_a_sentinel_the_type_can_never_read(type_: str, written: str, reads: str) -> None:
+    text = GAS.replace("type: uint16\n    scale", f"type: {type_}\n    scale").replace("0x7FFF", written)
+    value = int(written, 0)
+    assert issues_of(parse_profile, text) == [
+        f"f.yaml:14: points[0].nan_value: {type_} can never read {value} (it reads {reads}): "
+        "this sentinel would never match"
     ]
+
+
+def test_a_field_mistake_does_not_hide_the_points_other_mistakes() -> None:
+    """A wrong `scale` used to stop every check between the point's fields (here: `bit` on a uint16)."""
+    bad = GAS.replace("scale: 0.1", "scale: 0,1\n    bit: 2")
+    assert issues_of(parse_profile, bad) == [
+        "f.yaml:11: points[0].scale: expected a number (got '0,1')",
+        "f.yaml:12: points[0].bit: `bit` is only for type bit (this point is uint16)",
+    ]
+
+
+def test_a_point_mistake_does_not_hide_the_profiles_mistakes() -> None:
+    """A wrong point used to stop the profile-wide checks: a fault_flag naming no point, overlaps."""
+    bad = GAS.replace("unit: degC", "unit: degc").replace("nan_value: 0x7FFF", "fault_flag: fualt")
+    assert issues_of(parse_profile, bad) == [
+        "f.yaml:14: points[0].fault_flag: 'fualt' is not a bit or bool point of this profile "
+        "(did you mean 'fault'?)",
+        "f.yaml:24: points[1].unit: unknown unit 'degc' (did you mean 'degC'?); known units are listed in "
+        "hw_profiles/README.md#units",
+    ]
+
+
+def test_checks_that_need_a_wrong_field_are_skipped_not_guessed() -> None:
+    """With `type` wrong, nothing that depends on the type is reported (its own error says enough)."""
+    bad = GAS.replace("type: bit", "type: bitt")
+    assert issues_of(parse_profile, bad) == [
+        "f.yaml:27: points[2].type: expected one of int16, uint16, int32, uint32, int64, uint64, float32, "
+        "float64, string, bit, bool (got 'bitt')",
+    ]
+
+
+def test_a_profile_named_by_a_site_must_say_its_name() -> None:
+    with pytest.raises(ConfigError) as e:
+        load_site(
+            "/s/site.yaml",
+            files(**{"site.yaml": SITE, "gas.yaml": GAS.replace("model: gas", "model: GD-100")}),
+            "/s",
+        )
+    assert [str(i) for i in e.value.issues] == [
+        "/s/gas.yaml:1: model: 'GD-100' differs from the file's name: site files name this profile 'gas' "
+        "(its file stem), so write `model: gas` (or rename the file)"
+    ]
+    assert parse_profile(GAS, "gas.yaml", name="gas").model == "gas"
+
+
+def test_a_site_field_mistake_does_not_hide_its_profiles_or_bindings() -> None:
+    site = SITE.replace("latitude_deg: 30.5", "latitude_deg: 300").replace("unit_id: 4", "unit_id: 3")
+    with pytest.raises(ConfigError) as e:
+        load_site("/s/site.yaml", files(**{"site.yaml": site, "gas.yaml": GAS.replace("degC", "degc")}), "/s")
+    found = [str(i) for i in e.value.issues]
+    assert found == [
+        "/s/gas.yaml:24: points[1].unit: unknown unit 'degc' (did you mean 'degC'?); known units are listed "
+        "in hw_profiles/README.md#units",
+        "/s/site.yaml:2: site.latitude_deg: must be <= 90 (got 300)",
+        "/s/site.yaml:12: buses[0].devices[1].unit_id: unit id 3 is also buses[0].devices[0] on this bus",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("longitude_deg: 114.3", "longitude_deg: 214.3"), "site.longitude_deg: must be <= 180 (got 214.3)"),
+        (("latitude_deg: 30.5", "latitude_deg: -90.5"), "site.latitude_deg: must be >= -90 (got -90.5)"),
+        (("latitude_deg: 30.5", "latitude_deg: .nan"), "site.latitude_deg: expected a number (got nan)"),
+        (
+            (
+                "{id: gas-1, profile: gas, unit_id: 3}",
+                "{id: gas-1, profile: gas, unit_id: 3, location: {latitude_deg: 30.5, longitude_deg: 181}}",
+            ),
+            "buses[0].devices[0].location.longitude_deg: must be <= 180 (got 181)",
+        ),
+    ],
+)
+def test_coordinates_out_of_range(change: tuple[str, str], expected: str) -> None:
+    found = issues_of(parse_site, SITE.replace(*change))
+    assert [f.split(": ", 1)[1] for f in found] == [expected]
 
 
 LINE = """\

@@ -91,7 +91,7 @@ def test_probe_prints_every_point_with_its_raw_registers(tcp_slaves: Slaves,
     )
     out = capsys.readouterr().out.splitlines()
     assert code == 0
-    assert out[0] == f"test_probe at 127.0.0.1:{tcp_slaves.port()} unit 2"
+    assert out[0] == f"probe_typed at 127.0.0.1:{tcp_slaves.port()} unit 2"
     rows = {line.split()[0]: line for line in out[2:]}
     assert rows["code"].split()[1:] == ["2000", "count", "good", "0x07D0"]
     assert rows["pair"].split()[1:] == [str(2001 * 65536 + 2002), "good", "0x07D1", "0x07D2"]

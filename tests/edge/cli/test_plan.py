@@ -10,7 +10,7 @@ from edge.cli import main
 from protocols.bustiming import transaction_s
 
 PROFILE = """\
-model: T-1
+model: t1
 protocol: modbus
 poll_interval_ms: 1000
 points:
