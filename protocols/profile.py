@@ -17,7 +17,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from protocols.modelbase import Identifier, StrictModel, at, cross_check, knows
 from protocols.rules import Rule, check_unique_rule_names
-from protocols.units import UNITS
+from protocols.units import UNITS, suggest_unit
 
 RegisterKind = Literal["holding", "input", "coil", "discrete"]
 DataType = Literal[
@@ -39,13 +39,8 @@ MAX_ADDRESS = 0xFFFF
 
 def check_unit(unit: str) -> str:
     if unit not in UNITS:
-        by_lower = {u.lower(): u for u in UNITS}
-        near = (
-            [by_lower[unit.lower()]]
-            if unit.lower() in by_lower
-            else difflib.get_close_matches(unit, UNITS, n=1)
-        )
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        near = suggest_unit(unit)
+        hint = f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
         raise ValueError(
             f"unknown unit {unit!r}{hint}; known units are listed in hw_profiles/README.md#units"
         )
