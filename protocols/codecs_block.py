@@ -17,10 +17,12 @@ generated layouts); ``protocols.codecs`` is the readable reference, this module 
 
 Quality (``protocols.quality``):
 
-- a raw value equal to the field's ``nan_value`` sentinel, a decoded NaN or infinity (or a scaled value
-  that overflows), or a raised fault flag gives value NaN with ``SENSOR_FAULT``. A fault flag voids the
-  value rather than marking it: the device says the number is not a measurement, and every reading with
-  ``SENSOR_FAULT`` carries NaN (``quality.NO_VALUE``), so detection never sees it;
+- a raw value equal to the field's ``nan_value`` sentinel, or a NaN on the wire (a float's "no value"),
+  gives value NaN with ``NOT_AVAILABLE``: the device has no value now, which is not a fault;
+- a decoded infinity (or a scaled value that overflows), or a raised fault flag gives value NaN with
+  ``SENSOR_FAULT``. A fault flag voids the value rather than marking it: the device says the number is not
+  a measurement. Every reading with either flag carries NaN (``quality.NO_VALUE``), so detection never
+  sees its value;
 - a value outside ``physical_range`` keeps its value and gets ``OUT_OF_RANGE``.
 
 ``bits=True`` decodes coils and discrete inputs: the "words" are bit values (0/1 or bools, as a bit read
@@ -65,6 +67,7 @@ VIEW_DTYPES: dict[str, np.dtype[np.generic]] = {
 }  # fmt: skip
 LARGEST_FINITE_RAW = {"float32": float(np.finfo(np.float32).max), "float64": float(np.finfo(np.float64).max)}
 SENSOR_FAULT = np.uint32(Quality.SENSOR_FAULT)
+NOT_AVAILABLE = np.uint32(Quality.NOT_AVAILABLE)
 OUT_OF_RANGE = np.uint32(Quality.OUT_OF_RANGE)
 
 Values = npt.NDArray[np.float64]
@@ -148,16 +151,19 @@ class BlockDecoder:
         if self._to_field_order is not None:
             raw = raw[self._to_field_order]
         values = self._scaled_values(raw) if self._scaled else raw
-        fault = ~np.isfinite(values)
+        missing = np.isnan(raw)
         if self._has_sentinels:
-            fault |= raw == self._sentinels  # NaN where a field has none: never equal
+            missing |= raw == self._sentinels  # NaN where a field has none: never equal
         for group, view in zip(self._groups, views, strict=True):
             if group.sentinel_at is not None:
-                fault[group.sentinel_fields] |= view[group.sentinel_at] == group.sentinels
+                missing[group.sentinel_fields] |= view[group.sentinel_at] == group.sentinels
+        fault = ~missing & ~np.isfinite(values)
         if self._flag_fields is not None:
             fault[self._flag_fields] |= raw[self._flag_sources] == 1
-        np.copyto(values, np.nan, where=fault)
+        missing &= ~fault  # a raised fault flag wins: the sensor is broken, not only without a value
+        np.copyto(values, np.nan, where=fault | missing)
         quality = np.multiply(fault, SENSOR_FAULT, dtype=np.uint32)
+        quality |= np.multiply(missing, NOT_AVAILABLE, dtype=np.uint32)
         if self._ranged:
             outside = (values < self._low) | (values > self._high)  # a voided (NaN) value is neither
             quality |= np.multiply(outside, OUT_OF_RANGE, dtype=np.uint32)

@@ -3,6 +3,11 @@
 A reading carries one ``quality`` integer. The low 16 bits are flags; bits 16-23 carry the Modbus exception
 code when ``DEVICE_EXCEPTION`` is set (``with_exception_code``), so the central can tell "illegal address"
 from "device busy" without another column.
+
+``NOT_AVAILABLE`` (bit 8) is the device saying "no value now" (warming up, not measured) with its sentinel
+(``nan_value``) or a NaN: the value is missing, not wrong. It is not a fault: detection skips such a
+reading as if it had not come (the ``fault`` rule neither starts nor clears on it), while ``SENSOR_FAULT``
+is the device reporting a broken sensor.
 """
 
 from __future__ import annotations
@@ -20,13 +25,22 @@ class Quality(IntFlag):
     CLOCK_UNSYNC = 1 << 5  # the gateway clock was not synchronised when the reading was stamped
     BAD_FRAME = 1 << 6  # CRC, checksum or framing error on the answer
     DEGRADED = 1 << 7  # valid but below the required accuracy (GNSS RTK float, few satellites)
+    NOT_AVAILABLE = (
+        1 << 8
+    )  # the device says "no value now": its nan sentinel, a NaN (warming up, not measured)
 
 
 EXCEPTION_CODE_SHIFT = 16
 EXCEPTION_CODE_MASK = 0xFF << EXCEPTION_CODE_SHIFT
 
 # A reading with any of these flags has no usable value (its value is NaN).
-NO_VALUE = Quality.COMM_ERROR | Quality.DEVICE_EXCEPTION | Quality.BAD_FRAME | Quality.SENSOR_FAULT
+NO_VALUE = (
+    Quality.COMM_ERROR
+    | Quality.DEVICE_EXCEPTION
+    | Quality.BAD_FRAME
+    | Quality.SENSOR_FAULT
+    | Quality.NOT_AVAILABLE
+)
 
 
 def with_exception_code(code: int) -> int:

@@ -14,7 +14,9 @@ A batch is one JSON object (orjson), gzip-compressed when that pays::
                    "physical_range": [min, max] | null}],
      "heartbeat": {...} | null}
 
-Readings travel as columns; a NaN value travels as null. ``seq_ranges`` lists the maximal runs of
+Readings travel as columns; a NaN value travels as null. ``quality`` is ``protocols.quality``'s bit flags
+(0 good; 256 ``not_available``: the device had no value, not a fault; the Modbus exception code in bits
+16-23), passed through and stored as sent. ``seq_ranges`` lists the maximal runs of
 consecutive seqs the batch carries (readings and events together, events first in priority but not in
 seq); a batch whose rows do not match its declared ranges is refused as malformed (a gap: something was
 lost between the outbox and the wire, so the edge must resend). The central ingests idempotently on

@@ -30,6 +30,7 @@ from protocols.quality import Quality
 from protocols.records import channel_key
 
 SENSOR_FAULT = np.uint32(Quality.SENSOR_FAULT)
+NOT_AVAILABLE = np.uint32(Quality.NOT_AVAILABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ class PreparedRequest:
         for field, flag in self.external_flags:
             if flags.get(flag) == 1.0:
                 values[field] = np.nan
-                quality[field] |= SENSOR_FAULT
+                quality[field] = (quality[field] & ~NOT_AVAILABLE) | SENSOR_FAULT
 
 
 def compile_device(

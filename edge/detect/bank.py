@@ -45,6 +45,7 @@ from protocols.site import CombinedRule
 STATE_VERSION = 1
 NO_VALUE_MASK = np.uint32(int(NO_VALUE))
 OUT_OF_RANGE = np.uint32(int(Quality.OUT_OF_RANGE))
+NOT_AVAILABLE = np.uint32(int(Quality.NOT_AVAILABLE))
 
 
 class StateMismatchError(ValueError):
@@ -124,6 +125,22 @@ class DetectorBank:
     # ------------------------------------------------------------------ stepping
 
     def step(self, block: ReadingBlock) -> StepResult:
+        """Scores and events of a block. A reading the device marked not available (``NOT_AVAILABLE``:
+        warming up, not measured) is missing, not a fault: every rule skips it as if it had not come."""
+        missing = (block.quality & NOT_AVAILABLE) != 0
+        if not missing.any():
+            return self._step(block)
+        present = ~missing
+        result = self._step(
+            ReadingBlock(
+                block.channel[present], block.ts_ms[present], block.value[present], block.quality[present]
+            )
+        )
+        scores = np.zeros(len(block), dtype=np.float64)
+        scores[present] = result.scores
+        return StepResult(scores, result.events)
+
+    def _step(self, block: ReadingBlock) -> StepResult:
         n = len(block)
         scores = np.empty(n, dtype=np.float64)
         bad = anomaly_step(

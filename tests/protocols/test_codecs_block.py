@@ -15,6 +15,7 @@ from protocols.errors import LocalProtocolError, RemoteProtocolError
 from protocols.quality import Quality
 
 SF = int(Quality.SENSOR_FAULT)
+NA = int(Quality.NOT_AVAILABLE)
 OOR = int(Quality.OUT_OF_RANGE)
 REGISTER_TYPES = ("int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "bit")
 ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")
@@ -31,14 +32,13 @@ def reference(words: list[int], fields: list[FieldSpec], bits: bool) -> tuple[li
     values, qualities = [], []
     for f, raw in zip(fields, raws, strict=True):
         value = apply_scale(raw, f.scale, f.value_offset)
-        faulty = (
-            (f.nan_value is not None and raw == f.nan_value)
-            or (f.fault_flag is not None and raws[f.fault_flag] == 1)
-            or not math.isfinite(value)
+        missing = (f.nan_value is not None and raw == f.nan_value) or math.isnan(raw)
+        faulty = (f.fault_flag is not None and raws[f.fault_flag] == 1) or (
+            not missing and not math.isfinite(value)
         )
-        if faulty:
+        if faulty or missing:
             values.append(math.nan)
-            qualities.append(SF)
+            qualities.append(SF if faulty else NA)
         else:
             low, high = f.physical_range or (-math.inf, math.inf)
             values.append(value)
@@ -164,7 +164,7 @@ def test_nan_sentinel_voids_the_value() -> None:
     fields = [FieldSpec(0, "uint16", nan_value=0xFFFF), FieldSpec(1, "int32", "CDAB", nan_value=0x7FFFFFFF)]
     values, quality = BlockDecoder(fields).decode([0xFFFF, 0xFFFF, 0x7FFF])
     assert np.isnan(values).all()
-    assert quality.tolist() == [SF, SF]
+    assert quality.tolist() == [NA, NA]
     values, quality = BlockDecoder(fields).decode([0xFFFE, 0xFFFF, 0x7FFE])
     assert values.tolist() == [0xFFFE, 0x7FFEFFFF]
     assert quality.tolist() == [0, 0]
@@ -176,17 +176,17 @@ def test_int64_sentinel_is_compared_exactly_not_as_a_float() -> None:
     _, quality = BlockDecoder(fields).decode(encode(2**62, "int64"))
     assert quality.tolist() == [0]
     _, quality = BlockDecoder(fields).decode(encode(sentinel, "int64"))
-    assert quality.tolist() == [SF]
+    assert quality.tolist() == [NA]
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
-def test_decoded_nan_and_infinity_are_sensor_faults(value: float) -> None:
+@pytest.mark.parametrize(("value", "flag"), [(math.nan, NA), (math.inf, SF), (-math.inf, SF)])
+def test_decoded_nan_is_not_available_and_infinity_a_sensor_fault(value: float, flag: int) -> None:
     fields = [FieldSpec(0, "float32", "DCBA"), FieldSpec(2, "float64", "BADC")]
     values, quality = BlockDecoder(fields).decode(
         encode(value, "float32", "DCBA") + encode(value, "float64", "BADC")
     )
     assert np.isnan(values).all()
-    assert quality.tolist() == [SF, SF]
+    assert quality.tolist() == [flag, flag]
 
 
 def test_scaling_that_overflows_is_a_sensor_fault() -> None:
@@ -210,10 +210,19 @@ def test_physical_range_flags_but_keeps_the_value() -> None:
     assert quality.tolist() == [OOR, 0, 0, OOR, 0]  # the bounds themselves are in range
 
 
-def test_a_sensor_fault_is_not_also_out_of_range() -> None:
+def test_a_missing_value_is_not_also_out_of_range() -> None:
     fields = [FieldSpec(0, "uint16", nan_value=0xFFFF, physical_range=(0.0, 10.0))]
     _, quality = BlockDecoder(fields).decode([0xFFFF])
-    assert quality.tolist() == [SF]
+    assert quality.tolist() == [NA]
+
+
+def test_a_raised_fault_flag_wins_over_a_sentinel() -> None:
+    """The device says the sensor is broken: that is more than "no value now"."""
+    fields = [FieldSpec(0, "bit", bit=0), FieldSpec(1, "int16", nan_value=0x7FFF, fault_flag=0)]
+    _, quality = BlockDecoder(fields).decode([1, 0x7FFF])
+    assert quality.tolist() == [0, SF]
+    _, quality = BlockDecoder(fields).decode([0, 0x7FFF])
+    assert quality.tolist() == [0, NA]
 
 
 def test_fault_flag_voids_the_value_it_guards() -> None:

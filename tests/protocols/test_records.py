@@ -20,7 +20,7 @@ def test_exception_code_travels_in_the_quality() -> None:
     ("quality", "usable"),
     [(0, True), (Quality.OUT_OF_RANGE, True), (Quality.DEGRADED, True), (Quality.CLOCK_UNSYNC, True),
      (Quality.COMM_ERROR, False), (Quality.SENSOR_FAULT, False), (Quality.BAD_FRAME, False),
-     (with_exception_code(4), False)],
+     (with_exception_code(4), False), (Quality.NOT_AVAILABLE, False)],
 )  # fmt: skip
 def test_which_flags_void_the_value(quality: int, usable: bool) -> None:
     assert is_usable(int(quality)) is usable

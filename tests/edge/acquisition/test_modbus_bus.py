@@ -101,7 +101,7 @@ async def test_tcp_values_are_decoded_stamped_and_flagged(tmp_path: Path, clock:
     assert all(first[k].quality[0] == 0 for k in first)
     level = first["level"]
     assert level.quality[-1] == Quality.OUT_OF_RANGE  # the value is kept, flagged
-    assert np.isnan(first["gas"].value[-1]) and first["gas"].quality[-1] == Quality.SENSOR_FAULT
+    assert np.isnan(first["gas"].value[-1]) and first["gas"].quality[-1] == Quality.NOT_AVAILABLE
     relay = first["relay"]
     assert relay.quality[-1] == with_exception_code(2) and exception_code(int(relay.quality[-1])) == 2
     assert np.isnan(relay.value[-1])

@@ -15,7 +15,7 @@ model: test_flag_elsewhere
 protocol: modbus
 poll_interval_ms: 1000
 points:
-  - {name: level, address: 0, type: uint16, fault_flag: fault}
+  - {name: level, address: 0, type: uint16, fault_flag: fault, nan_value: 0xFFFF}
   - {name: fault, register: coil, address: 0, type: bool}
 """
 
@@ -72,6 +72,12 @@ def test_a_fault_flag_read_by_another_request_is_applied_from_its_last_value(tmp
     assert values.tolist() == [42.0] and quality.tolist() == [0]
     holding.apply_external_flags(values, quality, {"fault": 1.0})
     assert np.isnan(values[0]) and quality.tolist() == [Quality.SENSOR_FAULT]
+    values, quality = holding.decoder.decode(
+        [0xFFFF]
+    )  # its sentinel: not available, until the flag says more
+    assert quality.tolist() == [Quality.NOT_AVAILABLE]
+    holding.apply_external_flags(values, quality, {"fault": 1.0})
+    assert quality.tolist() == [Quality.SENSOR_FAULT]
 
 
 def test_without_a_site_channels_count_from_zero(tmp_path: Path) -> None:

@@ -130,6 +130,28 @@ def test_fault_bad_quality_out_of_range_and_recovery() -> None:
     assert levels_after(rule, [1.0, 150.0, 150.0, 150.0, 1.0], physical_range=(0, 100)) == [0, 0, 0, 3, 0]
 
 
+def test_not_available_is_missing_not_a_fault() -> None:
+    """A device warming up (its sentinel: NOT_AVAILABLE) raises no fault rule, and does not clear one."""
+    rule = FaultRule(type="fault", after_s=120, level="orange")
+    na, sf = int(Quality.NOT_AVAILABLE), int(Quality.SENSOR_FAULT)
+    warming = [na] * 6 + [0]
+    assert levels_after(rule, [np.nan] * 6 + [1.0], quality=warming) == [0] * 7
+    # the same readings as a sensor fault raise it after 120 s
+    assert levels_after(rule, [np.nan] * 6 + [1.0], quality=[sf] * 6 + [0]) == [0, 0, 3, 3, 3, 3, 0]
+    # a fault under way is neither cleared nor restarted by "not available" in between
+    quality = [COMM, na, na, COMM, 0]
+    assert levels_after(rule, [np.nan] * 4 + [1.0], quality=quality) == [0, 0, 0, 3, 0]
+
+
+def test_not_available_readings_score_zero_and_feed_no_rule() -> None:
+    bank = DetectorBank.from_channels([channel("x", level())])
+    na = int(Quality.NOT_AVAILABLE)
+    result = bank.step(block(0, np.arange(4) * 60 * S, [15.0, np.nan, np.nan, 15.0], [0, na, na, 0]))
+    assert result.scores[1:3].tolist() == [0.0, 0.0]
+    assert [e.level for e in result.events] == [1]
+    assert bank.statistics()["samples"] == 2
+
+
 def test_anomaly_rule_follows_the_score() -> None:
     rule = AnomalyRule(type="anomaly", levels=Levels(blue=0.1, yellow=0.3))
     bank = DetectorBank.from_channels([channel("x", rule)])
