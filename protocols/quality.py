@@ -43,6 +43,26 @@ NO_VALUE = (
 )
 
 
+# The Modbus exception codes a technician meets, in the specification's words.
+EXCEPTION_NAMES = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "server device failure",
+    5: "acknowledge",
+    6: "server device busy",
+    8: "memory parity error",
+    10: "gateway path unavailable",
+    11: "gateway target device failed to respond",
+}
+
+
+def exception_text(code: int) -> str:
+    """``exception 4 (server device failure)``."""
+    name = EXCEPTION_NAMES.get(code)
+    return f"exception {code} ({name})" if name else f"exception {code}"
+
+
 def with_exception_code(code: int) -> int:
     """The quality of a reading whose device answered Modbus exception ``code`` (1-255)."""
     if not 0 < code <= 0xFF:

@@ -1,9 +1,10 @@
 """Simulated Modbus slaves on pymodbus's own server: TCP on a local port, RTU on a serial port.
 
 A ``SlaveMemory`` is one device: four tables (holding, input, coil, discrete) that Python code sets at any
-time, addresses that answer a Modbus exception, a ``silent`` switch (the device never answers), and an
-``on_read`` hook for values that change with every read. ``serve_tcp`` and ``serve_rtu`` put several of
-them behind one pymodbus server, as on a TCP gateway or an RS-485 line::
+time, addresses that answer a Modbus exception, a ``max_registers_per_read`` beyond which a read answers
+exception 3 (illegal data value, as devices with a small buffer do), a ``silent`` switch (the device never
+answers), and an ``on_read`` hook for values that change with every read. ``serve_tcp`` and ``serve_rtu``
+put several of them behind one pymodbus server, as on a TCP gateway or an RS-485 line::
 
     slaves = [SlaveMemory(1), SlaveMemory(2)]
     slaves[0].set_registers("holding", 0, [1, 2, 3])
@@ -64,6 +65,7 @@ class SlaveMemory:
         self.bits: dict[Kind, list[bool]] = {"coil": [False] * bits, "discrete": [False] * bits}
         self.exceptions: dict[tuple[Kind, int], int] = {}
         self.silent = False
+        self.max_registers_per_read: int | None = None
         self.on_read: Callable[[SlaveMemory, Kind, int, int], None] | None = None
         self.reads = 0
 
@@ -130,6 +132,9 @@ class SlaveMemory:
             self._write(kind, address, set_values)
             return None
         bit_count = count * 16 if kind in ("coil", "discrete") else count
+        limit = self.max_registers_per_read
+        if limit is not None and kind in ("holding", "input") and count > limit:
+            return ExcCodes.ILLEGAL_VALUE
         if code := self.exception_for(kind, address, bit_count):
             return ExcCodes(code) if code in ExcCodes._value2member_map_ else ExcCodes.DEVICE_FAILURE
         self.reads += 1
@@ -318,12 +323,18 @@ def parse_units(text: str) -> list[int]:
 
 
 def build_slaves(
-    units: Sequence[int], registers: int, changing: bool, settings: Sequence[str] = ()
+    units: Sequence[int],
+    registers: int,
+    changing: bool,
+    settings: Sequence[str] = (),
+    max_read: int | None = None,
 ) -> list[SlaveMemory]:
-    """Slaves whose register i holds ``unit * 1000 + i``, then ``settings`` (``apply_setting``) applied."""
+    """Slaves whose register i holds ``unit * 1000 + i``, then ``settings`` (``apply_setting``) applied;
+    ``max_read``: a longer read of registers answers exception 3."""
     slaves = []
     for unit in units:
         slave = SlaveMemory(unit, registers=max(registers, 1))
+        slave.max_registers_per_read = max_read
         slave.set_registers("holding", 0, [(unit * 1000 + i) & 0xFFFF for i in range(registers)])
         slave.set_registers("input", 0, [(unit * 1000 + i) & 0xFFFF for i in range(registers)])
         if changing:
@@ -362,7 +373,7 @@ async def _serve(args: argparse.Namespace) -> None:
         servers = []
         if args.mode == "tcp":
             for i in range(args.endpoints):
-                slaves = build_slaves(units, args.registers, args.changing, args.set)
+                slaves = build_slaves(units, args.registers, args.changing, args.set, args.max_read)
                 port = args.port + i if args.port else 0
                 server = await stack.enter_async_context(
                     serve_tcp(slaves, args.host, port, one_connection=args.one_connection)
@@ -373,7 +384,7 @@ async def _serve(args: argparse.Namespace) -> None:
             framing = args.framing
             server = await stack.enter_async_context(
                 serve_rtu(
-                    build_slaves(units, args.registers, args.changing, args.set),
+                    build_slaves(units, args.registers, args.changing, args.set, args.max_read),
                     args.serial,
                     baud=args.baud,
                     data_bits=int(framing[0]),
@@ -406,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--changing", action="store_true", help="every read moves the registers it reads")
         p.add_argument("--set", action="append", default=[], metavar="UNIT:KIND:ADDRESS=V[,V...]",
                        help="set registers or bits of one unit (repeatable); V may be hex")  # fmt: skip
+        p.add_argument("--max-read", type=int, default=None, metavar="N",
+                       help="a longer read of registers answers exception 3 (illegal value)")  # fmt: skip
     asyncio.run(_serve(ap.parse_args(argv)))
     return 0
 

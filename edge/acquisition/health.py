@@ -1,4 +1,5 @@
-"""Is a device answering? Offline after N consecutive failures, retried at a jittered backoff.
+"""Is a device answering? Offline after N consecutive failures, retried at a jittered backoff; faulty
+after N consecutive exception responses.
 
 A failure is a request that got no usable answer after its retries: a timeout, a broken frame, a lost
 connection or port. A Modbus exception is an answer (the device is alive), and so is any good frame.
@@ -8,6 +9,12 @@ After ``offline_after_failures`` consecutive failures the device is offline: ``f
 ``retry_due``: every ``offline_retry_s`` with +-10 % jitter, so devices that died together do not retry
 together. The first good answer returns the clearing event (level 0) and logs one info line. Everything in
 between is debug. Times are the clock's monotonic seconds (simulated when the clock fast-forwards).
+
+A device that answers every read with an exception (4 device failure, 11 gateway target failed to respond)
+is alive but gives nothing: ``ExceptionWatch`` raises the ``exception`` event (level 2, on the same
+``_device`` channel) after as many exception answers in a row as make a device offline, naming the codes,
+and clears it at the first good answer. One read that a device always refuses (one bad address) does not:
+the device's other reads answer in between.
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ import logging
 import math
 import random
 
+from protocols.quality import exception_text
 from protocols.records import Event, Level
 
 log = logging.getLogger(__name__)
 RULE = "comm"
+EXCEPTION_RULE = "exception"
 OFFLINE_LEVEL = int(Level.YELLOW)
 JITTER = 0.1
 WHY_PLURAL = {
@@ -117,3 +126,45 @@ class DeviceHealth:
             return WHY_PLURAL.get(why, f"failures ({why})")
         parts = ", ".join(f"{n} {why}" for why, n in sorted(self._why.items()))
         return f"failed requests ({parts})"
+
+
+class ExceptionWatch:
+    """Exception responses in a row from one device; a fault event after ``after`` of them (see above)."""
+
+    def __init__(self, device_id: str, event_channel: str, *, after: int) -> None:
+        self.device_id = device_id
+        self.event_channel = event_channel
+        self.after = after
+        self.faulty = False
+        self.consecutive = 0
+        self._codes: dict[int, int] = {}
+
+    def exception(self, ts_ms: int, code: int) -> Event | None:
+        """An exception response; returns the fault event, once, when the run reaches ``after``."""
+        self.consecutive += 1
+        self._codes[code] = self._codes.get(code, 0) + 1
+        if self.faulty or self.consecutive < self.after:
+            return None
+        self.faulty = True
+        codes = ", ".join(
+            f"{exception_text(c)}{f' x{n}' if len(self._codes) > 1 else ''}"
+            for c, n in sorted(self._codes.items())
+        )
+        message = f"device fault: {self.consecutive} consecutive exception responses, {codes}"
+        log.warning("%s: %s", self.device_id, message)
+        return Event(self.event_channel, ts_ms, EXCEPTION_RULE, level=OFFLINE_LEVEL, previous_level=0,
+                     value=math.nan, message=message)  # fmt: skip
+
+    def answered(self, ts_ms: int) -> Event | None:
+        """A good answer; returns the clearing event if the device was faulty."""
+        self.consecutive = 0
+        self._codes.clear()
+        if not self.faulty:
+            return None
+        self.faulty = False
+        log.info("device %s answers without exceptions again", self.device_id)
+        return Event(self.event_channel, ts_ms, EXCEPTION_RULE, level=0, previous_level=OFFLINE_LEVEL,
+                     value=math.nan, message="device answering without exceptions again")  # fmt: skip
+
+    def snapshot(self) -> dict[str, object]:
+        return {"faulty": self.faulty, "consecutive_exceptions": self.consecutive}

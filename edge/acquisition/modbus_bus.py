@@ -9,15 +9,23 @@ The loop: await the request due first on the bus schedule (``schedule.BusSchedul
 bus's retries), stamp the answer with ``clock.now_ms()`` as it arrives, decode the whole block with the
 request's ``BlockDecoder``, and hand one ``ReadingBlock`` to the sink. Faults never end the loop:
 
-- a Modbus exception gives its points ``with_exception_code(code)`` (the device is alive);
+- a Modbus exception gives its points ``with_exception_code(code)`` (the device is alive); a device that
+  answers nothing but exceptions for ``offline_after_failures`` reads in a row raises a device fault
+  (``health.ExceptionWatch``), and an exception 3 to a read of several registers logs, once per read, that
+  the device may refuse reads that long (``modbus.max_registers_per_read``);
 - a timeout, a lost connection or a broken answer (after the retries) gives ``COMM_ERROR`` or
   ``BAD_FRAME`` and counts towards the device's health (``health.DeviceHealth``); after
-  ``offline_after_failures`` in a row the device is offline: one event, all its points ``COMM_ERROR``,
-  its slots parked until the next jittered retry, so the rest of the bus keeps its rate;
+  ``offline_after_failures`` in a row the device is offline: one event, a ``COMM_ERROR`` reading for each
+  of its points that has none in this run of failures yet (never two for one point), its slots parked until
+  the next jittered retry, so the rest of the bus keeps its rate;
 - a lost connection (TCP peer gone, USB adapter unplugged) is reopened with capped, jittered backoff
   while the devices on it fail fast as DISCONNECTED.
 
 Readings stamped while ``clock.synchronised()`` is False carry ``CLOCK_UNSYNC`` (checked once a second).
+
+Text points (``type: string``: model, firmware, serial number) are no readings: each answer that carries
+them updates the device's ``attributes`` (in ``statistics()``, so the heartbeat takes them to the central)
+and calls ``on_attributes(device_id, attributes)`` when they change.
 """
 
 from __future__ import annotations
@@ -33,8 +41,13 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.acquisition.activity import BusActivity
-from edge.acquisition.health import DeviceHealth
-from edge.acquisition.modbus_plan import PreparedRequest, compile_device
+from edge.acquisition.health import DeviceHealth, ExceptionWatch
+from edge.acquisition.modbus_plan import (
+    ILLEGAL_DATA_VALUE,
+    PreparedRequest,
+    compile_device,
+    refused_read_hint,
+)
 from edge.acquisition.schedule import BusSchedule
 from edge.acquisition.stats import BusCounters, RequestCounters
 from edge.acquisition.supervisor import Restarts
@@ -45,7 +58,7 @@ from protocols.config import BoundDevice
 from protocols.errors import RemoteProtocolError
 from protocols.profile import ModbusProfile
 from protocols.quality import Quality, with_exception_code
-from protocols.records import ReadingBlock, channel_key
+from protocols.records import Event, ReadingBlock, channel_key
 from protocols.site import RtuBus, TcpBus
 
 log = logging.getLogger(__name__)
@@ -89,6 +102,7 @@ class ModbusBus:
         link_factory: Callable[[], ModbusLink] | None = None,
         rng: random.Random | None = None,
         activity: BusActivity | None = None,
+        on_attributes: Callable[[str, dict[str, str | None]], None] | None = None,
     ) -> None:
         self.bus = bus
         self.activity = activity or BusActivity()
@@ -113,11 +127,21 @@ class ModbusBus:
             )
             for d in enabled
         }
+        self.exceptions = {
+            d: ExceptionWatch(d, h.event_channel, after=bus.offline_after_failures)
+            for d, h in self.health.items()
+        }
         self.device_counters = {d: RequestCounters() for d in self.health}
+        self.device_requests = {d: [p for p in self.requests if p.device_id == d] for d in self.health}
         self.device_channels = {
-            d: np.concatenate([p.channels for p in self.requests if p.device_id == d] or [_NO_CHANNELS])
+            d: np.concatenate([p.channels for p in self.device_requests[d]] or [_NO_CHANNELS])
             for d in self.health
         }
+        self._failed_reads: dict[str, set[int]] = {d: set() for d in self.health}  # id() of failed reads
+        self._hinted_reads: set[int] = set()  # id() of reads whose exception 3 was explained
+        self.attributes: dict[str, dict[str, str | None]] = {d: {} for d in self.health}
+        self.on_attributes = on_attributes
+        self.devices = {d.device.id: d for d in enabled}
         turnaround_s = bus.turnaround_ms / 1000 if isinstance(bus, RtuBus) else 0.0
         self.pause_s = {
             d.device.id: turnaround_s + _profile(d).modbus.workarounds.pause_between_requests_ms / 1000
@@ -133,6 +157,8 @@ class ModbusBus:
         self._link_lost_logged = False
         self._synced = True
         self._sync_checked_at = -SYNC_CHECK_S
+        self._running = False
+        self._connected_when_stopped = False
 
     @property
     def endpoint(self) -> str:
@@ -149,6 +175,7 @@ class ModbusBus:
             self._schedule = BusSchedule(intervals, self.clock.monotonic_s(), origin_s=0.0)
         schedule = self._schedule
         link = self.link = self._link_factory()
+        self._running = True
         activity = self.activity
         activity.waking()
         awake = True
@@ -174,6 +201,8 @@ class ModbusBus:
         finally:
             if awake:
                 activity.leaving()
+            self._running = False
+            self._connected_when_stopped = link.connected
             link.close()
 
     async def _poll(self, link: ModbusLink, p: PreparedRequest, health: DeviceHealth) -> None:
@@ -225,36 +254,66 @@ class ModbusBus:
         ts_ms = self.clock.now_ms()
         n = len(p.channels)
         channels = p.channels
+        device = p.device_id
+        events: list[Event | None] = []
         if result.status is ReadStatus.OK:
             values, quality = self._decode(p, result)
-            event = health.success(ts_ms)
+            events += [health.success(ts_ms), self.exceptions[device].answered(ts_ms)]
+            self._failed_reads[device].clear()
         elif result.status is ReadStatus.EXCEPTION:
+            code = result.exception_code
             values = np.full(n, np.nan)
-            quality = np.full(n, _exception_quality(result.exception_code), dtype=np.uint32)
-            event = health.success(ts_ms)
+            quality = np.full(n, _exception_quality(code), dtype=np.uint32)
+            events += [health.success(ts_ms), self.exceptions[device].exception(ts_ms, code)]
+            self._failed_reads[device].clear()
+            if code == ILLEGAL_DATA_VALUE and id(p) not in self._hinted_reads:
+                self._hinted_reads.add(id(p))
+                bound = self.devices[device]
+                hint = refused_read_hint(p, bound.profile_name, _profile(bound))
+                if hint is not None:
+                    log.warning("%s", hint)
         else:
             event = health.failure(self.clock.monotonic_s(), ts_ms, result.status.value)
-            if not health.online:  # offline: every point of the device says so, not only this read's
-                channels = self.device_channels[p.device_id]
-                n = len(channels)
+            events.append(event)
+            channels = self._failure_channels(p, went_offline=event is not None, online=health.online)
+            n = len(channels)
             values = np.full(n, np.nan)
             flag = BAD_FRAME if result.status is ReadStatus.BAD_FRAME else COMM_ERROR
             quality = np.full(n, flag, dtype=np.uint32)
-        if event is not None:
-            self.sink.put_event(event)
+        for e in events:
+            if e is not None:
+                self.sink.put_event(e)
         if n == 0:
             return
         if not self._clock_synchronised():
             quality |= CLOCK_UNSYNC
         self.sink.put_readings(ReadingBlock(channels, np.full(n, ts_ms, dtype=np.int64), values, quality))
 
+    def _failure_channels(
+        self, p: PreparedRequest, *, went_offline: bool, online: bool
+    ) -> npt.NDArray[np.int32]:
+        """The channels a failed read gives a failure reading: its own while the device is online; when it
+        goes offline, every point of the device that has none in this run of failures yet; while offline
+        (a retry), every point of the device (its other reads are parked)."""
+        failed = self._failed_reads[p.device_id]
+        if online:
+            failed.add(id(p))
+            return p.channels
+        if not went_offline:
+            return self.device_channels[p.device_id]
+        pending = [q.channels for q in self.device_requests[p.device_id] if id(q) not in failed]
+        failed.add(id(p))
+        return np.concatenate(pending) if pending else _NO_CHANNELS
+
     def _decode(
         self, p: PreparedRequest, result: ReadResult
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]:
         n = len(p.channels)
+        assert result.words is not None
+        if p.text_points:
+            self._update_attributes(p, result.words)
         if p.decoder is None:
             return np.empty(0), np.empty(0, dtype=np.uint32)
-        assert result.words is not None
         try:
             values, quality = p.decoder.decode(result.words)
         except RemoteProtocolError:
@@ -266,6 +325,16 @@ class ModbusBus:
         if p.external_flags:
             p.apply_external_flags(values, quality, flags)
         return values, quality
+
+    def _update_attributes(self, p: PreparedRequest, words: Sequence[int]) -> None:
+        """The device's text points from this answer (None where the bytes are not text)."""
+        attributes = self.attributes[p.device_id]
+        texts = p.decode_text([int(w) for w in words])
+        if all(attributes.get(name, "") == text for name, text in texts.items()):
+            return
+        attributes.update(texts)
+        if self.on_attributes is not None:
+            self.on_attributes(p.device_id, dict(attributes))
 
     def _clock_synchronised(self) -> bool:
         now = time.monotonic()
@@ -281,7 +350,9 @@ class ModbusBus:
         snapshot: dict[str, Any] = {
             "type": self.bus.type,
             "endpoint": self.endpoint,
-            "connected": bool(self.link is not None and self.link.connected),
+            # while polling: now; after it stopped (poll's final table): when it stopped, not "closed"
+            "connected": self.link is not None
+            and (self.link.connected if self._running else self._connected_when_stopped),
             **self.counters.snapshot(),
             "crc_errors": link.get("crc_errors", 0),
             "unexpected_frames": link.get("unexpected_frames", 0),
@@ -291,7 +362,13 @@ class ModbusBus:
             "utilisation": self.counters.utilisation(),
             "restarts": self.restarts.count,
             "devices": {
-                d: {**self.device_counters[d].snapshot(), **self.health[d].snapshot()} for d in self.health
+                d: {
+                    **self.device_counters[d].snapshot(),
+                    **self.health[d].snapshot(),
+                    **self.exceptions[d].snapshot(),
+                    "attributes": dict(self.attributes[d]),
+                }
+                for d in self.health
             },
         }
         return snapshot

@@ -26,11 +26,12 @@ from protocols.config import BoundDevice
 from protocols.errors import RemoteProtocolError
 from protocols.planner import ReadRequest, plan_device
 from protocols.profile import BIT_KINDS, ModbusPoint, ModbusProfile, WordOrder
-from protocols.quality import Quality
+from protocols.quality import Quality, exception_text
 from protocols.records import channel_key
 
 SENSOR_FAULT = np.uint32(Quality.SENSOR_FAULT)
 NOT_AVAILABLE = np.uint32(Quality.NOT_AVAILABLE)
+ILLEGAL_DATA_VALUE = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,4 +148,24 @@ def _field(point: ModbusPoint, offset: int, order: WordOrder) -> FieldSpec:
         value_offset=point.offset,
         nan_value=point.nan_value,
         physical_range=point.physical_range,
+    )
+
+
+def refused_read_hint(p: PreparedRequest, profile_name: str, profile: ModbusProfile) -> str | None:
+    """What an exception 3 (illegal data value) to read ``p`` most likely means, and what to set.
+
+    Devices answer it to a read longer than their buffer, which the planner makes by merging points; a
+    read of one register is refused for another reason (None).
+    """
+    r = p.request
+    if r.count <= 1:
+        return None
+    bits = r.kind in BIT_KINDS
+    unit, key = ("bits", "max_bits_per_read") if bits else ("registers", "max_registers_per_read")
+    now = profile.modbus.max_bits_per_read if bits else profile.modbus.max_registers_per_read
+    return (
+        f"{p.device_id}: the read of {r.count} {unit} from {r.kind} {r.address} answered "
+        f"{exception_text(ILLEGAL_DATA_VALUE)}: devices answer this to a read longer than they support; "
+        f"set modbus.{key} below {r.count} in profile {profile_name} "
+        f"(now {now}; the datasheet gives the limit)"
     )

@@ -32,8 +32,10 @@ class Acquisition:
         clock: Clock | None = None,
         *,
         on_idle: Callable[[], None] | None = None,
+        on_attributes: Callable[[str, dict[str, str | None]], None] | None = None,
     ) -> None:
-        """``on_idle``: called when every Modbus bus task has polled what was due and sleeps."""
+        """``on_idle``: called when every Modbus bus task has polled what was due and sleeps.
+        ``on_attributes(device_id, attributes)``: a device's text points were read and changed."""
         self.site = site
         self.clock = clock or Clock()
         self.activity = BusActivity(on_idle)
@@ -51,6 +53,7 @@ class Acquisition:
                         gateway_id=site.gateway_id,
                         channel_index=index,
                         activity=self.activity,
+                        on_attributes=on_attributes,
                     )
                 )
             elif isinstance(bus, SerialLineBus) and devices and devices[0].device.enabled:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -241,3 +242,92 @@ async def test_readings_stamped_on_an_unsynchronised_clock_say_so(tmp_path: Path
             await until(lambda: len(sink.blocks) >= 2, what="two polls")
     quality = sink.readings().quality
     assert set(quality.tolist()) == {Quality.CLOCK_UNSYNC}
+
+
+async def test_a_device_answering_only_exceptions_becomes_a_device_fault(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Issue 11: exception 4 (or 11 from a gateway) on every read used to leave the device "online"."""
+    slave = block_slave(1)
+    slave.set_exception("holding", 0, 4)
+    async with serve_tcp([slave]) as server:
+        extra = "    offline_after_failures: 3\n"
+        site = load_site(
+            write_site(tmp_path, tcp_bus(server.port, "      - {id: dev, profile: test_block}\n", extra))
+        )
+        async with running(site, clock) as (acquisition, sink):
+            await until(lambda: len(sink.events) == 1, what="the device fault")
+            reads_at_fault = slave.reads
+            faulty = acquisition.statistics()["tcp"]["devices"]["dev"]
+            slave.clear_exceptions()
+            await until(lambda: len(sink.events) == 2, what="the fault cleared")
+    fault, cleared = sink.events
+    assert (fault.channel, fault.rule, fault.level, fault.previous_level) == (
+        "gw/dev/_device",
+        "exception",
+        2,
+        0,
+    )
+    assert (
+        fault.message
+        == "device fault: 3 consecutive exception responses, exception 4 (server device failure)"
+    )
+    assert (cleared.rule, cleared.level, cleared.previous_level) == ("exception", 0, 2)
+    assert reads_at_fault == 0  # every read was refused, none served
+    assert faulty["faulty"] is True and faulty["online"] is True and faulty["exceptions"] == {"4": 3}
+    assert acquisition.statistics()["tcp"]["devices"]["dev"]["faulty"] is False
+
+
+async def test_an_exception_three_to_a_long_read_names_the_limit(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    slave = block_slave(1)
+    slave.max_registers_per_read = 4  # the device's buffer: the profile reads 10 at once
+    async with serve_tcp([slave]) as server:
+        site = load_site(
+            write_site(tmp_path, tcp_bus(server.port, "      - {id: dev, profile: test_block}\n"))
+        )
+        async with running(site, clock) as (_, sink):
+            await until(lambda: len(sink.blocks) >= 3, what="three refused reads")
+    hints = [r.getMessage() for r in caplog.records if "max_registers_per_read" in r.getMessage()]
+    assert hints == [
+        "dev: the read of 10 registers from holding 0 answered exception 3 (illegal data value): devices "
+        "answer this to a read longer than they support; set modbus.max_registers_per_read below 10 in "
+        "profile test_block (now 125; the datasheet gives the limit)"
+    ], "one hint per read, not one per poll"
+
+
+async def test_going_offline_gives_each_point_one_failure_reading(tmp_path: Path, clock: Clock) -> None:
+    """A refused port fails every read at once: the reads before the offline event had their readings
+    already, so the event's sweep gives only the points still without one (it used to stamp them twice)."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    extra = "    retries: 0\n    offline_after_failures: 3\n    offline_retry_s: 60\n"
+    site = load_site(write_site(tmp_path, tcp_bus(port, "      - {id: dev, profile: test_typed}\n", extra)))
+    async with running(site, clock) as (_, sink):
+        await until(lambda: len(sink.events) == 1, what="the offline event")
+        await asyncio.sleep(0.2)  # polls keep their schedule: nothing more until the retry in 60 s
+    readings = sink.readings()
+    device_channels = {i for key, i in site.channel_index().items() if key.startswith("gw/dev/")}
+    assert sorted(readings.channel.tolist()) == sorted(device_channels)  # each point exactly once
+    assert np.all(readings.quality & Quality.COMM_ERROR)
+
+
+async def test_text_points_become_device_attributes(tmp_path: Path, clock: Clock) -> None:
+    slave = typed_slave(1)
+    async with serve_tcp([slave]) as server:
+        site = load_site(
+            write_site(tmp_path, tcp_bus(server.port, "      - {id: dev, profile: test_typed}\n"))
+        )
+        seen: list[tuple[str, dict[str, str | None]]] = []
+        acquisition = Acquisition(site, ListSink(), clock, on_attributes=lambda d, a: seen.append((d, a)))
+        task = asyncio.create_task(acquisition.run(duration_s=0.5))
+        await until(lambda: len(seen) >= 1, what="the serial number")
+        slave.set_registers("holding", 7, encode("SN43", "string", length_registers=4))
+        await until(lambda: len(seen) >= 2, what="the new serial number")
+        await task
+    assert seen == [("dev", {"serial": "SN42"}), ("dev", {"serial": "SN43"})]  # once each, not every poll
+    stats = acquisition.statistics()["tcp"]
+    assert stats["devices"]["dev"]["attributes"] == {"serial": "SN43"}
+    assert stats["connected"] is True, "a poll that ended well was connected, not 'closed'"
