@@ -5,11 +5,17 @@ backoff), but readings go to the terminal instead of detection and the outbox. E
 
     2025-06-01T08:00:00.123Z  tf-gw01/gas-01/gas  12.5 %LEL  good
 
+A device's text points (model, firmware, serial number: ``type: string``) print as one line when read
+and whenever they change:
+
+    2025-06-01T08:00:00.123Z  tf-gw01/gas-01  model=GD-4 firmware=2.1.7
+
 With ``--json`` each reading is a JSON object on its own line (``{"channel", "ts_ms", "value",
-"quality", "quality_text"}``; NaN is ``null``), each device event ``{"event": {...}}``, and the final
-statistics ``{"statistics": {...}}``. The statistics (per bus and device: requests, good answers,
-timeouts, exceptions by code, CRC and frame errors, latency p50/p95, skipped slots, utilisation) are
-printed at the end: after ``--duration-s`` seconds, or on Ctrl-C.
+"quality", "quality_text"}``; NaN is ``null``), each device event ``{"event": {...}}``, text points
+``{"attributes": {"device", "ts_ms", "values"}}`` and the final statistics ``{"statistics": {...}}``.
+The statistics (per bus and device: requests, good answers, timeouts, failures to connect, exceptions by
+code, CRC and frame errors, latency p50/p95, skipped slots, utilisation, the device's state) are printed at
+the end: after ``--duration-s`` seconds, or on Ctrl-C.
 
 Exit status 0; 2 for a bad site file.
 """
@@ -23,6 +29,7 @@ import json
 import math
 import signal
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -31,7 +38,7 @@ from edge.clock import Clock
 from edge.modbus_client import quiet_pymodbus_logging
 from edge.siteconfig import load_site
 from protocols.config import BoundSite
-from protocols.quality import describe
+from protocols.quality import describe, exception_text
 from protocols.records import Event, ReadingBlock
 
 NAME = "poll"
@@ -49,6 +56,7 @@ class PrintingSink:
 
     def __init__(self, site: BoundSite, out: TextIO, as_json: bool) -> None:
         self.channels = site.channels
+        self.gateway_id = site.gateway_id
         self.out = out
         self.as_json = as_json
 
@@ -67,6 +75,16 @@ class PrintingSink:
                 shown = f"{format_value(value)} {c.unit}".rstrip()
                 lines.append(f"{_iso(ts_ms)}  {c.key}  {shown}  {describe(quality)}")
         print("\n".join(lines), file=self.out, flush=True)
+
+    def put_attributes(self, device_id: str, attributes: dict[str, str | None]) -> None:
+        ts_ms = int(time.time() * 1000)
+        device = f"{self.gateway_id}/{device_id}"
+        if self.as_json:
+            record = {"device": device, "ts_ms": ts_ms, "values": attributes}
+            print(json.dumps({"attributes": record}), file=self.out, flush=True)
+        else:
+            shown = " ".join(f"{name}={'-' if text is None else text}" for name, text in attributes.items())
+            print(f"{_iso(ts_ms)}  {device}  {shown}", file=self.out, flush=True)
 
     def put_event(self, event: Event) -> None:
         if self.as_json:
@@ -91,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     quiet_pymodbus_logging()
     site = load_site(args.site)
-    acquisition = Acquisition(site, PrintingSink(site, sys.stdout, args.json), Clock())
+    sink = PrintingSink(site, sys.stdout, args.json)
+    acquisition = Acquisition(site, sink, Clock(), on_attributes=sink.put_attributes)
     asyncio.run(_poll(acquisition, args.duration_s))
     stats = acquisition.statistics()
     if args.json:
@@ -112,8 +131,8 @@ async def _poll(acquisition: Acquisition, duration_s: float | None) -> None:
 
 def print_statistics(stats: dict[str, Any], out: TextIO) -> None:
     print("\nstatistics", file=out)
-    header = f"{'bus / device':<28} {'req':>6} {'good':>6} {'tmo':>5} {'exc':>5} {'crc':>4} {'frame':>5} " \
-             f"{'p50 ms':>8} {'p95 ms':>8}  notes"  # fmt: skip
+    header = f"{'bus / device':<28} {'req':>6} {'good':>6} {'tmo':>5} {'noconn':>6} {'exc':>5} {'crc':>4} " \
+             f"{'frame':>5} {'p50 ms':>8} {'p95 ms':>8}  notes"  # fmt: skip
     print(header, file=out)
     for name, bus in stats.items():
         if bus.get("type") == "serial_line":
@@ -121,18 +140,32 @@ def print_statistics(stats: dict[str, Any], out: TextIO) -> None:
             print(f"{name:<28} serial line {bus['endpoint']}: {notes}", file=out)
             continue
         notes = f"utilisation {bus['utilisation']:.0%}  skipped slots {bus['skipped_slots']}"
+        if bus["disconnected"] and not bus["connected"]:
+            notes += f"  cannot connect to {bus['endpoint']}"
         print(_row(name, bus, notes), file=out)
         for device, d in bus["devices"].items():
-            print(_row(f"  {device}", d, "online" if d["online"] else "OFFLINE"), file=out)
+            print(_row(f"  {device}", d, _device_state(d)), file=out)
+
+
+def _device_state(d: dict[str, Any]) -> str:
+    """online; OFFLINE (and why: no connection, timeouts); FAULT with the exceptions it answers."""
+    if not d["online"]:
+        why = "no connection" if d["disconnected"] and not d["good"] and not d["timeouts"] else ""
+        return f"OFFLINE ({why})" if why else "OFFLINE"
+    if d.get("faulty"):
+        codes = ", ".join(exception_text(int(code)) for code in d["exceptions"])
+        return f"FAULT: answers only {codes}"
+    return "online"
 
 
 def _row(label: str, c: dict[str, Any], notes: str) -> str:
     latency = c["latency_ms"]
     p50 = "-" if latency["p50"] is None else f"{latency['p50']:.2f}"
     p95 = "-" if latency["p95"] is None else f"{latency['p95']:.2f}"
-    exceptions = sum(c["exceptions"].values())
-    return (f"{label:<28} {c['requests']:>6} {c['good']:>6} {c['timeouts']:>5} {exceptions:>5} "
-            f"{c['crc_errors']:>4} {c['frame_errors']:>5} {p50:>8} {p95:>8}  {notes}")  # fmt: skip
+    counts = (c["requests"], c["good"], c["timeouts"], c["disconnected"], sum(c["exceptions"].values()),
+              c["crc_errors"], c["frame_errors"])  # fmt: skip
+    cells = " ".join(f"{n:>{w}}" for n, w in zip(counts, (6, 6, 5, 6, 5, 4, 5), strict=True))
+    return f"{label:<28} {cells} {p50:>8} {p95:>8}  {notes}"
 
 
 def format_value(value: float | str | None) -> str:

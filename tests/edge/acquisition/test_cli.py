@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -131,3 +132,103 @@ def test_probe_over_rtu_through_the_wire(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0
     assert out[0].endswith("19200 8E1 unit 4")
     assert [line.split()[1] for line in out[2:] if line.startswith("code ")] == ["4000"]
+
+
+DOCS_PROFILE = Path(__file__).resolve().parents[3] / "docs" / "profiles" / "gas_level_monitor.yaml"
+MONITOR = [  # the example device of docs/acquisition.md: level high word first, the rest low word first
+    "--set", "1:holding:0=0,0x4148,0,0,0x7FFF,2,0x3039,0", "--set", "1:holding:16=0x4050,0",
+    "--set", "1:holding:26=0,0x3FC0", "--set", "1:holding:34=0,0x3F40",
+    "--set", "1:holding:100=0x474C,0x4D2D,0x3400,0,0x322E,0x312E,0x3700,0",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def monitor() -> Iterator[Slaves]:
+    """The gas-and-level monitor, refusing reads of more than 32 registers with exception 3."""
+    slaves = Slaves("tcp", "--port", "0", "--units", "1", "--registers", "120", "--max-read", "32", *MONITOR)
+    yield slaves
+    slaves.stop()
+
+
+def test_probe_names_a_silent_unit_once(monitor: Slaves, capsys: pytest.CaptureFixture[str]) -> None:
+    where = f"127.0.0.1:{monitor.port()}"
+    code = main(
+        ["probe", "--profile", str(DOCS_PROFILE), "--tcp", where, "--unit", "5", "--timeout-ms", "300"]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.count("hint:") == 1
+    assert out.rstrip().endswith(
+        f"hint: no answer from unit 5 at {where} within 300 ms: check the unit id (`--unit`), the address "
+        "and, for RTU, the baud rate and parity (`--baud`, `--parity`)"
+    )
+
+
+def test_probe_explains_an_exception_3_to_a_merged_read(
+    monitor: Slaves, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The profile as first written, without the device's 32-register limit: one read of 36 registers."""
+    draft = tmp_path / "gas_level_monitor.yaml"
+    draft.write_text(DOCS_PROFILE.read_text().replace("  max_registers_per_read: 32\n", ""))
+    code = main(["probe", "--profile", str(draft), "--tcp", f"127.0.0.1:{monitor.port()}", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0  # an exception is an answer: the wiring works
+    assert document["hints"] == [
+        "the read of 36 registers from holding 0 answered exception 3 (illegal data value): devices answer "
+        "this to a read longer than they support; set modbus.max_registers_per_read below 36 in profile "
+        "gas_level_monitor (now 125; the datasheet gives the limit)"
+    ]
+    gas = next(p for p in document["points"] if p["point"] == "gas_1")
+    assert gas["quality_text"] == "device_exception(3)"
+
+
+def test_probe_word_orders_mark_the_plausible_order(
+    monitor: Slaves, capsys: pytest.CaptureFixture[str]
+) -> None:
+    draft_order = [
+        "probe",
+        "--profile",
+        str(DOCS_PROFILE),
+        "--tcp",
+        f"127.0.0.1:{monitor.port()}",
+        "--word-orders",
+    ]
+    assert main([*draft_order, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    by_point = {r["point"]: r for r in document["word_orders"]}
+    assert set(by_point) == {"gas_1", "gas_2", "running_hours", "level", "inflow", "outflow"}
+    level = by_point["level"]["orders"]
+    assert level["ABCD"] == {"value": 3.25, "plausible": True}
+    assert level["CDAB"]["value"] == pytest.approx(2.307e-41, rel=1e-3)  # in range, but a denormal
+    assert [o for o, d in level.items() if d["plausible"]] == ["ABCD"]
+    assert [o for o, d in by_point["gas_1"]["orders"].items() if d["plausible"]] == ["CDAB"]
+    temperature = next(p for p in document["points"] if p["point"] == "temperature")
+    assert temperature["value"] is None and temperature["quality_text"] == "not_available"  # 0x7FFF
+    assert main(draft_order) == 0
+    table = capsys.readouterr().out.split("word orders", 1)[1].splitlines()
+    level_row = next(line for line in table if line.startswith("level "))
+    assert level_row.split()[3:5] == [">3.25", "*"]
+
+
+def test_poll_shows_text_points_and_counts_connection_failures(
+    monitor: Slaves, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        refused = free.getsockname()[1]
+    (tmp_path / "gas_level_monitor.yaml").write_text(DOCS_PROFILE.read_text())
+    site = write_site(tmp_path, f"""
+  - {{name: tcp, type: tcp, host: 127.0.0.1, port: {monitor.port()}, devices: [{{id: glm, profile: gas_level_monitor}}]}}
+  - {{name: gone, type: tcp, host: 127.0.0.1, port: {refused}, devices: [{{id: ghost, profile: test_block}}]}}
+""")  # fmt: skip
+    assert main(["poll", str(site), "--duration-s", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "  gw/glm  model_name=GLM-4 firmware=2.1.7\n" in out
+    assert "  gw/glm/temperature  - degC  " in out and "not_available" in out
+    table = out[out.index("\nstatistics") :].strip().splitlines()
+    assert table[1].split()[:9] == ["bus", "/", "device", "req", "good", "tmo", "noconn", "exc", "crc"]
+    gone = next(line for line in table if line.startswith("gone "))
+    ghost = next(line for line in table if line.startswith("  ghost "))
+    assert gone.split()[1:5] == ["3", "0", "0", "3"] and f"cannot connect to 127.0.0.1:{refused}" in gone
+    assert ghost.rstrip().endswith("OFFLINE (no connection)")
+    assert next(line for line in table if line.startswith("  glm ")).rstrip().endswith("online")
