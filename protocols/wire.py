@@ -16,7 +16,10 @@ A batch is one JSON object (orjson), gzip-compressed when that pays::
 
 Readings travel as columns; a NaN value travels as null. ``quality`` is ``protocols.quality``'s bit flags
 (0 good; 256 ``not_available``: the device had no value, not a fault; the Modbus exception code in bits
-16-23), passed through and stored as sent. ``seq_ranges`` lists the maximal runs of
+16-23), passed through and stored as sent. ``heartbeat`` is the gateway's own snapshot (``edge.heartbeat``),
+stored as sent; the central reads one thing from it: ``buses.<bus>.devices.<device>.attributes``, a
+device's text points (``{"model_name": "GLM-4", "firmware": "2.1.7"}``), served as the device's attributes
+(``GET /api/v1/devices``). ``seq_ranges`` lists the maximal runs of
 consecutive seqs the batch carries (readings and events together, events first in priority but not in
 seq); a batch whose rows do not match its declared ranges is refused as malformed (a gap: something was
 lost between the outbox and the wire, so the edge must resend). The central ingests idempotently on

@@ -146,6 +146,30 @@ class ChannelList(Model):
     count: int
 
 
+class DeviceOut(Model):
+    model_config = example(
+        {"gateway_id": "gw-tank-09", "device": "lel-c01", "site_id": "tank-area-c",
+         "profile": "gas_lel_catalytic", "points": 9,
+         "attributes": {"model_name": "GLM-4", "firmware": "2.1.7"}, "attributes_ms": 1764370060000}
+    )  # fmt: skip
+
+    gateway_id: str
+    device: str
+    site_id: str | None
+    profile: str
+    points: int = Field(description="channels registered for the device")
+    attributes: dict[str, str | None] = Field(
+        description="the device's text points (model, firmware, serial number) as its gateway last read "
+        "them; null where the bytes were not text"
+    )
+    attributes_ms: int | None = Field(description="when the heartbeat that carried them arrived")
+
+
+class DeviceList(Model):
+    data: list[DeviceOut]
+    count: int
+
+
 class LatestOut(Model):
     model_config = example(
         {

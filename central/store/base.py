@@ -24,6 +24,7 @@ from central.store.rows import (
     AlarmPage,
     Bucket,
     Channel,
+    Device,
     DeviceLocation,
     Gateway,
     GatewayChange,
@@ -113,6 +114,10 @@ class Store(ABC):
     def channels(
         self, site_id: str | None = None, gateway_id: str | None = None, device: str | None = None
     ) -> list[Channel]: ...
+
+    @abstractmethod
+    def devices(self, site_id: str | None = None, gateway_id: str | None = None) -> list[Device]:
+        """Devices with their profile and the text points (model, firmware) their gateway last reported."""
 
     @abstractmethod
     def latest(

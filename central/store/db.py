@@ -28,6 +28,7 @@ from central.store.rows import (
     AlarmPage,
     Bucket,
     Channel,
+    Device,
     DeviceLocation,
     Gateway,
     GatewayChange,
@@ -188,6 +189,9 @@ class SqlStore(Store):
         self, site_id: str | None = None, gateway_id: str | None = None, device: str | None = None
     ) -> list[Channel]:
         return queries.channels(self._db(), site_id, gateway_id, device)
+
+    def devices(self, site_id: str | None = None, gateway_id: str | None = None) -> list[Device]:
+        return queries.devices(self._db(), site_id, gateway_id)
 
     def latest(
         self,

@@ -17,7 +17,17 @@ import orjson
 from central.alarms import ACTIVE_STATUSES
 from central.store import rollup
 from central.store.base import NotFoundError
-from central.store.rows import Bucket, Channel, DeviceLocation, Gateway, Latest, RawReading, Site, Token
+from central.store.rows import (
+    Bucket,
+    Channel,
+    Device,
+    DeviceLocation,
+    Gateway,
+    Latest,
+    RawReading,
+    Site,
+    Token,
+)
 from protocols.wire import SiteMeta
 
 if TYPE_CHECKING:
@@ -173,6 +183,54 @@ def channels(db: Db, site_id: str | None, gateway_id: str | None, device: str | 
         )
         for r in rows
     ]  # fmt: skip
+
+
+def devices(db: Db, site_id: str | None, gateway_id: str | None) -> list[Device]:
+    """Devices with channels, and the attributes (text points) of each gateway's latest heartbeat."""
+    where, params = _filters(site_id, gateway_id, None)
+    rows = db.all(
+        "SELECT c.gateway_id, c.device, g.site_id, min(c.profile), count(*) FROM channels c "  # noqa: S608
+        f"LEFT JOIN gateways g ON g.id = c.gateway_id{where} "
+        "GROUP BY c.gateway_id, c.device, g.site_id ORDER BY c.gateway_id, c.device",
+        params,
+    )
+    beats: dict[str, tuple[int | None, dict[str, dict[str, str | None]]]] = {}
+    for gateway, last_ms, text in db.all(
+        "SELECT id, last_heartbeat_ms, heartbeat FROM gateways WHERE heartbeat IS NOT NULL"
+    ):
+        beats[str(gateway)] = (last_ms, device_attributes(orjson.loads(text)))
+    out = []
+    for gateway, device, site, profile, points in rows:
+        last_ms, attributes = beats.get(gateway, (None, {}))
+        found = attributes.get(device)
+        out.append(
+            Device(
+                gateway,
+                device,
+                site,
+                profile,
+                int(points),
+                found or {},
+                last_ms if found is not None else None,
+            )
+        )
+    return out
+
+
+def device_attributes(heartbeat: Any) -> dict[str, dict[str, str | None]]:
+    """``{device: {name: text}}`` from a heartbeat: each bus's ``devices.<id>.attributes`` (the edge's
+    acquisition statistics). Anything not shaped so is ignored: a heartbeat is the gateway's to fill."""
+    out: dict[str, dict[str, str | None]] = {}
+    buses = heartbeat.get("buses") if isinstance(heartbeat, dict) else None
+    for bus in buses.values() if isinstance(buses, dict) else ():
+        devices = bus.get("devices") if isinstance(bus, dict) else None
+        for device, stats in devices.items() if isinstance(devices, dict) else ():
+            attributes = stats.get("attributes") if isinstance(stats, dict) else None
+            if isinstance(attributes, dict):
+                out[str(device)] = {
+                    str(k): v if isinstance(v, str) or v is None else str(v) for k, v in attributes.items()
+                }
+    return out
 
 
 def latest(

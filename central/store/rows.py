@@ -53,6 +53,20 @@ class Channel:
 
 
 @dataclass(frozen=True, slots=True)
+class Device:
+    """A device as its gateway reports it: its channels' profile and, from the gateway's latest heartbeat,
+    the text points it read (model, firmware, serial number)."""
+
+    gateway_id: str
+    device: str
+    site_id: str | None
+    profile: str
+    points: int  # channels registered for the device
+    attributes: dict[str, str | None]
+    attributes_ms: int | None  # when the heartbeat that carried them arrived
+
+
+@dataclass(frozen=True, slots=True)
 class Latest:
     channel: str
     ts_ms: int

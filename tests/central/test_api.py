@@ -180,6 +180,12 @@ def test_a_gzip_bomb_is_refused(tmp_path: Path, sqlite_store: Store) -> None:
 # ---------------------------------------------------------------- queries and the duty officer's actions
 
 
+DEVICE_METAS = [ChannelMeta(key("gw-1", "dev-1", "p0"), "%LEL", "gas_level_monitor")]
+DEVICE_HEARTBEAT: dict[str, object] = {
+    "buses": {"rs485-1": {"devices": {"dev-1": {"attributes": {"model_name": "GLM-4", "firmware": "2.1.7"}}}}}
+}
+
+
 def seed(api: Api) -> None:
     meta = [ChannelMeta(key("gw-1", "dev-1", "p0"), "mm", "gnss_nmea_rtk", 30.51, 110.31)]
     batch = readings_batch(
@@ -197,6 +203,7 @@ def seed(api: Api) -> None:
         ("/api/v1/gateways", schemas.GatewayList),
         ("/api/v1/gateways/gw-1", schemas.GatewayOut),
         ("/api/v1/channels", schemas.ChannelList),
+        ("/api/v1/devices", schemas.DeviceList),
         ("/api/v1/latest?site=slope-north", schemas.LatestList),
         ("/api/v1/latest?channel=gw-1/dev-1/p0&channel=gw-1/dev-1/p1", schemas.LatestList),
         (f"/api/v1/readings?channel=gw-1/dev-1/p0&start_ms={T0}", schemas.ReadingList),
@@ -215,6 +222,17 @@ def test_queries_answer_in_their_documented_shape(api: Api, path: str, model: ty
     assert r.status_code == 200, r.text
     parsed = valid(model, r.content)
     assert getattr(parsed, "count", 1) >= 1
+
+
+def test_devices_over_the_api(api: Api) -> None:
+    batch = readings_batch("gw-1", range(1, 5), site=SITE, channels=DEVICE_METAS, heartbeat=DEVICE_HEARTBEAT)
+    assert post_batch(api, encode_batch(batch))[0] == 200
+    r = api.client.get("/api/v1/devices?gateway=gw-1", headers=api.viewer)
+    assert r.status_code == 200, r.text
+    listed = valid(schemas.DeviceList, r.content)
+    assert listed.count == 1  # type: ignore[attr-defined]
+    assert r.json()["data"][0]["attributes"] == {"model_name": "GLM-4", "firmware": "2.1.7"}
+    assert api.client.get("/api/v1/devices?site=a/b", headers=api.viewer).status_code == 422
 
 
 def test_map_colours_sites_and_devices_by_their_worst_open_level(api: Api) -> None:

@@ -1,14 +1,15 @@
-"""Gateways and their health: status (online or silent), last seen, acked seq, the latest heartbeat."""
+"""Gateways and their health: status (online or silent), last seen, acked seq, the latest heartbeat; and
+the devices behind them with the text points (model, firmware) their gateway reported."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from central.api.deps import Reader, StoreDep
 from central.api.responses import errors, json_response, listing
-from central.api.schemas import IDENT, GatewayList, GatewayOut
+from central.api.schemas import IDENT, DeviceList, GatewayList, GatewayOut
 
 router = APIRouter(prefix="/api/v1", tags=["gateways"])
 
@@ -31,3 +32,18 @@ async def gateway(gateway_id: Annotated[str, Path(pattern=IDENT)], store: StoreD
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no gateway {gateway_id}")
     return json_response(found)
+
+
+@router.get(
+    "/devices",
+    response_model=DeviceList,
+    summary="Devices, their profile and the model and firmware their gateway read from them",
+    responses=errors(401, 403, 422),
+)
+async def devices(
+    store: StoreDep,
+    _: Reader,
+    site: Annotated[str | None, Query(pattern=IDENT, description="site id")] = None,
+    gateway: Annotated[str | None, Query(pattern=IDENT, description="gateway id")] = None,
+) -> Response:
+    return listing(await store.call(store.devices, site, gateway))
