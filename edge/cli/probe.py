@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     probed = asyncio.run(_probe(args, device))
     rows = [row for prepared, result in probed for row in _rows(device, prepared, result)]
-    hints = _hints(args, device, probed)
+    hints = _hints(args, device, probed) + _tiny_float_hint(profile, rows, args.word_orders)
     orders = word_order_rows(profile, probed) if args.word_orders else None
     if args.json:
         document: dict[str, Any] = {
@@ -266,6 +266,23 @@ def word_order_rows(
                 "orders": decoded,
             })  # fmt: skip
     return out
+
+
+def _tiny_float_hint(profile: ModbusProfile, rows: list[dict[str, Any]], shown: bool) -> list[str]:
+    """A float read as a denormal (2.3e-41) is the classic sign of the wrong word order."""
+    floats = {p.name for p in profile.points if p.type in ("float32", "float64")}
+    tiny = [
+        f"{r['point']} ({format_value(r['value'])})"
+        for r in rows
+        if r["point"] in floats and isinstance(r["value"], float) and 0 < abs(r["value"]) < TINY
+    ]
+    if not tiny:
+        return []
+    where = "the table above shows" if shown else "`--word-orders` shows"
+    return [
+        f"{', '.join(tiny)}: a float this close to zero is almost always read in the wrong word order; "
+        f"{where} the point in all four"
+    ]
 
 
 def _plausible(value: float, physical_range: tuple[float, float] | None) -> bool:

@@ -232,3 +232,21 @@ def test_poll_shows_text_points_and_counts_connection_failures(
     assert gone.split()[1:5] == ["3", "0", "0", "3"] and f"cannot connect to 127.0.0.1:{refused}" in gone
     assert ghost.rstrip().endswith("OFFLINE (no connection)")
     assert next(line for line in table if line.startswith("  glm ")).rstrip().endswith("online")
+
+
+def test_probe_points_at_a_float_read_in_the_wrong_order(
+    monitor: Slaves, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The level module sends high word first; the profile as first written says CDAB for every point."""
+    draft = tmp_path / "gas_level_monitor.yaml"
+    draft.write_text(
+        DOCS_PROFILE.read_text().replace(
+            "type: float32, word_order: ABCD, unit: m,", "type: float32, unit: m,"
+        )
+    )
+    assert main(["probe", "--profile", str(draft), "--tcp", f"127.0.0.1:{monitor.port()}"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith(
+        "hint: level (2.307097792e-41): a float this close to zero is almost always read in the wrong word "
+        "order; `--word-orders` shows the point in all four"
+    )
