@@ -8,6 +8,7 @@ and pasted ``check`` output are re-run, so the reference cannot drift from what 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,19 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PROFILES_DIR = ROOT / "hw_profiles"
 README = PROFILES_DIR / "README.md"
 EXAMPLES_DIR = ROOT / "deploy" / "examples"
+DOCS_PROFILES_DIR = ROOT / "docs" / "profiles"
 
 PROFILES = sorted(PROFILES_DIR.glob("*.yaml"))
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.yaml"))
 PROFILE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def fenced_block_after(marker: str, text: str) -> str:
-    """The body of the first fenced code block after the line that contains ``<!-- example: marker``."""
-    start = text.find(f"<!-- example: {marker}")
-    assert start >= 0, f"README has no '<!-- example: {marker}' marker"
-    match = re.compile(r"^```[^\n]*\n(.*?)^```", re.DOTALL | re.MULTILINE).search(text, start)
-    assert match is not None, f"no fenced block after the {marker!r} marker"
-    return match.group(1)
 
 
 def readme_index() -> set[str]:
@@ -120,18 +113,88 @@ def test_examples_cover_the_three_site_types() -> None:
     assert {"mine_slope", "tank_farm", "forest_tower"} <= types
 
 
-def test_readme_worked_example_validates() -> None:
-    text = fenced_block_after("worked-profile", README.read_text(encoding="utf-8"))
-    profile = parse_profile(text, "README.md#worked-example")
+@dataclass(frozen=True)
+class YamlExample:
+    """A YAML block of the README, the file name its ``<!-- check: PATH -->`` marker gives it, and the
+    output ``check`` must print for it (the ``$ fieldwatch-edge check`` block that follows; none: ok)."""
+
+    line: int
+    path: str
+    text: str
+    output: list[str] | None
+
+
+FENCE = re.compile(r"^```([a-z]*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+MARKER = re.compile(r"<!-- check: (\S+)[^>]*-->\s*$")
+
+
+def readme_yaml_examples() -> list[YamlExample]:
+    text = README.read_text(encoding="utf-8")
+    fences = list(FENCE.finditer(text))
+    out = []
+    for i, fence in enumerate(fences):
+        if fence.group(1) != "yaml":
+            continue
+        line = text.count("\n", 0, fence.start()) + 1
+        marker = MARKER.search(text, 0, fence.start())
+        between = text[marker.end() : fence.start()] if marker else "?"
+        assert marker is not None and between.strip() == "", (
+            f"README.md:{line}: a YAML example needs a `<!-- check: PATH -->` line right before it"
+        )
+        following = fences[i + 1].group(2).splitlines() if i + 1 < len(fences) else []
+        command = f"$ fieldwatch-edge check --profile {marker.group(1)}"
+        output = following[1:] if following and following[0] == command else None
+        out.append(YamlExample(line, marker.group(1), fence.group(2), output))
+    return out
+
+
+def readme_example(path: str) -> YamlExample:
+    return next(e for e in readme_yaml_examples() if e.path == path and e.output is None)
+
+
+README_EXAMPLES = readme_yaml_examples()
+
+
+@pytest.mark.parametrize("example", README_EXAMPLES, ids=lambda e: f"line{e.line}")
+def test_every_readme_yaml_example_is_what_check_says(
+    example: YamlExample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each example is written where its marker says and run through `check`: ok, or the output shown."""
+    (tmp_path / "profiles").mkdir()
+    for docs_profile in DOCS_PROFILES_DIR.glob("*.yaml"):  # what site examples' `profiles_dirs` find
+        (tmp_path / "profiles" / docs_profile.name).write_text(docs_profile.read_text(encoding="utf-8"))
+    target = tmp_path / example.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(example.text, encoding="utf-8")
+    is_profile = "protocol" in yaml.safe_load(example.text)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["check", *(["--profile"] if is_profile else []), example.path])
+    if example.output is None:
+        assert result.status == 0, result.stderr
+        assert result.stdout.startswith(f"{example.path}: ok")
+    else:
+        assert result.status == cli.EXIT_BAD_INPUT
+        assert result.stderr.splitlines() == example.output
+
+
+def test_the_readme_has_its_examples() -> None:
+    paths = {e.path for e in README_EXAMPLES}
+    assert {"hw_profiles/gas_toxic_nh3.yaml", "hw_profiles/gas_level_monitor.yaml", "site.yaml"} <= paths
+    assert any(e.output for e in README_EXAMPLES), "the broken draft and its check output"
+
+
+def test_readme_worked_example_says_what_its_walk_through_says() -> None:
+    profile = parse_profile(readme_example("hw_profiles/gas_toxic_nh3.yaml").text, "README.md#worked-example")
     assert isinstance(profile, ModbusProfile)
     by_name = {p.name: p for p in profile.points}
     assert by_name["nh3"].address == 0  # the walk-through explains 40001 -> 0
     assert by_name["relay_1"].kind == "coil"
+    assert by_name["sensor_temperature"].nan_value == -32768  # 0x8000 as an int16 reads it
 
 
-def test_readme_site_example_validates(tmp_path: Path) -> None:
+def test_readme_overrides_replace_switch_off_and_add(tmp_path: Path) -> None:
     site_file = tmp_path / "site.yaml"
-    site_file.write_text(fenced_block_after("site", README.read_text(encoding="utf-8")), encoding="utf-8")
+    site_file.write_text(readme_example("overrides.yaml").text, encoding="utf-8")
     site = load_site(site_file)
     h2s = next(d for d in site.devices if d.device.id == "h2s-c01")
     rules = {r.rule_name: r for r in h2s.rules_for("h2s")}
@@ -139,17 +202,13 @@ def test_readme_site_example_validates(tmp_path: Path) -> None:
     assert rules["alarm"].levels.yellow == 7  # type: ignore[union-attr]
 
 
-def test_readme_check_output_is_what_check_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    readme = README.read_text(encoding="utf-8")
-    marker = re.search(r"<!-- example: broken-profile (\S+)", readme)
-    assert marker is not None
-    relative = marker.group(1)
-    broken = tmp_path / relative
-    broken.parent.mkdir(parents=True)
-    broken.write_text(fenced_block_after("broken-profile ", readme), encoding="utf-8")
-    shown = fenced_block_after("broken-profile-output", readme).splitlines()
-    assert shown[0] == f"$ fieldwatch-edge check --profile {relative}"
-    monkeypatch.chdir(tmp_path)
-    result = run_cli(["check", "--profile", relative])
-    assert result.status == cli.EXIT_BAD_INPUT
-    assert result.stderr.splitlines() == shown[1:]
+def test_the_new_device_example_is_the_draft_with_the_two_fixes() -> None:
+    """hw_profiles/README.md's draft plus `max_registers_per_read: 32` and the level's ABCD is the profile in
+    docs/profiles/ (which docs/acquisition.md and the probe tests use)."""
+    draft = parse_profile(readme_example("hw_profiles/gas_level_monitor.yaml").text, "draft.yaml")
+    final = load_profile(DOCS_PROFILES_DIR / "gas_level_monitor.yaml")
+    assert isinstance(draft, ModbusProfile) and isinstance(final, ModbusProfile)
+    assert final.modbus.max_registers_per_read == 32 and draft.modbus.max_registers_per_read == 125
+    fixed_level = next(p for p in draft.points if p.name == "level").model_copy(update={"word_order": "ABCD"})
+    fixed = [fixed_level if p.name == "level" else p for p in draft.points]
+    assert list(final.points) == fixed

@@ -25,12 +25,19 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{path}: ok ({profile.protocol}, {len(profile.points)} points)")
             else:
                 site = load_site(path)
-                print(
-                    f"{path}: ok (gateway {site.gateway_id}, {len(site.site.buses)} buses, "
-                    f"{len(site.devices)} devices, {len(site.channels)} channels)"
-                )
+                counts = ", ".join(
+                    _count(n, what)
+                    for n, what in ((len(site.site.buses), "bus"), (len(site.devices), "device"),
+                                    (len(site.channels), "channel"))
+                )  # fmt: skip
+                print(f"{path}: ok (gateway {site.gateway_id}, {counts})")
         except ConfigError as e:
             issues += e.issues
     if issues:
         raise ConfigError(issues)
     return 0
+
+
+def _count(n: int, what: str) -> str:
+    plural = "buses" if what == "bus" else what + "s"
+    return f"{n} {what if n == 1 else plural}"

@@ -154,7 +154,7 @@ def _device_state(d: dict[str, Any]) -> str:
         return f"OFFLINE ({why})" if why else "OFFLINE"
     if d.get("faulty"):
         codes = ", ".join(exception_text(int(code)) for code in d["exceptions"])
-        return f"FAULT: answers only {codes}"
+        return f"FAULT: {codes}"
     return "online"
 
 
