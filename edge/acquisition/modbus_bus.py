@@ -15,9 +15,10 @@ request's ``BlockDecoder``, and hand one ``ReadingBlock`` to the sink. Faults ne
   the device may refuse reads that long (``modbus.max_registers_per_read``);
 - a timeout, a lost connection or a broken answer (after the retries) gives ``COMM_ERROR`` or
   ``BAD_FRAME`` and counts towards the device's health (``health.DeviceHealth``); after
-  ``offline_after_failures`` in a row the device is offline: one event, a ``COMM_ERROR`` reading for each
-  of its points that has none in this run of failures yet (never two for one point), its slots parked until
-  the next jittered retry, so the rest of the bus keeps its rate;
+  ``offline_after_failures`` in a row the device is offline: one event, a ``COMM_ERROR`` reading for the
+  read's points and for each other point of the device that has none in this run of failures yet (never two
+  for one point at one time), its slots parked until the next jittered retry, so the rest of the bus keeps
+  its rate;
 - a lost connection (TCP peer gone, USB adapter unplugged) is reopened with capped, jittered backoff
   while the devices on it fail fast as DISCONNECTED.
 
@@ -293,17 +294,20 @@ class ModbusBus:
         self, p: PreparedRequest, *, went_offline: bool, online: bool
     ) -> npt.NDArray[np.int32]:
         """The channels a failed read gives a failure reading: its own while the device is online; when it
-        goes offline, every point of the device that has none in this run of failures yet; while offline
-        (a retry), every point of the device (its other reads are parked)."""
+        goes offline, its own and those of the device's other reads that have none in this run of failures
+        yet (never a second reading of one point at one time); while offline (a retry), every point of the
+        device (its other reads are parked)."""
         failed = self._failed_reads[p.device_id]
         if online:
             failed.add(id(p))
             return p.channels
         if not went_offline:
             return self.device_channels[p.device_id]
-        pending = [q.channels for q in self.device_requests[p.device_id] if id(q) not in failed]
+        pending = [
+            q.channels for q in self.device_requests[p.device_id] if id(q) not in failed and q is not p
+        ]
         failed.add(id(p))
-        return np.concatenate(pending) if pending else _NO_CHANNELS
+        return np.concatenate([p.channels, *pending])
 
     def _decode(
         self, p: PreparedRequest, result: ReadResult

@@ -303,7 +303,7 @@ async def test_going_offline_gives_each_point_one_failure_reading(tmp_path: Path
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    extra = "    retries: 0\n    offline_after_failures: 3\n    offline_retry_s: 60\n"
+    extra = "    retries: 0\n    offline_after_failures: 2\n    offline_retry_s: 60\n"  # its two reads
     site = load_site(write_site(tmp_path, tcp_bus(port, "      - {id: dev, profile: test_typed}\n", extra)))
     async with running(site, clock) as (_, sink):
         await until(lambda: len(sink.events) == 1, what="the offline event")
