@@ -17,6 +17,28 @@ pick_python() {
     return 1
 }
 
+# pip's output goes to .venv/install.log; the terminal gets a line of progress (one updating line on a
+# terminal, one every ten packages in a pipe), so a minute of downloading is not a minute of silence.
+progress() {
+    local n=0 line name
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >> .venv/install.log
+        case "$line" in
+            "Collecting "*)
+                n=$((n + 1)); name="${line#Collecting }"; name="${name%% *}"
+                if [ -t 2 ]; then
+                    printf '\rbootstrap: %3d packages found, now %-40.40s' "$n" "$name" >&2
+                elif [ $((n % 10)) -eq 0 ]; then
+                    echo "bootstrap: $n packages found ..." >&2
+                fi ;;
+            "Installing collected packages:"*)
+                [ "$n" -gt 1 ] || continue  # pip upgrading itself
+                [ -t 2 ] && printf '\n' >&2
+                echo "bootstrap: installing $n packages ..." >&2 ;;
+        esac
+    done
+}
+
 if [ ! -x .venv/bin/python ]; then
     py="$(pick_python)"
     echo "bootstrap: creating .venv with $py" >&2
@@ -27,11 +49,14 @@ stamp=.venv/.fieldwatch-installed
 want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing fieldwatch[dev] into .venv (log: .venv/install.log)" >&2
+    started=$SECONDS
+    : > .venv/install.log
     if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[dev]"; } \
-        > .venv/install.log 2>&1; then
+        2>&1 | progress; then
         tail -n 30 .venv/install.log >&2
         echo "bootstrap: installing failed; the whole log is .venv/install.log" >&2
         exit 1
     fi
+    echo "bootstrap: installed in $((SECONDS - started)) s" >&2
     echo "$want" > "$stamp"
 fi

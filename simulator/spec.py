@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from protocols.modelbase import Identifier, StrictModel, at, raise_all
+from protocols.modelbase import Identifier, StrictModel, at, cross_check, raise_all
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 _TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -252,7 +252,9 @@ class Expectation(StrictModel):
     """An alarm the scenario must raise: what the end-to-end test and the demo's summary check.
 
     ``levels`` are the levels the alarm must pass through, in order (each escalation at least once);
-    ``forecast: true`` asks for an inverse-velocity forecast on the slope alarm.
+    ``due`` the story time by which each must have been reached (default: the story's end), so a run cut
+    short is judged on what was due by then; ``forecast: true`` asks for an inverse-velocity forecast on
+    the slope alarm (due with the last level).
     """
 
     channel: str = Field(
@@ -261,8 +263,17 @@ class Expectation(StrictModel):
     )
     rule: Identifier
     levels: tuple[Literal["blue", "yellow", "orange", "red"], ...] = Field(min_length=1)
+    due: tuple[Duration, ...] = Field(default=(), description="story time each level is due by, in order")
     forecast: bool = False
     why: str = ""
+
+    @cross_check
+    def _one_due_per_level(self) -> list[str]:
+        if self.due and len(self.due) != len(self.levels):
+            return [at("due", f"give one time per level ({len(self.levels)}), or none (got {len(self.due)})")]
+        if list(self.due) != sorted(self.due):
+            return [at("due", "later levels are due later: the times must not decrease")]
+        return []
 
 
 class Scenario(StrictModel):

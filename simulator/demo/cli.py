@@ -7,8 +7,9 @@ first, then drains the gateways and prints the summary; ``--json`` adds the summ
 the last line. In a terminal the view is live; elsewhere (a pipe, CI) the same events print as lines.
 The run's folder (database, site files, every process's log) is removed at the end unless ``--keep``.
 
-Exit status: 0 when every expected alarm came in order and no row was lost or duplicated, 1 otherwise,
-130 when stopped early with Ctrl-C.
+Exit status: 0 when every expected alarm that was due by the story time reached came in order (a run
+cut short by ``--duration-s`` is judged on what was due by then) and no row was lost or duplicated, 1
+otherwise, 130 when stopped early with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -66,26 +67,34 @@ class LiveView:
 
 
 class PlainPrinter:
-    """The live view's news as lines, for a pipe or a CI log."""
+    """The live view's news as lines, for a pipe or a CI log: the API's address and token once the central
+    is up (the README's curl examples need them), phases, then story and alarm lines."""
 
     def __init__(self, console: Console, state: DemoState) -> None:
         self.console = console
         self.state = state
         self.printed: set[int] = set()
         self.phase = ""
+        self.told_api = False
 
     def __call__(self) -> None:
         if self.state.phase != self.phase:
             self.phase = self.state.phase
             elapsed_s = time.time() - self.state.started_wall_s
             self.console.print(f"-- {elapsed_s:5.1f} s: {self.phase}")
+            if not self.told_api and self.state.token and self.phase != "starting the central":
+                self.told_api = True
+                for api_line in view.api_lines(self.state):
+                    self.console.print(api_line, highlight=False)
         lines: list[tuple[str, FeedLine]] = [("story", line) for line in self.state.story]
         lines += [("alarm", line) for line in self.state.feed]
         for kind, line in sorted(lines, key=lambda kl: kl[1].story_s):
             if id(line) not in self.printed:
                 self.printed.add(id(line))
                 self.console.print(
-                    f"[{clock_text(line.story_s):>8}] {kind:<5} {line.scenario:<12} {line.text}"
+                    f"[{clock_text(line.story_s):>8}] {kind:<5} {line.scenario:<12} {line.shown}",
+                    highlight=False,
+                    markup=False,
                 )
 
 

@@ -46,7 +46,14 @@ GATEWAYS_TIMEOUT_S = 240.0  # a cold numba cache compiles the detection kernels 
 POLL_S = 1.0
 STATUS_POLL_S = 3.0
 AFTER_STORY_S = 4.0  # real seconds of quiet after the last story ends, for the last batches
+LATE_REAL_S = 5.0  # a feed line this far (real seconds) behind the story's clock was delivered late
 LEVEL_WORD = {0: "clear", 1: "BLUE", 2: "YELLOW", 3: "ORANGE", 4: "RED"}
+# How a timeline entry reads in the feed: "raised YELLOW", "up to RED", "cleared" (never "cleared clear").
+KIND_PHRASE = {
+    "raised": "raised {level}", "reraised": "raised again: {level}", "escalated": "up to {level}",
+    "deescalated": "down to {level}", "cleared": "cleared", "updated": "still {level}",
+    "late": "earlier {level}, kept for the record", "acknowledged": "acknowledged", "closed": "closed",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -335,13 +342,16 @@ class Demo:
         where = alarm["rule"] if device == "_site" else f"{device}/{point} {alarm['rule']}"
         level = entry["level"]
         value = "" if entry["value"] is None else f" ({entry['value']:.4g})"
-        text = f"{where}: {entry['kind']} {LEVEL_WORD.get(level, '') if level is not None else ''}{value}"
+        text = f"{where}: {feed_phrase(entry['kind'], level)}{value}"
         forecast = entry.get("forecast")
         if forecast:
             hours = self.timebase.story_s(forecast["failure_ts_ms"]) / 3600
             text += f"  forecast failure at story {hours:.2f} h (r2 {forecast['r2']:.2f})"
         short = self.state.short(alarm["gateway_id"])
-        return FeedLine(self._story_s(entry), short, text, level)
+        story_s = self._story_s(entry)
+        behind_s = self.timebase.story_now_s() - story_s
+        late_by_s = behind_s if behind_s > LATE_REAL_S * self.options.speed else None
+        return FeedLine(story_s, short, text, level, late_by_s)
 
     def _story_s(self, entry: dict[str, Any]) -> float:
         """Gateways stamp with their fast-forwarded clocks; the central (a silent gateway) with the wall's."""
@@ -349,3 +359,9 @@ class Demo:
             go_ms = self.timebase.go_wall_ms or int(entry["ts_ms"])
             return (int(entry["ts_ms"]) - go_ms) * self.options.speed / 1000.0
         return self.timebase.story_s(entry["ts_ms"])
+
+
+def feed_phrase(kind: str, level: int | None) -> str:
+    """``raised YELLOW``, ``up to RED``, ``cleared``: a timeline entry in the feed's words."""
+    word = LEVEL_WORD.get(level, "") if level is not None else ""
+    return KIND_PHRASE.get(kind, kind + " {level}").format(level=word).strip()

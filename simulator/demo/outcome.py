@@ -8,6 +8,10 @@ inverse-velocity forecasts to settle on the scenario's failure time: the last tw
 failure both within ``FORECAST_SHARE`` of the story's time to failure (3.5 h: 10.5 min). In practice they
 settle within a few minutes, a little early more often than late: a velocity measured over a trailing
 window lags a velocity growing as 1/(t_f - t), as it does in the field.
+
+A run cut short (``--duration-s``, Ctrl-C) is judged on what was due by the story time it reached: each
+expected level has a ``due`` time (the expectation's, else the story's end); a level not due yet is not
+judged, and neither is a forecast before its alarm's last level is due.
 """
 
 from __future__ import annotations
@@ -42,15 +46,28 @@ class Outcome:
     reached: list[int]  # levels reached, in order
     first_story_s: float | None  # when the alarm was first raised
     forecasts: Forecasts | None = None
+    ran_to_s: float = float("inf")  # the story time the run reached
+    length_s: float = 0.0  # the story's length: when levels without a due time are due
 
     @property
     def wanted(self) -> list[int]:
         return [int(LEVEL_BY_NAME[level]) for level in self.expectation.levels]
 
     @property
+    def due_s(self) -> list[float]:
+        return list(self.expectation.due) or [self.length_s] * len(self.wanted)
+
+    @property
+    def due(self) -> int:
+        """How many of the expected levels were due by the time the run reached."""
+        return sum(1 for t in self.due_s if t <= self.ran_to_s)
+
+    @property
     def met(self) -> bool:
-        levels_ok = self.reached[: len(self.wanted)] == self.wanted
-        return levels_ok and (self.forecasts is None or self.forecasts.converged)
+        """Every level due came, in order (and the forecast settled, once it is due): nothing due missed."""
+        levels_ok = self.reached[: self.due] == self.wanted[: self.due]
+        forecast_due = self.due == len(self.wanted)
+        return levels_ok and (self.forecasts is None or not forecast_due or self.forecasts.converged)
 
     def text(self) -> str:
         names = " > ".join(Level(level).label for level in self.reached) or "none"
@@ -65,6 +82,8 @@ class Outcome:
             "channel": self.expectation.channel, "rule": self.expectation.rule,
             "wanted": [Level(v).label for v in self.wanted],
             "reached": [Level(v).label for v in self.reached],
+            "due": [Level(v).label for v in self.wanted[: self.due]],
+            "not_due": [Level(v).label for v in self.wanted[self.due :]],
             "first_story_s": self.first_story_s, "met": self.met,
             "forecasts": None if self.forecasts is None else {
                 "failure_at_s": self.forecasts.failure_at_s, "made": self.forecasts.made,
@@ -96,8 +115,10 @@ def check(
     gateway: str,
     timelines: Mapping[int, Mapping[str, Any]],
     timebase: TimeBase,
+    ran_to_s: float = float("inf"),
 ) -> list[Outcome]:
-    """Each expectation of ``scenario`` against the gateway's alarms (``/api/v1/alarms/{id}`` bodies)."""
+    """Each expectation of ``scenario`` against the gateway's alarms (``/api/v1/alarms/{id}`` bodies), for
+    a run that reached story time ``ran_to_s``."""
     outcomes = []
     for exp in scenario.expect:
         key = f"{gateway}/{exp.channel}"
@@ -118,7 +139,7 @@ def check(
             ]
             forecasts = Forecasts(truth if truth is not None else float("nan"), made)
         first = None if raised is None else timebase.story_s(raised)
-        outcomes.append(Outcome(exp, reached_levels(levels), first, forecasts))
+        outcomes.append(Outcome(exp, reached_levels(levels), first, forecasts, ran_to_s, scenario.length))
     return outcomes
 
 

@@ -42,7 +42,7 @@ async def collect(
         reading_seqs = [seq for seqs in per_channel for seq in seqs]
         status = statuses.get(gateway, {})
         delivery = account(gateway, status, reading_seqs, event_seqs)
-        outcomes = check(site.loaded.scenario, gateway, timelines, demo.timebase)
+        outcomes = check(site.loaded.scenario, gateway, timelines, demo.timebase, demo.stopped_story_s)
         sites.append({
             "scenario": site.name, "title": site.loaded.scenario.title, "gateway": gateway,
             "site_id": site.loaded.bound.site.site.id,
@@ -60,18 +60,22 @@ async def collect(
         })  # fmt: skip
     lost = sum(s["delivery"]["lost"] for s in sites)
     duplicated = sum(s["delivery"]["duplicated"] for s in sites)
-    met = sum(1 for s in sites for o in s["expected"] if o["met"])
+    due = [o for s in sites for o in s["expected"] if o["due"]]
+    met = sum(1 for o in due if o["met"])
+    missed = sum(1 for s in sites for o in s["expected"] if not o["met"])
     total = sum(len(s["expected"]) for s in sites)
     breaches = sum(len(s["quiet_breaches"]) for s in sites)
     unaccounted = sum(s["delivery"]["unexpected"] for s in sites) + sum(
         1 for s in sites if s["gateway_status_error"]
     )
     return {
-        "ok": lost == 0 and duplicated == 0 and met == total and breaches == 0 and unaccounted == 0,
+        "ok": lost == 0 and duplicated == 0 and missed == 0 and breaches == 0 and unaccounted == 0,
         "interrupted": demo.interrupted,
         "speed": demo.options.speed, "seed": demo.options.seed, "duration_s": demo.options.duration_s,
         "story_s": round(demo.stopped_story_s, 1),
-        "lost": lost, "duplicated": duplicated, "expected_met": met, "expected_total": total,
+        "story_length_s": max(s.loaded.scenario.length for s in demo.sites.values()),
+        "lost": lost, "duplicated": duplicated, "expected_met": met, "expected_due": len(due),
+        "expected_total": total,
         "sites": sites,
         "workdir": str(demo.options.workdir),
     }  # fmt: skip

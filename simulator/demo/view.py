@@ -51,6 +51,19 @@ class FeedLine:
     scenario: str
     text: str
     level: int | None = None
+    late_by_s: float | None = None  # story seconds it arrived after it happened (an uplink cut), if late
+
+    @property
+    def shown(self) -> str:
+        """The text, marked when it was delivered late: the feed goes back in story time, and says why."""
+        if self.late_by_s is None:
+            return self.text
+        return f"{self.text}  [delivered late, {late_text(self.late_by_s)} after]"
+
+
+def late_text(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} h"
 
 
 @dataclass
@@ -74,6 +87,16 @@ class DemoState:
 
 def level_text(level: int) -> Text:
     return Text(LEVEL_NAME.get(level, str(level)), style=LEVEL_STYLE.get(level, ""))
+
+
+def api_lines(state: DemoState) -> list[str]:
+    """Where the API answers and how to ask it, as plain lines (the piped demo prints them once)."""
+    return [
+        f"API {state.api_url}  (every endpoint: {state.api_url}/docs)",
+        f"token {state.token}",
+        f"  export TOKEN={state.token}",
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {state.api_url}/api/v1/sites',
+    ]
 
 
 def header(state: DemoState) -> RenderableType:
@@ -120,7 +143,7 @@ def feed_panel(lines: list[FeedLine], title: str, rows: int) -> Panel:
         text.append(f"{clock_text(line.story_s):>8}  ", style="dim")
         text.append(f"{line.scenario:<12} ", style="cyan")
         style = LEVEL_STYLE.get(line.level, "") if line.level is not None else ""
-        text.append(line.text + "\n", style=style)
+        text.append(line.shown + "\n", style=style)
     if not lines:
         text.append("(nothing yet)", style="dim")
     return Panel(text, title=title, title_align="left", height=rows + 2)
@@ -142,14 +165,16 @@ def summary_table(summary: dict[str, Any]) -> Table:
         table.add_column(name, justify="left" if name == "site" else "right", no_wrap=True)
     for site in summary["sites"]:
         d = site["delivery"]
-        met = sum(1 for o in site["expected"] if o["met"])
+        due = [o for o in site["expected"] if o.get("due", o["wanted"])]
+        met = sum(1 for o in due if o["met"])
+        total = len(site["expected"])
         table.add_row(
             site["scenario"].replace("_", " "),
             str(site["alarms_raised"]),
             level_text(site["highest_level"]),
             Text(
-                f"{met}/{len(site['expected'])}",
-                style="green" if met == len(site["expected"]) else "bold red",
+                f"{met}/{len(due)}" + (f" of {total}" if len(due) < total else ""),
+                style="green" if met == len(due) else "bold red",
             ),
             str(d["produced"]),
             f"{d['readings_stored']}+{d['events_stored']}ev",
@@ -165,10 +190,17 @@ def summary_details(summary: dict[str, Any]) -> Text:
     for site in summary["sites"]:
         text.append(f"{site['scenario']}\n", style="bold")
         for o in site["expected"]:
+            not_due = o.get("not_due", [])
             mark, style = ("ok  ", "green") if o["met"] else ("MISS", "bold red")
+            if len(not_due) == len(o["wanted"]):
+                mark, style = ("--  ", "dim")
             reached = " > ".join(o["reached"]) or "none"
             text.append(f"  {mark} ", style=style)
-            text.append(f"{o['channel']} {o['rule']}: {reached} (expected {' > '.join(o['wanted'])})")
+            text.append(f"{o['channel']} {o['rule']}: {reached} (expected {' > '.join(o['wanted'])}")
+            if not_due:
+                what = "none" if len(not_due) == len(o["wanted"]) else f"{' > '.join(not_due)} not"
+                text.append(f"; {what} due by {clock_text(summary.get('story_s', 0.0))}")
+            text.append(")")
             f = o.get("forecasts")
             if f and f["made"]:
                 t, fail = f["made"][-1]
@@ -181,11 +213,20 @@ def summary_details(summary: dict[str, Any]) -> Text:
             text.append(f"  MISS {breach}: raised on a device that should stay quiet\n", style="bold red")
     verdict = summary["ok"]
     word = "ALL GOOD" if verdict else "NOT AS EXPECTED"
+    total = summary["expected_total"]
+    due = summary.get("expected_due", total)
+    story_s, length_s = summary.get("story_s", 0.0), summary.get("story_length_s", 0.0)
+    if due < total:
+        text.append(
+            f"\nthe stories ran to {clock_text(story_s)} of {clock_text(length_s)}: "
+            f"{due} of {total} expected alarms were due by then, the other {total - due} are not judged",
+            style="bold",
+        )
     if summary.get("interrupted") and not verdict:
-        word = f"stopped at story {clock_text(summary.get('story_s', 0.0))}, before the stories ended"
+        word = f"stopped at story {clock_text(story_s)}, before the stories ended"
     text.append(
         f"\nreadings lost: {summary['lost']}, duplicated: {summary['duplicated']}; "
-        f"expected alarms: {summary['expected_met']}/{summary['expected_total']} -> {word}",
+        f"expected alarms due: {summary['expected_met']}/{due} came -> {word}",
         style="bold green" if verdict else "bold red",
     )
     return text

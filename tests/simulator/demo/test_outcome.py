@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from simulator import scenario as scenarios
 from simulator.demo.outcome import Forecasts, check, quiet_breaches, reached_levels
 from simulator.demo.timebase import TimeBase
+from simulator.spec import Expectation
 
 GW = "qs-dongshan-gw01"
 
@@ -62,3 +66,33 @@ def test_alarms_on_quiet_devices_other_than_comm_and_fault_are_breaches() -> Non
         {"channel": f"{gw}/weather-mast/humidity", "rule": "dry"},
     ]
     assert quiet_breaches(loaded.scenario, gw, alarms) == [f"{gw}/ws-valley/humidity dry"]
+
+
+def test_a_run_cut_short_is_judged_on_what_was_due_by_then() -> None:
+    """`--duration-s 60` ends the stories at about 2 h: levels due later are not judged, not missed."""
+    loaded = scenarios.load("tank_farm")
+    gw = loaded.bound.gateway_id
+    tb = TimeBase(speed=120.0, origin_ms=1_000_000, go_wall_ms=1_000_000)
+    at = lambda h: tb.edge_ms_of_story(h * 3600)  # noqa: E731
+    leak = {"alarm": {"channel": f"{gw}/level-t102/level", "rule": "standing_loss"}, "timeline": [
+        timeline_entry(at(1.8), "raised", 2, 10), timeline_entry(at(1.91), "escalated", 3, 11),
+    ]}  # fmt: skip
+    outcomes = {
+        o.expectation.rule: o for o in check(loaded.scenario, gw, {1: leak}, tb, ran_to_s=2.05 * 3600)
+    }
+    standing = outcomes["standing_loss"]
+    assert (standing.due, standing.met) == (1, True)  # yellow due by 2h came; orange due by 2h10m: not yet
+    assert standing.as_dict()["not_due"] == ["orange"]
+    gas = outcomes["alarm"]
+    assert (gas.due, gas.met, gas.as_dict()["due"]) == (0, True, [])  # nothing due: not judged
+    late = {o.expectation.rule: o for o in check(loaded.scenario, gw, {}, tb, ran_to_s=2.05 * 3600)}
+    assert not late["standing_loss"].met  # yellow was due and never came
+    whole = {o.expectation.rule: o for o in check(loaded.scenario, gw, {1: leak}, tb)}
+    assert whole["alarm"].due == 2 and not whole["alarm"].met  # the whole story ran: everything is due
+
+
+@pytest.mark.parametrize("due", [(60,), (120, 60)])
+def test_due_times_come_one_per_level_in_order(due: tuple[float, ...]) -> None:
+    assert Expectation(channel="a/b", rule="r", levels=("blue", "red"), due=(60, 120)).due == (60, 120)
+    with pytest.raises(ValidationError, match="due"):
+        Expectation(channel="a/b", rule="r", levels=("blue", "red"), due=due)

@@ -57,3 +57,57 @@ def test_the_summary_says_all_good_only_when_it_is() -> None:
     bad = render(view.summary_details(summary_of(1)))
     assert "readings lost: 1" in bad
     assert "NOT AS EXPECTED" in bad
+
+
+def test_a_feed_line_delivered_late_says_so() -> None:
+    """After an uplink cut the feed goes back in story time: the late lines say why."""
+    state = DemoState(120.0, 150.0, "http://127.0.0.1:8080", "tok-123", TimeBase(120.0))
+    state.feed.append(FeedLine(9000.0, "mine slope", "gnss-e2-crest/horizontal_mm slope: up to ORANGE", 3))
+    state.feed.append(
+        FeedLine(8250.0, "mine slope", "gnss-e2-crest/horizontal_mm slope: raised BLUE", 1, 2400.0)
+    )
+    text = render(view.live(state))
+    assert "slope: raised BLUE  [delivered late, 40 min after]" in text
+    assert text.count("delivered late") == 1  # the line on time is not marked
+
+
+def test_feed_phrases_never_say_cleared_clear() -> None:
+    from simulator.demo.orchestra import feed_phrase  # noqa: PLC0415 - the feed's words live with the feed
+
+    assert feed_phrase("cleared", 0) == "cleared"
+    assert feed_phrase("raised", 2) == "raised YELLOW"
+    assert feed_phrase("escalated", 4) == "up to RED"
+    assert feed_phrase("deescalated", 1) == "down to BLUE"
+    assert feed_phrase("reraised", 1) == "raised again: BLUE"
+
+
+def test_piped_output_says_where_the_api_is_and_the_token() -> None:
+    from simulator.demo.cli import PlainPrinter  # noqa: PLC0415
+
+    console = Console(width=140, record=True, color_system=None)
+    state = DemoState(120.0, 150.0, "http://127.0.0.1:8080", "tok-123", TimeBase(120.0))
+    printer = PlainPrinter(console, state)
+    state.phase = "starting the central"
+    printer()
+    assert "tok-123" not in console.export_text(clear=False)  # the central is not up yet
+    state.phase = "starting the simulators"
+    printer()
+    printer()  # once
+    text = console.export_text()
+    assert text.count("token tok-123") == 1
+    assert "API http://127.0.0.1:8080  (every endpoint: http://127.0.0.1:8080/docs)" in text
+    assert 'curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/v1/sites' in text
+
+
+def test_a_run_cut_short_says_how_much_of_the_story_ran() -> None:
+    summary = summary_of(0)
+    outcome = summary["sites"][0]["expected"][0]
+    outcome.update(reached=["blue"], due=["blue"], not_due=["red"], met=True)
+    summary.update(story_s=7200.0, story_length_s=14400.0, expected_due=1, expected_total=2)
+    summary["sites"][0]["expected"].append({**outcome, "rule": "intensity", "reached": [], "due": [],
+                                            "not_due": ["blue", "red"], "forecasts": None})  # fmt: skip
+    text = render(view.summary_details(summary))
+    assert "slope: blue (expected blue > red; red not due by 2:00:00)" in text
+    assert "--   gnss/horizontal_mm intensity: none (expected blue > red; none due by 2:00:00)" in text
+    assert "the stories ran to 2:00:00 of 4:00:00: 1 of 2 expected alarms were due by then" in text
+    assert "expected alarms due: 1/1 came -> ALL GOOD" in text
