@@ -17,6 +17,7 @@ from edge.outbox import Outbox
 from edge.siteconfig import load_site
 from edge.uplink.http import HttpUplink
 from protocols.config import BoundSite
+from protocols.quality import Quality
 from protocols.records import Event, ReadingBlock
 from protocols.site import HttpUplink as HttpUplinkSettings
 from tests.e2e.processes import free_port
@@ -65,6 +66,21 @@ def test_a_device_event_keeps_its_place_after_the_readings_before_it(tmp_path: P
     reader = outbox.reader()
     assert reader.readings(0).seq.tolist() == [1, 2, 4]
     assert [e.seq for e in reader.events()] == [3]
+    outbox.close()
+
+
+def test_a_not_available_reading_is_kept_with_its_flag_and_skipped_by_detection(tmp_path: Path) -> None:
+    site = bound_site(tmp_path)
+    outbox = open_outbox(site)
+    sink = DetectingSink(DetectorBank.from_site(site), outbox)
+    na = int(Quality.NOT_AVAILABLE)
+    sink.put_readings(ReadingBlock.of([0, 0], [T0_MS, T0_MS + 1000], [float("nan"), 150.0], [na, 0]))
+    sink.flush()
+    outbox.flush().result(timeout=10)
+    reader = outbox.reader()
+    stored = reader.readings(0).block
+    assert stored.quality.tolist() == [na, 0] and np.isnan(stored.value[0])  # the outbox keeps bit 8
+    assert [(e.rule, e.level) for e in reader.events()] == [("high", 2)]  # only the real value warns
     outbox.close()
 
 
