@@ -36,6 +36,7 @@ from protocols.modelbase import (
     is_partial,
     knows,
     split_keyed,
+    unwrap,
 )
 from protocols.profile import AnyProfile, ModbusProfile, NmeaProfile, Profile
 from protocols.records import channel_key
@@ -79,7 +80,7 @@ def _keys_of(model: type[BaseModel]) -> list[str]:
 
 def _step(tp: Any, el: Any) -> tuple[Any, bool]:
     """Follow one ``loc`` element down the type: ``(next type, is it a key in the file?)``."""
-    tp = _unwrap(tp)
+    tp = unwrap(tp)
     origin = typing.get_origin(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return _field_by_key(tp, el), True
@@ -111,23 +112,8 @@ def _model_at(root: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
         tp, _ = _step(tp, el)
         if tp is None:
             return None
-    tp = _unwrap(tp)
+    tp = unwrap(tp)
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
-
-
-def _unwrap(tp: Any) -> Any:
-    """``Annotated[X, ...]`` -> X and ``X | None`` -> X; other unions stay."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            members = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(members) != 1:
-                return tp
-            tp = members[0]
-        else:
-            return tp
 
 
 def _tags(model: Any) -> set[str]:
@@ -146,7 +132,7 @@ def _union_tags(root: Any, loc: tuple[Any, ...]) -> str:
     tp: Any = root
     for el in loc:
         tp, _ = _step(tp, el)
-    tp = _unwrap(tp)
+    tp = unwrap(tp)
     members = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else ()
     return ", ".join(tag for m in members for tag in sorted(_tags(m)))
 

@@ -187,7 +187,7 @@ def _resolve(raw: Any, annotation: Any, found: dict[int, Any]) -> Any:
     """A raw value as the model would hold it: nested mappings as their models or partials."""
     if isinstance(raw, dict | list) and id(raw) in found:
         return found[id(raw)]
-    annotation = _unwrap(annotation)
+    annotation = unwrap(annotation)
     args = typing.get_args(annotation)
     if isinstance(raw, list):
         item = args[0] if typing.get_origin(annotation) in (list, tuple) and args else Any
@@ -199,8 +199,8 @@ def _resolve(raw: Any, annotation: Any, found: dict[int, Any]) -> Any:
     return raw
 
 
-def _unwrap(annotation: Any) -> Any:
-    """``Annotated[X, ...]`` -> X and ``X | None`` -> X."""
+def unwrap(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` -> X and ``X | None`` -> X; other unions stay."""
     while True:
         origin = typing.get_origin(annotation)
         if origin is Annotated:
