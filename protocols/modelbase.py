@@ -15,6 +15,7 @@ with a ``check_context()`` collects these late problems; ``protocols.config`` re
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import types
@@ -59,15 +60,9 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     @classmethod
-    def cross_checks(cls) -> list[Check]:
+    def cross_checks(cls) -> tuple[Check, ...]:
         """The model's ``@cross_check`` methods, base classes' first (an override replaces its base's)."""
-        named: dict[str, Check] = {}
-        for klass in reversed(cls.__mro__):
-            for name, member in vars(klass).items():
-                if getattr(member, "__cross_check__", False):
-                    named.pop(name, None)
-                    named[name] = member
-        return list(named.values())
+        return _cross_checks_of(cls)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -89,6 +84,17 @@ class StrictModel(BaseModel):
             context[FOUND][id(data)] = model
         raise_all(run_checks(cls, model))
         return model
+
+
+@functools.cache
+def _cross_checks_of(model: type[BaseModel]) -> tuple[Check, ...]:
+    named: dict[str, Check] = {}
+    for klass in reversed(model.__mro__):
+        for name, member in vars(klass).items():
+            if getattr(member, "__cross_check__", False):
+                named.pop(name, None)
+                named[name] = member
+    return tuple(named.values())
 
 
 def run_checks(model: type[StrictModel], view: Any) -> list[str]:
