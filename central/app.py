@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from central import console
 from central.api.routers import alarms, channels, gateways, health, ingest, sites, stream, tokens
 from central.auth import Authenticator
 from central.changes import ChangeHub
@@ -134,7 +135,10 @@ def create_app(
         openapi_tags=TAGS,
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        docs_url=None,  # served by the console, from vendored files (no CDN)
+        redoc_url=None,
     )
     for module in (ingest, sites, gateways, channels, alarms, stream, tokens, health):
         app.include_router(module.router)
+    console.mount(app, settings)  # the page at /, its assets, and /docs
     return app

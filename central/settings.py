@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +55,9 @@ class Settings(BaseSettings):
     retention_check_interval_s: float = Field(default=3600.0, gt=0)
     token_cache_s: float = Field(default=10.0, ge=0, description="how long a checked token stays trusted")
     stream_queue_size: int = Field(default=1000, ge=1, description="changes held per SSE subscriber")
+    time_zone: str = Field(default="Asia/Shanghai", description="the command center's IANA time zone")
+    map_tiles: str | None = Field(default=None, description="the console's basemap: a {z}/{x}/{y} tile URL")
+    map_boundaries: Path | None = Field(default=None, description="GeoJSON outlines drawn on the map")
     log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
 
     @field_validator("database")
@@ -64,6 +69,33 @@ class Settings(BaseSettings):
         if scheme == "sqlite" and not url.startswith("sqlite:///"):
             raise ValueError("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
         return url
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone name such as Asia/Shanghai") from None
+        return name
+
+    @field_validator("map_tiles")
+    @classmethod
+    def _tile_template(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        if not all(part in url for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("expected a tile URL template with {z}, {x} and {y}")
+        return url
+
+    @field_validator("map_boundaries", mode="before")
+    @classmethod
+    def _readable_file(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if not Path(str(value)).is_file():
+            raise ValueError("no such file (expected a GeoJSON file of outlines)")
+        return value
 
     @field_validator("mqtt")
     @classmethod
