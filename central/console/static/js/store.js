@@ -1,0 +1,176 @@
+// The console's picture of the county: sites and devices (the map layer), the active alarms and the
+// gateways, read from the API at start and after every (re)connection of the live stream, and changed
+// in between by the stream's events. Views subscribe() and render from store.state.
+import { api } from './api.js';
+import { ACTIVE_STATUSES, siteLevel } from './levels.js';
+import { follow } from './live.js';
+
+const MAP_REFRESH_MS = 150; // an alarm change re-reads the map layer (the sites' levels) this much later
+const ALARM_LIMIT = 500;
+const FLASH_MS = 12_000;
+
+// A new alarm, or one that rose, at orange or red and not yet acknowledged: announce it.
+export function worthAnnouncing(before, after) {
+  return after.status === 'open' && after.level >= 3 && (!before || after.level > before.level);
+}
+
+function siteOf(feature) {
+  const [lon, lat] = feature.geometry.coordinates;
+  const p = feature.properties;
+  return { id: feature.id.slice('site:'.length), name: p.name, type: p.type, lat, lon, level: siteLevel(p),
+    openAlarms: p.open_alarms, gateways: p.gateways, properties: p };
+}
+
+function deviceOf(feature) {
+  const [lon, lat] = feature.geometry.coordinates;
+  return { ...feature.properties, lat, lon, level: siteLevel(feature.properties) };
+}
+
+export function createStore() {
+  const state = {
+    sites: new Map(),
+    devices: [],
+    alarms: new Map(), // active alarms only (ACTIVE_STATUSES)
+    alarmsTruncated: false,
+    gateways: new Map(),
+    loaded: false,
+    error: null, // why the last read failed (the API's reason), until one succeeds
+    live: { up: false, downSince: null },
+    flashing: new Map(), // alarm id -> until (ms)
+  };
+  const listeners = new Set();
+  const announcers = new Set();
+  let reading = 0; // refreshes in flight: events wait in `held` meanwhile, then apply on top
+  let held = [];
+  let mapTimer = null;
+  let mapRead = 0;
+  let stop = null;
+
+  const notify = () => listeners.forEach((listener) => listener());
+
+  function setLayer(layer) {
+    const sites = new Map();
+    const devices = [];
+    for (const feature of layer.features) {
+      if (feature.properties.kind === 'site') sites.set(feature.id.slice('site:'.length), siteOf(feature));
+      else devices.push(deviceOf(feature));
+    }
+    state.sites = sites;
+    state.devices = devices;
+  }
+
+  function announce(before, after) {
+    if (!state.loaded || !worthAnnouncing(before, after)) return;
+    state.flashing.set(after.id, Date.now() + FLASH_MS);
+    setTimeout(notify, FLASH_MS + 50);
+    announcers.forEach((announcer) => announcer(after));
+  }
+
+  function applyAlarm(alarm) {
+    const before = state.alarms.get(alarm.id);
+    if (before && before.updated_ms > alarm.updated_ms) return; // older than what we hold
+    if (ACTIVE_STATUSES.includes(alarm.status)) state.alarms.set(alarm.id, alarm);
+    else state.alarms.delete(alarm.id);
+    announce(before, alarm);
+  }
+
+  function applyGateway(change) {
+    const gateway = state.gateways.get(change.gateway_id);
+    if (gateway) state.gateways.set(gateway.id, { ...gateway, ...change, id: gateway.id });
+    else refreshGateways();
+  }
+
+  function apply(kind, payload) {
+    if (reading) {
+      held.push([kind, payload]);
+      return;
+    }
+    if (kind === 'alarm') {
+      applyAlarm(payload);
+      refreshMapSoon();
+    } else if (kind === 'gateway') {
+      applyGateway(payload);
+    }
+    notify();
+  }
+
+  function refreshMapSoon() {
+    clearTimeout(mapTimer);
+    mapTimer = setTimeout(async () => {
+      const mine = ++mapRead;
+      const layer = await api.map();
+      if (mine !== mapRead) return; // a later read is on its way
+      setLayer(layer);
+      notify();
+    }, MAP_REFRESH_MS);
+  }
+
+  async function refreshGateways() {
+    const gateways = await api.gateways();
+    state.gateways = new Map(gateways.data.map((g) => [g.id, g]));
+    notify();
+  }
+
+  async function refresh() {
+    reading += 1;
+    try {
+      const [layer, alarms, gateways] = await Promise.all([
+        api.map(), api.alarms({ status: ACTIVE_STATUSES, limit: ALARM_LIMIT }), api.gateways(),
+      ]);
+      mapRead += 1;
+      setLayer(layer);
+      const before = state.alarms;
+      state.alarms = new Map(alarms.data.map((a) => [a.id, a]));
+      state.alarmsTruncated = alarms.count > alarms.data.length;
+      state.gateways = new Map(gateways.data.map((g) => [g.id, g]));
+      for (const alarm of state.alarms.values()) announce(before.get(alarm.id), alarm);
+      state.loaded = true;
+      state.error = null;
+    } catch (error) {
+      state.error = error.message;
+    } finally {
+      reading -= 1;
+      if (!reading) {
+        const events = held;
+        held = [];
+        events.forEach(([kind, payload]) => apply(kind, payload));
+      }
+      notify();
+    }
+  }
+
+  return {
+    state,
+    refresh,
+    refreshGateways,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    onAnnounce(announcer) {
+      announcers.add(announcer);
+      return () => announcers.delete(announcer);
+    },
+    isFlashing(id) {
+      return (state.flashing.get(id) ?? 0) > Date.now();
+    },
+    start() {
+      refresh(); // the first picture at once; the stream's subscription reads it again
+      stop = follow({
+        onEvent: apply,
+        onSubscribed() {
+          state.live = { up: true, downSince: null };
+          refresh();
+        },
+        onDown(since) {
+          state.live = { up: false, downSince: since };
+          notify();
+        },
+      });
+    },
+    stop() {
+      stop?.();
+      clearTimeout(mapTimer);
+    },
+  };
+}
