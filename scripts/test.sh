@@ -3,6 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/bootstrap.sh"
+"$root/scripts/browser.sh"  # chromium and CJK fonts for the console's browser tests (apt, as root)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 echo "== ruff" >&2
