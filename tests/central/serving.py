@@ -15,9 +15,9 @@ START_TIMEOUT_S = 15.0
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1 at a free port; yields its base URL; stops it afterwards."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, timeout_graceful_shutdown=2)
+async def serving(app: FastAPI, port: int = 0) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1 at ``port`` (0: a free one); yields its base URL; stops it afterwards."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(), name="uvicorn")
     try:

@@ -92,10 +92,15 @@ function Action({ name, label, field, fieldLabel, required, enabled, onSubmit })
   async function submit(event) {
     event.preventDefault();
     const form = event.currentTarget;
+    const text = String(new FormData(form).get(field) ?? '').trim();
+    if (required && !text) {
+      setError(t('action.required'));
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
-      await onSubmit(new FormData(form).get(field));
+      await onSubmit(text);
       form.reset();
     } catch (e) {
       setError(e.status === 403 ? t('action.forbidden', { reason: e.message }) : e.message);

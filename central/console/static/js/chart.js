@@ -34,16 +34,17 @@ function drawMarks(marks) {
 export function Chart({ buckets, unit, marks = [], window: span }) {
   const element = useRef(null);
   useEffect(() => {
+    const box = element.current;
     let plot = null;
     let cancelled = false;
-    const resized = new ResizeObserver(() => plot?.setSize({ width: element.current.clientWidth, height: HEIGHT }));
+    const resized = new ResizeObserver(() => plot?.setSize({ width: box.clientWidth, height: HEIGHT }));
     import('uplot').then(({ default: uPlot }) => {
       if (cancelled) return;
       const data = [buckets.map((b) => b.start_ms / 1000), buckets.map((b) => b.min),
         buckets.map((b) => b.mean), buckets.map((b) => b.max)];
       const value = (_u, v) => (v == null ? '—' : `${number(v)} ${unit ?? ''}`);
       plot = new uPlot({
-        width: element.current.clientWidth, height: HEIGHT,
+        width: box.clientWidth, height: HEIGHT,
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), timeZone()),
         scales: { x: { time: true, range: span ? () => [span[0] / 1000, span[1] / 1000] : undefined } },
         series: [
@@ -56,8 +57,8 @@ export function Chart({ buckets, unit, marks = [], window: span }) {
         axes: [{ ...AXIS, values: timeLabels }, { ...AXIS, label: unit ?? '', size: 60 }],
         hooks: { draw: [drawMarks(marks)] },
         cursor: { drag: { x: true, y: false } },
-      }, data, element.current);
-      resized.observe(element.current);
+      }, data, box);
+      resized.observe(box);
     });
     return () => {
       cancelled = true;

@@ -7,7 +7,7 @@
 import { authHeaders, refused } from './session.js';
 
 const SILENT_MS = 40_000;
-const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000];
+const BACKOFF_MS = [500, 1000, 2000, 5000];
 
 // Parses text/event-stream chunks into {event, data} messages and {comment} lines.
 export function sseParser(onMessage) {

@@ -33,7 +33,7 @@ export function createMapView(element, config, { renderPopup }) {
   }
   if (config.boundaries) {
     fetch('console/boundaries.geojson').then((r) => r.json()).then((outlines) => {
-      L.geoJSON(outlines, { style: { color: '#5b7a99', weight: 1.5, fill: false }, interactive: false })
+      L.geoJSON(outlines, { style: { className: 'boundary', color: '#5b7a99', weight: 1.5, fill: false }, interactive: false })
         .addTo(map).bringToBack();
     });
   }

@@ -77,7 +77,7 @@ export function createStore() {
   function applyGateway(change) {
     const gateway = state.gateways.get(change.gateway_id);
     if (gateway) state.gateways.set(gateway.id, { ...gateway, ...change, id: gateway.id });
-    else refreshGateways();
+    else refreshGateways().catch(() => {}); // a new gateway: read them all
   }
 
   function apply(kind, payload) {
@@ -98,10 +98,14 @@ export function createStore() {
     clearTimeout(mapTimer);
     mapTimer = setTimeout(async () => {
       const mine = ++mapRead;
-      const layer = await api.map();
-      if (mine !== mapRead) return; // a later read is on its way
-      setLayer(layer);
-      notify();
+      try {
+        const layer = await api.map();
+        if (mine !== mapRead) return; // a later read is on its way
+        setLayer(layer);
+        notify();
+      } catch {
+        // the central is unreachable: the stream's reconnection reads everything again
+      }
     }, MAP_REFRESH_MS);
   }
 
