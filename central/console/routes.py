@@ -1,10 +1,10 @@
 """The console's routes, added beside the API by ``mount(app, settings)``.
 
 - ``GET /``: the page (``static/index.html``);
-- ``/console/...``: its assets, gzipped on the wire, revalidated on every load (``no-cache`` with an ETag,
-  so an upgraded central never leaves an old script in a browser);
+- ``GET /console/{path}``: its assets (``static/``), from memory, gzipped, revalidated (``assets.py``);
 - ``GET /console/config.json``: what the page needs before it can ask the API anything (time zone, tile
-  URL, whether boundary outlines exist), and ``GET /console/boundaries.geojson`` when they do;
+  URL, whether boundary outlines exist, how to log in), and ``GET /console/boundaries.geojson`` when the
+  outlines are set;
 - ``GET /docs``: Swagger UI from the vendored ``swagger-ui-dist``, so it works on an isolated network.
 
 None of these need a token: they carry no data, only the page. Nothing here is in ``/openapi.json``.
@@ -12,19 +12,15 @@ None of these need a token: they carry no data, only the page. Nothing here is i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response, status
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
-from fastapi.staticfiles import StaticFiles
-from starlette.middleware.gzip import GZipMiddleware
-from starlette.staticfiles import PathLike
-from starlette.types import Scope
+from fastapi.responses import HTMLResponse
 
+from central.console.assets import Asset, load_assets
 from central.settings import Settings, SettingsError
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -33,18 +29,6 @@ GEOJSON_TYPES = frozenset({
     "FeatureCollection", "Feature", "GeometryCollection", "Polygon", "MultiPolygon", "LineString",
     "MultiLineString",
 })  # fmt: skip
-NO_CACHE = {"Cache-Control": "no-cache"}
-
-
-class Assets(StaticFiles):
-    """Static files that the browser revalidates on every load (a 304 costs a round trip on a LAN)."""
-
-    def file_response(
-        self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
-    ) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers.update(NO_CACHE)
-        return response
 
 
 def page_config(settings: Settings, has_boundaries: bool) -> dict[str, Any]:
@@ -76,22 +60,22 @@ def read_boundaries(path: Path | None) -> bytes | None:
 
 def mount(app: FastAPI, settings: Settings) -> None:
     """Add the page, its assets, its config and the offline ``/docs`` to ``app``."""
+    assets = dict(load_assets(STATIC))
     boundaries = read_boundaries(settings.map_boundaries)
-    config = orjson.dumps(page_config(settings, boundaries is not None))
+    assets["config.json"] = Asset.of(orjson.dumps(page_config(settings, boundaries is not None)), ".json")
+    if boundaries is not None:
+        assets["boundaries.geojson"] = Asset.of(boundaries, ".geojson")
 
     @app.get("/", include_in_schema=False)
-    async def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers=NO_CACHE)
+    async def page(request: Request) -> Response:
+        return assets["index.html"].response(request)
 
-    @app.get("/console/config.json", include_in_schema=False)
-    async def page_settings() -> Response:
-        return Response(config, media_type="application/json", headers=NO_CACHE)
-
-    if boundaries is not None:
-
-        @app.get("/console/boundaries.geojson", include_in_schema=False)
-        async def outlines() -> Response:
-            return Response(boundaries, media_type="application/geo+json", headers=NO_CACHE)
+    @app.get("/console/{path:path}", include_in_schema=False)
+    async def asset(path: str, request: Request) -> Response:
+        found = assets.get(path)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no console file {path}")
+        return found.response(request)
 
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:
@@ -104,5 +88,3 @@ def mount(app: FastAPI, settings: Settings) -> None:
             swagger_favicon_url=f"{root}{SWAGGER}/favicon-32x32.png",
             swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
         )
-
-    app.mount("/console", GZipMiddleware(Assets(directory=STATIC), minimum_size=1024), name="console")

@@ -151,3 +151,14 @@ def test_the_page_weighs_less_than_its_budget_even_all_at_once() -> None:
     ]
     total = sum(len(gzip.compress(p.read_bytes(), 6)) for p in files)
     assert 50 * 1024 < total < BUDGET_BYTES, total
+
+
+def test_the_page_preloads_every_module_of_its_first_screen() -> None:
+    """The browser then fetches them all at once instead of discovering them import by import."""
+    index = (STATIC / "index.html").read_text()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="console/([^"]+)">', index))
+    modules = {p.relative_to(STATIC).as_posix() for p in (STATIC / "js").glob("*.js")}
+    assert modules <= preloaded, sorted(modules - preloaded)
+    assert all((STATIC / p).is_file() for p in preloaded)
+    imports = json.loads(re.search(r'<script type="importmap">(.*?)</script>', index, re.S).group(1))  # type: ignore[union-attr]
+    assert all((STATIC / u.removeprefix("./console/")).is_file() for u in imports["imports"].values())

@@ -38,8 +38,7 @@ function Home({ store, config }) {
   </div>`;
 }
 
-function Console({ config, onLanguage, onSignOut }) {
-  const [store] = useState(createStore);
+function Console({ store, config, onLanguage, onSignOut }) {
   const [where, setWhere] = useState(route);
   const [, setVersion] = useState(0);
   useEffect(() => {
@@ -47,9 +46,8 @@ function Console({ config, onLanguage, onSignOut }) {
     const unannounce = store.onAnnounce((alarm) => chime(alarm.level));
     const moved = () => setWhere(route());
     addEventListener('hashchange', moved);
-    store.start();
+    setVersion((v) => v + 1); // whatever the store read before this subscription
     return () => {
-      store.stop();
       unsubscribe();
       unannounce();
       removeEventListener('hashchange', moved);
@@ -70,23 +68,36 @@ function Console({ config, onLanguage, onSignOut }) {
   return html`<${Shell} store=${store} page=${where.page} onLanguage=${onLanguage} onSignOut=${onSignOut}>${page}</${Shell}>`;
 }
 
-function App({ config }) {
+// The store lives as long as the sign-in: started before the first render (its stream and reads
+// overlap the page's first paint), stopped at sign-out.
+function App({ config, started }) {
   const [, setLanguageVersion] = useState(0);
-  const [inside, setInside] = useState(signedIn);
+  const [store, setStore] = useState(() => started);
   const changeLanguage = async (lang) => {
     await loadLanguage(lang);
     setLanguageVersion((v) => v + 1);
   };
-  useEffect(() => onRefused(() => setInside(false)), []);
   const leave = () => {
-    signOut();
-    setInside(false);
+    store?.stop();
+    setStore(null);
   };
-  if (!inside) return html`<${Login} config=${config} onSignedIn=${() => setInside(true)} onLanguage=${changeLanguage} />`;
-  return html`<${Console} config=${config} onLanguage=${changeLanguage} onSignOut=${leave} />`;
+  useEffect(() => onRefused(leave), [store]);
+  const enter = () => {
+    const fresh = createStore();
+    fresh.start();
+    setStore(fresh);
+  };
+  if (!store) return html`<${Login} config=${config} onSignedIn=${enter} onLanguage=${changeLanguage} />`;
+  return html`<${Console} store=${store} config=${config} onLanguage=${changeLanguage}
+    onSignOut=${() => { signOut(); leave(); }} />`;
 }
 
 async function boot() {
+  let started = null;
+  if (signedIn()) {
+    started = createStore();
+    started.start(); // reads the county while the page's config, language and first paint happen
+  }
   const [config] = await Promise.all([
     fetch('console/config.json').then((r) => r.json()),
     loadLanguage(savedLanguage()),
@@ -94,7 +105,7 @@ async function boot() {
   setTimeZone(config.time_zone);
   addEventListener('pointerdown', unlock, { once: true });
   addEventListener('keydown', unlock, { once: true });
-  render(html`<${App} config=${config} />`, document.getElementById('app'));
+  render(html`<${App} config=${config} started=${started} />`, document.getElementById('app'));
 }
 
 boot();

@@ -5,9 +5,10 @@ import { api } from './api.js';
 import { ACTIVE_STATUSES, siteLevel } from './levels.js';
 import { follow } from './live.js';
 
-const MAP_REFRESH_MS = 150; // an alarm change re-reads the map layer (the sites' levels) this much later
+const MAP_REFRESH_MS = 50; // an alarm change re-reads the map layer (the sites' levels): a burst, once
 const ALARM_LIMIT = 500;
 const FLASH_MS = 12_000;
+const SUBSCRIBE_WAIT_MS = 1000;
 
 // A new alarm, or one that rose, at orange or red and not yet acknowledged: announce it.
 export function worthAnnouncing(before, after) {
@@ -159,10 +160,13 @@ export function createStore() {
       return (state.flashing.get(id) ?? 0) > Date.now();
     },
     start() {
-      refresh(); // the first picture at once; the stream's subscription reads it again
+      // The state is read once the stream is subscribed (so no change in between is missed); should the
+      // subscription be slow (a proxy that buffers the stream), it is read anyway after a moment.
+      const fallback = setTimeout(refresh, SUBSCRIBE_WAIT_MS);
       stop = follow({
         onEvent: apply,
         onSubscribed() {
+          clearTimeout(fallback);
           state.live = { up: true, downSince: null };
           refresh();
         },
