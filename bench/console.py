@@ -83,7 +83,7 @@ def prepare(database: str | None, tmp: Path) -> tuple[str, str, str]:
         store = SqliteStore(Path(database.removeprefix("sqlite:///")), threads=2)
         store.migrate()
     tokens = []
-    for role, name in ((Role.OPERATOR, "bench officer"), (Role.ADMIN, "bench")):
+    for role, name in ((Role.OPERATOR, "李伟(值班员)"), (Role.ADMIN, "bench")):
         plain, row = new_token(role, name, None, now_ms())
         store.add_token(row)
         tokens.append(plain)
@@ -224,7 +224,7 @@ def screenshots(browser: Any, server: Server, token: str, admin: str, folder: Pa
         )
         slope = next(a for a in client.get("/api/v1/alarms", params={"status": "open"}).json()["data"]
                      if a["channel"].startswith(f"{MINE.gateway}/gnss-crest"))  # fmt: skip
-        client.post(f"/api/v1/alarms/{slope['id']}/acknowledge",
+        client.post(f"/api/v1/alarms/{slope['id']}/acknowledge", headers={"Authorization": f"Bearer {token}"},
                     json={"note": "已电话通知矿方调度,四号台阶作业人员撤离,加密巡视"})  # fmt: skip
     page.wait_for_selector('.alarm-row[data-level="4"]')
     page.wait_for_timeout(13_000)  # past the new alarm's flash

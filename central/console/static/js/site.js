@@ -99,7 +99,8 @@ export function SitePage({ store, id }) {
     return () => clearInterval(timer);
   }, [id]);
   useEffect(() => {
-    api.alarms({ site: id, limit: 100 }).then((r) => setAlarms(r.data), () => {});
+    api.alarms({ site: id, limit: 100 })
+      .then((r) => setAlarms(r.data.sort((a, b) => b.opened_ms - a.opened_ms)), () => {});
   }, [id, activeCount, store.state.live.up]);
   if (!site) return html`<div class="page"><p class="muted">${store.state.loaded ? t('site.unknown') : t('common.loading')}</p></div>`;
   // the chart shows the chosen channel; at first, the one with the site's highest active alarm
