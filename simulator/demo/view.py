@@ -1,9 +1,10 @@
 """What the demo shows: a live view while the stories run, and the summary at the end (rich).
 
-The live view has four parts: a header (speed, story time, where the API is and the token to query it),
-one row per site (its worst open level, open alarms, the gateway's link, outbox depth and how far the
-central has acknowledged), the alarm feed as the central records it, and the story (each simulator's
-notes and faults as they happen). Everything here renders a ``DemoState``; nothing does I/O.
+The live view has four parts: a header (speed, story time, where the console and the API are and the
+token to sign in and query with), one row per site (its worst open level, open alarms, the gateway's
+link, outbox depth and how far the central has acknowledged), the alarm feed as the central records
+it, and the story (each simulator's notes and faults as they happen). Everything here renders a
+``DemoState``; nothing does I/O.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def header(state: DemoState) -> RenderableType:
     lines.append("FieldWatch demo", style="bold")
     lines.append(f"  {state.phase}  ·  speed {state.speed:g}x  ·  story {story}")
     lines.append(f"  ·  {elapsed:.0f} s of {state.duration_s:.0f} s\n")
-    lines.append(f"API {state.api_url}/docs  ·  token ")
+    lines.append(f"console {state.api_url}/  ·  API {state.api_url}/docs  ·  token ")
     lines.append(state.token, style="bold cyan")
     lines.append("\n")
     lines.append(f'curl -s -H "Authorization: Bearer $TOKEN" {state.api_url}/api/v1/sites', style="dim")

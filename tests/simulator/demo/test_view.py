@@ -25,6 +25,7 @@ def test_the_live_view_shows_sites_links_outboxes_and_both_feeds() -> None:
     state.feed.append(FeedLine(8100.0, "tank farm", "gas-t102-n/gas alarm: raised YELLOW (25.9)", 2))
     state.story.append(FeedLine(6000.0, "tank farm", "fault: uplink cut: park fibre cut"))
     text = render(view.live(state))
+    assert "console http://127.0.0.1:8080/ " in text
     assert "http://127.0.0.1:8080/docs" in text
     assert "tok-123" in text
     assert "Tank area B" in text
