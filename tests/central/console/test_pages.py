@@ -311,3 +311,19 @@ def test_without_tiles_the_map_draws_a_grid_and_the_shipped_outlines(visit: Visi
     labels = visit.page.locator(".grid-label").all_inner_texts()
     assert any(t.endswith("°N") for t in labels) and any(t.endswith("°E") for t in labels), labels
     expect(visit.page.locator(".leaflet-tile")).to_have_count(0)
+
+
+def test_the_desk_works_from_the_keyboard(visit: Visit, county: County) -> None:
+    visit.sign_in(county.operator)
+    page = visit.page
+    page.focus('select[name="level"]')
+    page.select_option('select[name="level"]', "3")  # orange and above
+    expect(page.locator(".alarm-row")).to_have_count(1)
+    page.keyboard.press("Tab")  # the status filter
+    page.keyboard.press("Tab")  # the first row
+    assert page.evaluate("document.activeElement.dataset.level") == "3"
+    page.keyboard.press("Enter")
+    expect(page.locator(".alarm-page")).to_have_attribute("data-level", "3")
+    page.go_back()
+    expect(page.locator(".alarm-row")).to_have_count(1)  # the filter is kept
+    page.select_option('select[name="level"]', "0")
