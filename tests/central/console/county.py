@@ -29,6 +29,7 @@ class Point:
     swing: float
     latitude_deg: float | None = None
     longitude_deg: float | None = None
+    creep: float = 0.0  # added over the window, accelerating (a slope in tertiary creep)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,9 @@ MINE = SiteSpec(
     SiteMeta("qs-dongshan-east-wall", "东山露天矿东帮边坡", "mine_slope", 30.93124, 117.82651),
     "qs-dongshan-gw01",
     (
-        Point("gnss-crest", "horizontal_mm", "mm", "gnss_nmea_rtk", 12.0, 3.0, 30.93158, 117.82619),
+        Point(
+            "gnss-crest", "horizontal_mm", "mm", "gnss_nmea_rtk", 12.0, 0.6, 30.93158, 117.82619, creep=24.0
+        ),
         Point("gnss-crest", "vertical_mm", "mm", "gnss_nmea_rtk", -4.0, 1.0, 30.93158, 117.82619),
         Point("crack-e2", "opening_mm", "mm", "crack_meter_rtu", 3.2, 0.4, 30.93060, 117.82725),
         Point("rain-e2", "rain_mm_h", "mm/h", "rain_gauge_pulse", 2.0, 2.0),
@@ -101,7 +104,8 @@ def readings(spec: SiteSpec, first_seq: int, end_ms: int, hours: float, step_s: 
         noise = rng.normal(0, p.swing * 0.03, steps)
         channel.append(np.full(steps, i))
         stamps.append(ts)
-        values.append(p.base + p.swing * np.sin(phase) + noise)
+        elapsed = np.linspace(0.0, 1.0, steps)
+        values.append(p.base + p.swing * np.sin(phase) + noise + p.creep * elapsed**3)
     order = np.argsort(np.concatenate(stamps), kind="stable")
     n = steps * len(spec.points)
     seq = np.arange(first_seq, first_seq + n, dtype=np.int64)
