@@ -1,7 +1,7 @@
 // One alarm: what fired and where, its chart around the raise, its timeline, and the officer's
 // actions the API allows today (acknowledge with a note, close with how it was handled).
 import { api } from './api.js';
-import { html, useEffect, useMemo, useState } from './html.js';
+import { html, useEffect, useMemo, useNow, useState } from './html.js';
 import { t } from './i18n.js';
 import { dateTime, duration, withUnit } from './format.js';
 import { Chart } from './chart.js';
@@ -12,11 +12,7 @@ const HOUR_MS = 3_600_000;
 const LEVEL_COLOURS = { 1: '#2f7cf6', 2: '#f2c500', 3: '#ff8a00', 4: '#e5322d' };
 
 function Countdown({ at }) {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, []);
+  const now = useNow();
   return html`<span class="countdown">${at > now ? t('alarm.failure_in', { d: duration(at - now) }) : t('alarm.failure_passed')}</span>`;
 }
 

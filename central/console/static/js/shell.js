@@ -1,16 +1,12 @@
 // The frame of every page: the header (name, pages, live link, clock, sound, language, sign-out) and
 // the banner that says since when the live link is down.
-import { html, useEffect, useState } from './html.js';
+import { html, useNow, useState } from './html.js';
 import { language, t } from './i18n.js';
 import { dateTime, duration, zoneOffset } from './format.js';
 import { muted, setMuted, unlock } from './sound.js';
 
 function Clock() {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, []);
+  const now = useNow();
   return html`<span class="clock" title=${t('header.time_zone')}>
     ${dateTime(now)} <small>${zoneOffset(now)}</small></span>`;
 }
@@ -22,11 +18,7 @@ function LiveBadge({ live }) {
 }
 
 function DownBanner({ since }) {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, []);
+  const now = useNow();
   return html`<div class="banner" role="alert" data-banner="live-down">
     ${t('live.down', { since: dateTime(since), for: duration(now - since) })}</div>`;
 }
