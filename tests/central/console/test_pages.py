@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi import Response as FastApiResponse
-from playwright.sync_api import Response, expect
+from playwright.sync_api import Locator, Response, expect
 
 from central.auth import Role
 from protocols.quality import Quality
@@ -32,7 +32,7 @@ LEVEL_RGB = {1: "rgb(47, 124, 246)", 2: "rgb(242, 197, 0)", 3: "rgb(255, 138, 0)
 LIVE_TIMEOUT_MS = 10_000  # the 2 s target is bench/console.py's to measure, not a test's to time
 
 
-def pin(visit: Visit, site_id: str):  # type: ignore[no-untyped-def]
+def pin(visit: Visit, site_id: str) -> Locator:
     return visit.page.locator(f'.site-pin[data-site-id="{site_id}"]')
 
 
