@@ -46,6 +46,7 @@ export function createStore() {
   let mapTimer = null;
   let mapRead = 0;
   let stop = null;
+  let fallback = null;
 
   const notify = () => listeners.forEach((listener) => listener());
 
@@ -162,7 +163,7 @@ export function createStore() {
     start() {
       // The state is read once the stream is subscribed (so no change in between is missed); should the
       // subscription be slow (a proxy that buffers the stream), it is read anyway after a moment.
-      const fallback = setTimeout(refresh, SUBSCRIBE_WAIT_MS);
+      fallback = setTimeout(refresh, SUBSCRIBE_WAIT_MS);
       stop = follow({
         onEvent: apply,
         onSubscribed() {
@@ -178,6 +179,7 @@ export function createStore() {
     },
     stop() {
       stop?.();
+      clearTimeout(fallback);
       clearTimeout(mapTimer);
     },
   };
