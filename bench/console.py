@@ -48,7 +48,7 @@ from central.store.sqlite import SqliteStore  # noqa: E402
 from protocols.records import Event  # noqa: E402
 from protocols.wire import Batch, encode_batch  # noqa: E402
 from tests.central.console.browser import VIEWPORT, browser_session, missing  # noqa: E402
-from tests.central.console.county import MINE, TOWER, load_county  # noqa: E402
+from tests.central.console.county import TOWER, load_county  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "console.json"
 STEP_S = 3.0  # 16 channels x 4 h: 76 800 readings, about the demo's
@@ -143,10 +143,14 @@ class StreamWatcher(threading.Thread):
         self.headers = {"Authorization": f"Bearer {token}"}
         self.events: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()
         self.subscribed = threading.Event()
+        self.client = httpx.Client()
+
+    def stop(self) -> None:
+        self.client.close()
 
     def run(self) -> None:
         try:
-            with httpx.stream("GET", self.url, headers=self.headers, timeout=None) as stream:
+            with self.client.stream("GET", self.url, headers=self.headers, timeout=None) as stream:
                 kind = None
                 for line in stream.iter_lines():
                     if line.startswith(": fieldwatch"):
@@ -155,8 +159,8 @@ class StreamWatcher(threading.Thread):
                         kind = line[7:]
                     elif line.startswith("data: ") and kind == "alarm":
                         self.events.put((now_ms(), json.loads(line[6:])))
-        except httpx.HTTPError:
-            pass  # the central stopped at the end of the run
+        except (httpx.HTTPError, RuntimeError):
+            pass  # stopped
 
     def next_red(self, timeout_s: float = 30.0) -> tuple[int, dict[str, Any]]:
         deadline = time.monotonic() + timeout_s
@@ -199,6 +203,7 @@ def measure_live(browser: Any, server: Server, token: str, admin: str, repeat: i
             client.post(f"/api/v1/alarms/{alarm['id']}/close", json={"handling": "bench"}).raise_for_status()
             page.wait_for_selector(f'.site-pin[data-site-id="{TOWER.site.id}"]:not([data-level="4"])')
     context.close()
+    watcher.stop()
     return [
         summary("red alarm: sent -> on the desk", desk, base, "< 2000 ms"),
         summary("red alarm: sent -> marker red", marker, base, "< 2000 ms"),
@@ -222,8 +227,10 @@ def screenshots(browser: Any, server: Server, token: str, admin: str, folder: Pa
         client.post(
             "/api/v1/ingest", content=encode_batch(Batch(TOWER.gateway, seq, now_ms(), events=[fire]))
         )
-        slope = next(a for a in client.get("/api/v1/alarms", params={"status": "open"}).json()["data"]
-                     if a["channel"].startswith(f"{MINE.gateway}/gnss-crest"))  # fmt: skip
+        # the alarm to show: a slope's, with its forecast, if there is one open (else the highest)
+        open_alarms = client.get("/api/v1/alarms", params={"status": "open", "limit": 500}).json()["data"]
+        open_alarms.sort(key=lambda a: (a["forecast"] is None, -a["level"], a["opened_ms"]))
+        slope = open_alarms[0]
         client.post(f"/api/v1/alarms/{slope['id']}/acknowledge", headers={"Authorization": f"Bearer {token}"},
                     json={"note": "已电话通知矿方调度,四号台阶作业人员撤离,加密巡视"})  # fmt: skip
     page.wait_for_selector('.alarm-row[data-level="4"]')
@@ -234,7 +241,7 @@ def screenshots(browser: Any, server: Server, token: str, admin: str, folder: Pa
     page.wait_for_selector(".alarm-page .chart canvas")
     page.wait_for_timeout(500)
     page.screenshot(path=folder / "alarm.png")
-    page.evaluate(f"location.hash = '#/sites/{MINE.site.id}'")
+    page.evaluate(f"location.hash = '#/sites/{slope['site_id']}'")
     page.wait_for_selector(".site-page .chart canvas")
     page.wait_for_timeout(500)
     page.screenshot(path=folder / "site.png")

@@ -7,7 +7,7 @@ import { ago, dateTime, withUnit } from './format.js';
 import { Chart } from './chart.js';
 import { LevelBadge } from './desk.js';
 import { deskOrder } from './levels.js';
-import { channelLabel, ruleLabel, siteTypeLabel, statusLabel } from './names.js';
+import { channelLabel, hasReadings, ruleLabel, siteTypeLabel, statusLabel } from './names.js';
 import { assess } from './quality.js';
 
 const REFRESH_MS = 10_000;
@@ -52,15 +52,16 @@ function ChannelChart({ channel, latestTs }) {
   const [period, setPeriod] = useState(PERIODS[0]);
   const [buckets, setBuckets] = useState(null);
   const [span, setSpan] = useState(null);
+  useEffect(() => setBuckets(null), [channel.key, period]);
+  // read again with each new latest value (every 10 s): the chart follows the channel live
   useEffect(() => {
     const [, bucket, width] = period;
     const end = Math.max(Date.now(), latestTs ?? 0) + 60_000; // gateways' clocks may run ahead
-    setBuckets(null);
     api.history({ channel: channel.key, bucket, start_ms: end - width, end_ms: end }).then((r) => {
       setSpan([end - width, end]);
       setBuckets(r.data);
     }, () => setBuckets([]));
-  }, [channel.key, period]);
+  }, [channel.key, period, latestTs]);
   return html`<section class="card"><h2>${channelLabel(channel.key)} <small class="muted">${channel.unit}</small></h2>
     <div class="periods" role="group" aria-label=${t('chart.period')}>${PERIODS.map((p) => html`
       <button type="button" class=${p === period ? 'current' : ''} aria-pressed=${p === period} data-period=${p[0]}
@@ -78,7 +79,7 @@ function AlarmHistory({ alarms }) {
       <tbody>${alarms.map((a) => html`<tr data-alarm-id=${a.id} data-level=${a.level}>
         <td><${LevelBadge} level=${a.max_level} /></td>
         <td><a href=${`#/alarms/${a.id}`}>${channelLabel(a.channel)}</a> <small class="muted">${ruleLabel(a.rule)}</small></td>
-        <td>${dateTime(a.opened_ms)}</td>
+        <td class="when">${dateTime(a.opened_ms)}</td>
         <td><span class="status" data-status=${a.status}>${statusLabel(a.status)}</span></td>
       </tr>`)}</tbody></table>` : html`<p class="muted">${t('site.no_alarms')}</p>`}
   </section>`;
@@ -104,8 +105,8 @@ export function SitePage({ store, id }) {
   }, [id, activeCount, store.state.live.up]);
   if (!site) return html`<div class="page"><p class="muted">${store.state.loaded ? t('site.unknown') : t('common.loading')}</p></div>`;
   // the chart shows the chosen channel; at first, the one with the site's highest active alarm
-  const alarmed = [...store.state.alarms.values()].filter((a) => a.site_id === id).sort(deskOrder)
-    .map((a) => a.channel).find((key) => channels?.some((c) => c.key === key));
+  const alarmed = [...store.state.alarms.values()].filter((a) => a.site_id === id && hasReadings(a.channel))
+    .sort(deskOrder).map((a) => a.channel).find((key) => channels?.some((c) => c.key === key));
   const shown = selected ?? alarmed ?? devicesOf(channels ?? [])[0]?.channels[0]?.key;
   const channel = channels?.find((c) => c.key === shown);
   return html`<div class="page site-page" data-site-id=${site.id} data-level=${site.level}>
