@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse
 
 from central.console.assets import Asset, load_assets
 from central.settings import Settings, SettingsError
+from protocols.quality import NO_VALUE, Quality
 
 STATIC = Path(__file__).resolve().parent / "static"
 SWAGGER = "/console/vendor/swagger-ui"
@@ -38,7 +39,14 @@ def page_config(settings: Settings, has_boundaries: bool) -> dict[str, Any]:
         "map_tiles": settings.map_tiles,
         "boundaries": has_boundaries,
         "login": ["token"],  # the accounts issue adds "password" (POST /api/v1/session)
+        "quality": quality_flags(),
     }
+
+
+def quality_flags() -> dict[str, Any]:
+    """The quality bits as ``protocols.quality`` defines them, so the page never keeps its own copy."""
+    names = {flag.value.bit_length() - 1: str(flag.name).lower() for flag in Quality}
+    return {"flags": [names.get(bit, "") for bit in range(max(names) + 1)], "no_value": int(NO_VALUE)}
 
 
 def read_boundaries(path: Path | None) -> bytes | None:

@@ -14,7 +14,7 @@ import pytest
 
 from central.api.schemas import TimelineEntryOut
 from central.app import create_app
-from central.console.routes import STATIC
+from central.console.routes import STATIC, quality_flags
 from central.settings import SettingsError, load_settings
 from central.store.base import Store
 from protocols.quality import Quality
@@ -53,6 +53,7 @@ def test_the_page_config_says_zone_tiles_outlines_and_login(client: TestClient) 
         "map_tiles": None,
         "boundaries": False,
         "login": ["token"],
+        "quality": quality_flags(),
     }
     assert client.get("/console/boundaries.geojson").status_code == 404
 
@@ -162,3 +163,11 @@ def test_the_page_preloads_every_module_of_its_first_screen() -> None:
     assert all((STATIC / p).is_file() for p in preloaded)
     imports = json.loads(re.search(r'<script type="importmap">(.*?)</script>', index, re.S).group(1))  # type: ignore[union-attr]
     assert all((STATIC / u.removeprefix("./console/")).is_file() for u in imports["imports"].values())
+
+
+def test_the_page_reads_the_quality_bits_from_the_central() -> None:
+    served = quality_flags()
+    for flag in Quality:
+        assert served["flags"][flag.value.bit_length() - 1] == (flag.name or "").lower()
+    assert served["no_value"] & Quality.NOT_AVAILABLE and not served["no_value"] & Quality.DEGRADED
+    assert "FLAGS = [" not in (STATIC / "js" / "quality.js").read_text().replace("let FLAGS = [];", "")

@@ -4,6 +4,7 @@
 import { html, render, useEffect, useState } from './html.js';
 import { loadLanguage, savedLanguage } from './i18n.js';
 import { setTimeZone } from './format.js';
+import { setQualityFlags } from './quality.js';
 import { createStore } from './store.js';
 import { onRefused, signOut, signedIn } from './session.js';
 import { chime, unlock } from './sound.js';
@@ -103,6 +104,7 @@ async function boot() {
     loadLanguage(savedLanguage()),
   ]);
   setTimeZone(config.time_zone);
+  setQualityFlags(config.quality);
   addEventListener('pointerdown', unlock, { once: true });
   addEventListener('keydown', unlock, { once: true });
   render(html`<${App} config=${config} started=${started} />`, document.getElementById('app'));
