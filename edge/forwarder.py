@@ -71,7 +71,7 @@ class Forwarder:
         self.builder = BatchBuilder(
             self.reader, gateway, channels=outbox.channels,
             channel_hashes={k: meta_hash(c) for k, c in outbox.channels.items()},
-            site=outbox.site, site_hash=outbox.site_hash, cache=outbox.writer.cache,
+            site=outbox.site, site_hash=outbox.site_hash, cache=outbox.writer.cache, lineage=outbox.lineage,
         )  # fmt: skip
         self.max_rows = self.settings.max_batch_rows
         self.counters: Counter[str] = Counter()
@@ -216,9 +216,11 @@ class Forwarder:
         result = await asyncio.wrap_future(
             self.outbox.acknowledge(
                 ack.committed, acked_through=ack.acked_through, now_ms=self.now_ms(),
-                channels_acked=planned.channels_sent, site_acked=planned.site_hash_sent, urgent=False,
+                channels_acked=planned.channels_sent, site_acked=planned.site_hash_sent,
+                incarnations_acked=planned.incarnations_sent, urgent=False,
             )
         )  # fmt: skip
+        self.outbox.lineage.acknowledged(planned.incarnations_sent)
         self.counters["batches_acked"] += 1
         self.counters["rows_acked"] += result.readings_removed + result.events_removed
         self.counters["events_acked"] += result.events_removed

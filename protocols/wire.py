@@ -12,7 +12,8 @@ A batch is one JSON object (orjson), gzip-compressed when that pays::
      "site": {"id", "name", "type", "latitude_deg", "longitude_deg"} | null,
      "channels": [{"key", "device", "point", "unit", "profile", "latitude_deg", "longitude_deg",
                    "physical_range": [min, max] | null}],
-     "heartbeat": {...} | null}
+     "heartbeat": {...} | null,
+     "incarnations": [{"id", "first_seq", "parent"}, ...]}   # optional: which outbox life numbered each row
 
 Readings travel as columns; a NaN value travels as null. ``quality`` is ``protocols.quality``'s bit flags
 (0 good; 256 ``not_available``: the device had no value, not a fault; the Modbus exception code in bits
@@ -23,8 +24,14 @@ device's text points (``{"model_name": "GLM-4", "firmware": "2.1.7"}``), served 
 consecutive seqs the batch carries (readings and events together, events first in priority but not in
 seq); a batch whose rows do not match its declared ranges is refused as malformed (a gap: something was
 lost between the outbox and the wire, so the edge must resend). The central ingests idempotently on
-(gateway, seq) and answers with an ``Ack``: the batch's committed ranges and ``acked_through``, the highest
-seq it has committed for the gateway. The edge deletes exactly the acknowledged rows.
+(gateway, incarnation, seq) and answers with an ``Ack``: the batch's committed ranges and ``acked_through``,
+the highest seq it has committed of the batch's outbox (its current incarnation's epoch). The edge deletes
+exactly the acknowledged rows.
+
+``incarnations`` (``protocols.incarnations``) says which life of which outbox numbered each row; a batch
+without it is a legacy batch, all of whose rows belong to the legacy incarnation ``""``: it is accepted
+as before. Bounds: every seq is below 2^53 (exact in JSON numbers everywhere); coordinates are degrees
+within -90..90 and -180..180; a heartbeat's ``heartbeat_interval_s`` is 1..3600 seconds.
 
 Sans-I/O: bytes in, ``Batch``/``Ack`` out, and back.
 """
@@ -41,7 +48,9 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from protocols import incarnations as inc
 from protocols.errors import WireError
+from protocols.incarnations import Incarnation
 from protocols.records import Event, Forecast, ReadingBlock, split_channel_key
 
 VERSION = 1
@@ -50,7 +59,10 @@ GZIP_MIN_BYTES = 1024  # below this gzip costs more than it saves
 MAX_DECODED_BYTES = 64 << 20  # a hostile gzip body stops here
 MIN_TS_MS = 946_684_800_000  # 2000-01-01
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01
-MAX_SEQ = (1 << 63) - 1
+MAX_SEQ = (1 << 53) - 1  # exact in a JSON number (a double) everywhere
+MAX_LATITUDE_DEG = 90.0
+MAX_LONGITUDE_DEG = 180.0
+HEARTBEAT_INTERVAL_S = (1.0, 3600.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +106,7 @@ class Batch:
     site: SiteMeta | None = None
     channels: list[ChannelMeta] = field(default_factory=list)
     heartbeat: dict[str, Any] | None = None
+    incarnations: list[Incarnation] = field(default_factory=list)  # empty: a legacy batch
 
     @property
     def row_count(self) -> int:
@@ -147,7 +160,7 @@ def _event_dict(e: Event) -> dict[str, Any]:
 
 
 def batch_to_dict(b: Batch) -> dict[str, Any]:
-    return {
+    out = {
         "v": VERSION,
         "gateway": b.gateway,
         "batch_id": b.batch_id,
@@ -174,6 +187,9 @@ def batch_to_dict(b: Batch) -> dict[str, Any]:
         ],
         "heartbeat": b.heartbeat,
     }  # fmt: skip
+    if b.incarnations:
+        out["incarnations"] = inc.to_wire(b.incarnations)
+    return out
 
 
 def encode_batch(b: Batch) -> bytes:
@@ -342,6 +358,10 @@ def _channels(objs: Any, gateway: str) -> list[ChannelMeta]:
             raise WireError(f"{where}.physical_range: expected [min, max]")
         lat = _opt(c, "latitude_deg", (int, float), where)
         lon = _opt(c, "longitude_deg", (int, float), where)
+        if lat is not None:
+            _check_degrees(lat, MAX_LATITUDE_DEG, f"{where}.latitude_deg")
+        if lon is not None:
+            _check_degrees(lon, MAX_LONGITUDE_DEG, f"{where}.longitude_deg")
         out.append(
             ChannelMeta(
                 key,
@@ -360,13 +380,35 @@ def _site(obj: Any) -> SiteMeta | None:
         return None
     if not isinstance(obj, dict):
         raise WireError("site: expected an object or null")
-    return SiteMeta(
-        _req(obj, "id", str, "site"),
-        _req(obj, "name", str, "site"),
-        _req(obj, "type", str, "site"),
-        float(_req(obj, "latitude_deg", (int, float), "site")),
-        float(_req(obj, "longitude_deg", (int, float), "site")),
+    lat = _check_degrees(
+        _req(obj, "latitude_deg", (int, float), "site"), MAX_LATITUDE_DEG, "site.latitude_deg"
     )
+    lon = _check_degrees(
+        _req(obj, "longitude_deg", (int, float), "site"), MAX_LONGITUDE_DEG, "site.longitude_deg"
+    )
+    return SiteMeta(
+        _req(obj, "id", str, "site"), _req(obj, "name", str, "site"), _req(obj, "type", str, "site"), lat, lon
+    )
+
+
+def _check_degrees(value: float, limit: float, where: str) -> float:
+    """A coordinate in degrees within -limit..limit (latitude 90, longitude 180); NaN is outside too."""
+    if not -limit <= value <= limit:
+        raise WireError(f"{where}: {value} is outside -{limit:g}..{limit:g} degrees")
+    return float(value)
+
+
+def _heartbeat(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The heartbeat as sent; the one figure the central acts on (the silence timer) must be sane."""
+    if obj is None or "heartbeat_interval_s" not in obj:
+        return obj
+    interval = obj["heartbeat_interval_s"]
+    lo, hi = HEARTBEAT_INTERVAL_S
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or not lo <= interval <= hi:
+        raise WireError(
+            f"heartbeat.heartbeat_interval_s: expected seconds in {lo:g}..{hi:g} (got {interval!r})"
+        )
+    return obj
 
 
 def decode_batch(payload: bytes, max_bytes: int = MAX_DECODED_BYTES) -> Batch:
@@ -397,13 +439,14 @@ def decode_batch(payload: bytes, max_bytes: int = MAX_DECODED_BYTES) -> Batch:
         obj.get("readings", {"seq": [], "channel": [], "ts_ms": [], "value": [], "quality": []}), len(keys)
     )
     events_raw = _req(obj, "events", list, "batch") if "events" in obj else []
-    hb = _opt(obj, "heartbeat", dict, "batch")
+    hb = _heartbeat(_opt(obj, "heartbeat", dict, "batch"))
     batch = Batch(
         gateway=gateway, batch_id=_req(obj, "batch_id", int, "batch"),
         sent_ms=_req(obj, "sent_ms", int, "batch"),
         keys=keys, readings=readings, reading_seq=reading_seq,
         events=[_event(e, i, gateway) for i, e in enumerate(events_raw)],
         site=_site(obj.get("site")), channels=_channels(obj.get("channels") or [], gateway), heartbeat=hb,
+        incarnations=inc.from_wire(obj.get("incarnations"), MAX_SEQ),
     )  # fmt: skip
     _check_ranges(batch, _req(obj, "seq_ranges", list, "batch"))
     return batch
@@ -412,10 +455,16 @@ def decode_batch(payload: bytes, max_bytes: int = MAX_DECODED_BYTES) -> Batch:
 def _check_ranges(batch: Batch, declared_raw: list[Any]) -> None:
     declared: list[tuple[int, int]] = []
     for i, r in enumerate(declared_raw):
-        if not (isinstance(r, list) and len(r) == 2 and all(type(v) is int for v in r) and 1 <= r[0] <= r[1]):
-            raise WireError(f"seq_ranges[{i}]: expected [first, last] with 1 <= first <= last (got {r!r})")
+        if not (isinstance(r, list) and len(r) == 2 and all(type(v) is int for v in r)) or not (
+            1 <= r[0] <= r[1] <= MAX_SEQ
+        ):
+            raise WireError(
+                f"seq_ranges[{i}]: expected [first, last] with 1 <= first <= last < 2^53 (got {r!r})"
+            )
         declared.append((r[0], r[1]))
     seqs = batch.seqs()
+    if len(seqs) and seqs[0] < batch.incarnations[0].first_seq:
+        raise WireError(f"seq {int(seqs[0])} is below the first listed incarnation's first_seq")
     if len(seqs) > 1 and (dup := seqs[1:][np.diff(seqs) == 0]).size:
         raise WireError(f"seq {int(dup[0])} appears twice in the batch")
     carried = seq_ranges(seqs)

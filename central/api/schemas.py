@@ -107,11 +107,19 @@ class GatewayOut(Model):
     status: Literal["online", "silent"]
     first_seen_ms: int
     last_seen_ms: int
-    acked_through: int = Field(description="the highest seq committed for this gateway")
+    acked_through: int = Field(description="the highest seq committed of its current outbox (epoch)")
     version: str | None
     heartbeat_interval_s: float | None
     last_heartbeat_ms: int | None
     heartbeat: dict[str, Any] | None = Field(description="the gateway's latest heartbeat, as it sent it")
+    incarnation: str | None = Field(
+        default=None, description='the outbox incarnation it reports from now; "" for an edge from before'
+    )
+    outbox_changes: int = Field(default=0, description="outbox replacements and restores seen (fault alarms)")
+    outbox_changed_ms: int | None = Field(default=None, description="when the last one was seen")
+    outbox_lost_seqs: int = Field(
+        default=0, description="seqs of replaced outboxes that never arrived, counted when each was seen"
+    )
 
 
 class GatewayList(Model):

@@ -8,6 +8,7 @@ on one alarm at once cannot both succeed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -63,22 +64,41 @@ def _forecast_json(event: Event) -> str | None:
 # ---------------------------------------------------------------- the lifecycle
 
 
-def apply_events(db: Db, events: list[Event], ids: dict[str, int], gateway_id: str, now_ms: int) -> list[int]:
-    """Apply new edge events (sorted by seq); the ids of the alarms they touched."""
-    return [apply_event(db, ids[e.channel], e, f"gateway {gateway_id}", now_ms) for e in events]
+def apply_events(
+    db: Db,
+    events: list[Event],
+    ids: dict[str, int],
+    gateway_id: str,
+    now_ms: int,
+    *,
+    order: list[int] | None = None,
+) -> list[int]:
+    """Apply new edge events (sorted by ``order``, their (epoch, seq) keys; default: by seq); the ids of
+    the alarms they touched."""
+    keys = order if order is not None else [e.seq for e in events]
+    actor = f"gateway {gateway_id}"
+    return [
+        apply_event(db, ids[e.channel], e, actor, now_ms, order=k) for e, k in zip(events, keys, strict=True)
+    ]
 
 
-def apply_event(db: Db, channel_id: int, event: Event, actor: str, now_ms: int) -> int:
+def apply_event(
+    db: Db, channel_id: int, event: Event, actor: str, now_ms: int, *, order: int | None = None
+) -> int:
+    """Apply one event; ``order`` (default its seq) is what orders it against the alarm's last event:
+    seqs of different outbox epochs are compared as ``epoch * 2^53 + seq``."""
     row = db.one(
         "SELECT id, status, level, last_event_seq, acknowledged_ms FROM alarms "
         "WHERE channel_id = ? AND rule = ? ORDER BY id DESC LIMIT 1",
         (channel_id, event.rule),
     )
     latest = None if row is None else AlarmState(row[0], Status(row[1]), row[2], row[3], row[4] is not None)
-    decision = lifecycle.decide(latest, event)
+    ordered = event.seq if order is None else order
+    decision = lifecycle.decide(latest, dataclasses.replace(event, seq=ordered))
     value = event.value if math.isfinite(event.value) else None
     forecast = _forecast_json(event)
     seq = event.seq if event.seq > 0 else None
+    last = ordered if ordered > 0 else None
     if decision.target is None:
         assert decision.status is not None
         assert decision.level is not None
@@ -88,7 +108,7 @@ def apply_event(db: Db, channel_id: int, event: Event, actor: str, now_ms: int) 
             "value, forecast, last_event_seq, cleared_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "RETURNING id",
             (channel_id, event.rule, decision.status.value, decision.level, decision.level, event.ts_ms,
-             now_ms, event.message, value, forecast, seq, cleared),
+             now_ms, event.message, value, forecast, last, cleared),
         )  # fmt: skip
         assert found is not None
         alarm_id = int(found[0])
@@ -96,7 +116,7 @@ def apply_event(db: Db, channel_id: int, event: Event, actor: str, now_ms: int) 
         alarm_id = decision.target
         if decision.kind is not Kind.LATE:
             _update(
-                db, alarm_id, decision=decision, event=event, value=value, forecast=forecast, seq=seq,
+                db, alarm_id, decision=decision, event=event, value=value, forecast=forecast, seq=last,
                 now_ms=now_ms,
             )  # fmt: skip
     note = event.message

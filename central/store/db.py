@@ -103,8 +103,11 @@ class Db(ABC):
         seq: npt.NDArray[np.int64],
         value: npt.NDArray[np.float64],
         quality: npt.NDArray[np.int64],
+        *,
+        epoch: npt.NDArray[np.int64],
     ) -> None:
-        """Insert readings (NaN values as NULL) into ``readings``."""
+        """Insert readings (NaN values as NULL) into ``readings``; ``epoch`` is each one's outbox epoch
+        (``central.store.incarnations``), part of the key where the store has a unique one."""
 
 
 class SqlStore(Store):

@@ -75,7 +75,10 @@ class PgDb(Db):
         seq: npt.NDArray[np.int64],
         value: npt.NDArray[np.float64],
         quality: npt.NDArray[np.int64],
+        *,
+        epoch: npt.NDArray[np.int64],
     ) -> None:
+        # no unique key on readings here: rows of different epochs may share (channel, time, seq)
         stream = readings_copy(channel_id, ts_ms, seq, value, quality)
         with (
             self.conn.cursor() as cur,

@@ -9,7 +9,9 @@ so a channel's history is an index-only scan once autovacuum has marked the page
 time for retention deletes, tiny and cheap to keep up because readings arrive roughly in time order.
 A county's volume (tens of thousands of channels at 1-10 s) fits this for years; monthly partitions would
 make retention a DROP, at the cost of creating partitions ahead of the data. Long histories (1 h, 1 d
-buckets) read ``rollup_hour`` (migration 0002), not the readings.
+buckets) read ``rollup_hour`` (migration 0002), not the readings. Migration 0003 adds the gateways'
+outbox incarnations (``central.store.incarnations``) and the ledger's ``epoch`` (readings have no unique
+key here, so they need none), and who may change a site.
 """
 
 from __future__ import annotations
@@ -87,6 +89,30 @@ FROM readings WHERE value IS NOT NULL GROUP BY channel_id, hour;
 UPDATE rollup_hour SET (last_seq, last_value) = (
     SELECT r.seq, r.value FROM readings r WHERE r.channel_id = rollup_hour.channel_id
     AND r.ts_ms = rollup_hour.last_ts AND r.value IS NOT NULL ORDER BY r.seq DESC LIMIT 1
+);
+""",
+    ),
+    (
+        "0003_incarnations_and_site_owners",
+        """
+CREATE TABLE incarnations (
+    gateway_id TEXT NOT NULL, id TEXT NOT NULL, epoch INTEGER NOT NULL, parent TEXT,
+    first_seq BIGINT NOT NULL, end_seq BIGINT, fork_epoch INTEGER, high_water BIGINT NOT NULL DEFAULT 0,
+    first_seen_ms BIGINT NOT NULL, PRIMARY KEY (gateway_id, id)
+);
+CREATE INDEX incarnations_parent ON incarnations (gateway_id, parent);
+INSERT INTO incarnations (gateway_id, id, epoch, parent, first_seq, high_water, first_seen_ms)
+    SELECT id, '', 0, NULL, 1, acked_through, first_seen_ms FROM gateways;
+ALTER TABLE gateways ADD COLUMN incarnation TEXT, ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN outbox_changes INTEGER NOT NULL DEFAULT 0, ADD COLUMN outbox_changed_ms BIGINT,
+    ADD COLUMN outbox_lost_seqs BIGINT NOT NULL DEFAULT 0;
+UPDATE gateways SET incarnation = '';
+ALTER TABLE seq_ranges ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE seq_ranges DROP CONSTRAINT seq_ranges_pkey;
+ALTER TABLE seq_ranges ADD PRIMARY KEY (gateway_id, epoch, first_seq);
+ALTER TABLE sites ADD COLUMN owner_gateway TEXT, ADD COLUMN managed INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE site_gateways (
+    site_id TEXT NOT NULL, gateway_id TEXT NOT NULL, PRIMARY KEY (site_id, gateway_id)
 );
 """,
     ),

@@ -124,7 +124,8 @@ def device_locations(db: Db) -> list[DeviceLocation]:
 
 GATEWAY_SELECT = (
     "SELECT id, site_id, status, first_seen_ms, last_seen_ms, acked_through, version, heartbeat_interval_s, "
-    "last_heartbeat_ms, heartbeat FROM gateways"
+    "last_heartbeat_ms, heartbeat, incarnation, outbox_changes, outbox_changed_ms, outbox_lost_seqs "
+    "FROM gateways"
 )
 
 
@@ -133,12 +134,16 @@ def gateways(db: Db, gateway_id: str | None = None) -> list[Gateway]:
         rows = db.all(f"{GATEWAY_SELECT} ORDER BY id")
     else:
         rows = db.all(f"{GATEWAY_SELECT} WHERE id = ?", (gateway_id,))
-    return [
-        Gateway(
-            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], None if r[9] is None else orjson.loads(r[9])
-        )
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        heartbeat = None if r[9] is None else orjson.loads(r[9])
+        out.append(
+            Gateway(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], heartbeat, r[10], int(r[11]), r[12],
+                int(r[13]),
+            )
+        )  # fmt: skip
+    return out
 
 
 def silent_gateways(

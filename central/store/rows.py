@@ -34,6 +34,10 @@ class Gateway:
     heartbeat_interval_s: float | None
     last_heartbeat_ms: int | None
     heartbeat: dict[str, Any] | None
+    incarnation: str | None = None  # the outbox incarnation it reports from now (`""`: a legacy edge)
+    outbox_changes: int = 0  # outbox replacements and restores seen (each raised a fault alarm)
+    outbox_changed_ms: int | None = None
+    outbox_lost_seqs: int = 0  # seqs of replaced outboxes never received, counted when each was seen
 
 
 @dataclass(frozen=True, slots=True)

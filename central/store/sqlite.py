@@ -33,7 +33,9 @@ from central.store.rows import IngestOutcome
 from central.store.sqlite_schema import migrations
 from protocols.wire import Batch
 
-INSERT_READINGS = "INSERT INTO readings (channel_id, ts_ms, seq, value, quality) VALUES (?, ?, ?, ?, ?)"
+INSERT_READINGS = (
+    "INSERT INTO readings (channel_id, ts_ms, seq, epoch, value, quality) VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def path_of(url: str) -> Path:
@@ -62,11 +64,12 @@ class SqliteDb(Db):
         seq: npt.NDArray[np.int64],
         value: npt.NDArray[np.float64],
         quality: npt.NDArray[np.int64],
+        *,
+        epoch: npt.NDArray[np.int64],
     ) -> None:
         # sqlite3 stores a NaN float as NULL, which is what we want
-        rows = zip(
-            channel_id.tolist(), ts_ms.tolist(), seq.tolist(), value.tolist(), quality.tolist(), strict=True
-        )
+        columns = (channel_id, ts_ms, seq, epoch, value, quality)
+        rows = zip(*(c.tolist() for c in columns), strict=True)
         self.conn.executemany(INSERT_READINGS, rows)
 
 

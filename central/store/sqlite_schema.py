@@ -5,6 +5,10 @@ insert and a channel's history scan, with no second index to keep up. Idempotenc
 on readings: the per-gateway ``seq_ranges`` ledger decides which rows are new (``central.store.ledger``).
 ``latest`` holds each channel's newest reading so the latest-values query never scans readings;
 ``rollup_hour`` (migration 0002) holds per channel and hour the aggregates that 1 h and 1 d histories read.
+Migration 0003 adds the gateways' outbox incarnations (``central.store.incarnations``): the ledger and the
+readings' key gain the row's ``epoch`` (0 for everything before it), so the readings table is rebuilt
+once (in key order, so the copy is a sequential append; it needs as much free disk as the table takes).
+It also records who may change a site (``owner_gateway``, ``managed`` by an admin, ``site_gateways``).
 The partial unique index on alarms keeps one active (not closed) alarm per (channel, rule).
 """
 
@@ -89,6 +93,44 @@ def statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
+INCARNATIONS = """
+CREATE TABLE incarnations (
+    gateway_id TEXT NOT NULL, id TEXT NOT NULL, epoch INTEGER NOT NULL, parent TEXT,
+    first_seq INTEGER NOT NULL, end_seq INTEGER, fork_epoch INTEGER, high_water INTEGER NOT NULL DEFAULT 0,
+    first_seen_ms INTEGER NOT NULL, PRIMARY KEY (gateway_id, id)
+) WITHOUT ROWID;
+CREATE INDEX incarnations_parent ON incarnations (gateway_id, parent);
+INSERT INTO incarnations (gateway_id, id, epoch, parent, first_seq, high_water, first_seen_ms)
+    SELECT id, '', 0, NULL, 1, acked_through, first_seen_ms FROM gateways;
+ALTER TABLE gateways ADD COLUMN incarnation TEXT;
+UPDATE gateways SET incarnation = '';
+ALTER TABLE gateways ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE gateways ADD COLUMN outbox_changes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE gateways ADD COLUMN outbox_changed_ms INTEGER;
+ALTER TABLE gateways ADD COLUMN outbox_lost_seqs INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE seq_ranges_0003 (
+    gateway_id TEXT NOT NULL, epoch INTEGER NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+    PRIMARY KEY (gateway_id, epoch, first_seq)
+) WITHOUT ROWID;
+INSERT INTO seq_ranges_0003 SELECT gateway_id, 0, first_seq, last_seq FROM seq_ranges;
+DROP TABLE seq_ranges;
+ALTER TABLE seq_ranges_0003 RENAME TO seq_ranges;
+CREATE TABLE readings_0003 (
+    channel_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, seq INTEGER NOT NULL, epoch INTEGER NOT NULL,
+    value REAL, quality INTEGER NOT NULL, PRIMARY KEY (channel_id, ts_ms, seq, epoch)
+) WITHOUT ROWID;
+INSERT INTO readings_0003 (channel_id, ts_ms, seq, epoch, value, quality)
+    SELECT channel_id, ts_ms, seq, 0, value, quality FROM readings ORDER BY channel_id, ts_ms, seq;
+DROP TABLE readings;
+ALTER TABLE readings_0003 RENAME TO readings;
+ALTER TABLE sites ADD COLUMN owner_gateway TEXT;
+ALTER TABLE sites ADD COLUMN managed INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE site_gateways (
+    site_id TEXT NOT NULL, gateway_id TEXT NOT NULL, PRIMARY KEY (site_id, gateway_id)
+) WITHOUT ROWID
+"""
+
+
 @migrations(name="0001_initial")
 def initial(db: Database) -> None:
     for statement in statements(INITIAL):
@@ -99,4 +141,11 @@ def initial(db: Database) -> None:
 def rollup_hour(db: Database) -> None:
     """Hourly rollups for long histories (``central.store.rollup``), backfilled from the raw readings."""
     for statement in statements(ROLLUP_HOUR):
+        db.execute(statement)
+
+
+@migrations(name="0003_incarnations_and_site_owners")
+def incarnations_and_site_owners(db: Database) -> None:
+    """Outbox incarnations and epochs (everything so far: the legacy incarnation, epoch 0); site owners."""
+    for statement in statements(INCARNATIONS):
         db.execute(statement)

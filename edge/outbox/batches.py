@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.outbox.cache import TailCache
+from edge.outbox.lineage import Lineage
 from edge.outbox.reader import EMPTY, MAX_SEQ, OutboxReader, StoredReadings
 from edge.uplink.base import Outgoing
 from protocols.records import Event, ReadingBlock
@@ -63,6 +64,7 @@ class PlannedBatch:
     channels_sent: dict[str, str] = field(default_factory=dict)  # key -> metadata hash
     site_hash_sent: str | None = None
     heartbeat: bool = False
+    incarnations_sent: list[str] = field(default_factory=list)  # the ids the batch listed
 
 
 class BatchBuilder:
@@ -76,8 +78,10 @@ class BatchBuilder:
         site: SiteMeta | None = None,
         site_hash: str = "",
         cache: TailCache | None = None,
+        lineage: Lineage | None = None,
     ) -> None:
         self.reader = reader
+        self.lineage = lineage
         self.cache = cache
         self.cache_hits = 0
         self.gateway = gateway
@@ -125,8 +129,10 @@ class BatchBuilder:
             reading_seq=seq, events=selection.events, site=site,
             channels=[self.channels[k] for k in channels_sent], heartbeat=heartbeat,
         )  # fmt: skip
-        payload, gzipped = gzip_if_it_pays(encode_batch(batch))
         seqs = batch.seqs() if selection.events else seq  # readings: backlog then live, each in order
+        if self.lineage is not None:
+            batch.incarnations = self.lineage.listed(seqs)
+        payload, gzipped = gzip_if_it_pays(encode_batch(batch))
         ranges = seq_ranges(seqs)
         return PlannedBatch(
             outgoing=Outgoing(batch_id, payload, gzipped, batch.row_count, tuple(ranges)),
@@ -138,6 +144,7 @@ class BatchBuilder:
             channels_sent=channels_sent,
             site_hash_sent=site_hash_sent,
             heartbeat=heartbeat is not None,
+            incarnations_sent=[i.id for i in batch.incarnations],
         )
 
     def _metadata(self) -> tuple[dict[str, str], str | None, SiteMeta | None]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -27,7 +28,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from edge.outbox import blocks, schema
+from edge.outbox import blocks, lineage, schema
+from edge.outbox.lineage import Lineage
 from edge.outbox.ops import Op, OpResult
 from edge.outbox.reader import OutboxReader
 from edge.outbox.writer import Writer
@@ -58,6 +60,7 @@ class Outbox:
         site: SiteMeta | None,
         boots: int,
         max_pending_rows: int,
+        incarnations: Lineage,
     ) -> None:
         self.path = path
         self.settings = settings
@@ -67,6 +70,7 @@ class Outbox:
         self.site_hash = "" if site is None else meta_hash(site)
         self.boots = boots
         self.max_pending_rows = max_pending_rows
+        self.lineage = incarnations
         self._durable_through = writer.next_seq - 1
         self._closed = False
 
@@ -87,7 +91,7 @@ class Outbox:
         try:
             schema.create_or_migrate(path, synchronous)
             conn = schema.connect(path, synchronous)
-            ids, boots = _register(conn, channels)
+            ids, boots, entries = _register(conn, channels)
         except (sqlite3.Error, OSError) as e:
             raise OutboxError(f"cannot open the outbox at {path}: {e}") from e
         writer = Writer(
@@ -101,7 +105,7 @@ class Outbox:
             synchronous=synchronous,
             on_commit=on_commit,
         )
-        outbox = cls(path, settings, writer, channels, site, boots, max_pending_rows)
+        outbox = cls(path, settings, writer, channels, site, boots, max_pending_rows, Lineage(entries))
         writer.start()
         return outbox
 
@@ -132,9 +136,11 @@ class Outbox:
         now_ms: int,
         channels_acked: dict[str, str] | None = None,
         site_acked: str | None = None,
+        incarnations_acked: list[str] | None = None,
         urgent: bool = True,
     ) -> Future[OpResult]:
-        """Delete exactly the rows in ``ranges`` (the central committed them); remember acked metadata.
+        """Delete exactly the rows in ``ranges`` (the central committed them); remember acked metadata and
+        the incarnations the central now knows.
 
         ``urgent=False``: the delete rides with the next commit the queued rows make due (within
         ``commit_interval_ms``), or goes at once when no rows wait: a delete that can wait does not cost
@@ -148,9 +154,16 @@ class Outbox:
             conn.executemany(
                 "UPDATE channels SET meta_acked_hash = ? WHERE key = ?", [(h, k) for k, h in acked_meta]
             )
-            _set_meta(conn, {"acked_through": acked_through, "last_ack_ms": now_ms})
+            _set_meta(conn, {"last_ack_ms": now_ms})
+            conn.execute(  # the central's answer is per epoch; this file's own seqs only grow
+                "INSERT INTO meta (name, value) VALUES ('acked_through', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
+                (acked_through,),
+            )
             if site_acked is not None:
                 _set_meta(conn, {"site_acked_hash": site_acked})
+            if incarnations_acked:
+                lineage.mark_acked(conn, incarnations_acked)
             return OpResult(max(readings, 0), max(events, 0), tuple(pairs))
 
         return self._op(Op(apply, urgent=urgent))
@@ -254,8 +267,11 @@ class Outbox:
             self.writer.conn.close()
 
 
-def _register(conn: sqlite3.Connection, channels: Sequence[ChannelMeta]) -> tuple[np.ndarray, int]:
-    """Give every key an outbox id (once, forever), store its metadata hash, count the boot."""
+def _register(
+    conn: sqlite3.Connection, channels: Sequence[ChannelMeta]
+) -> tuple[np.ndarray, int, list[lineage.Entry]]:
+    """Give every key an outbox id (once, forever), store its metadata hash, count the boot, and start
+    this run's incarnation (before any row of the run is numbered)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany("INSERT OR IGNORE INTO channels (key) VALUES (?)", [(c.key,) for c in channels])
@@ -265,12 +281,14 @@ def _register(conn: sqlite3.Connection, channels: Sequence[ChannelMeta]) -> tupl
         ids = dict(conn.execute("SELECT key, id FROM channels").fetchall())
         conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'boots'")
         boots = int(conn.execute("SELECT value FROM meta WHERE name = 'boots'").fetchone()[0])
+        next_seq = int(conn.execute("SELECT value FROM meta WHERE name = 'next_seq'").fetchone()[0])
+        entries = lineage.start(conn, next_seq, time.time_ns() // 1_000_000)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return np.array([ids[c.key] for c in channels], dtype=np.int64), boots
+    return np.array([ids[c.key] for c in channels], dtype=np.int64), boots, entries
 
 
 def _set_meta(conn: sqlite3.Connection, values: dict[str, Any]) -> None:

@@ -13,7 +13,10 @@ Tables:
 - ``meta``: one row per name: ``next_seq`` (written in the same transaction as the rows it numbers, so a
   seq never repeats across crashes), ``thinned_through``, the boot counter, the last ack ...;
 - ``drops``: rows evicted, by reason (``thinned_budget``, ``dropped_budget``, ``dropped_disk_full`` ...);
-- ``dead_letters``: batches the central refused as malformed, with the payload and the reason.
+- ``dead_letters``: batches the central refused as malformed, with the payload and the reason;
+- ``incarnations`` (migration ``0003_incarnations``): the file's lives, one started at every open, so the
+  central can tell the rows of this file's runs from those of another file or of a restored copy
+  (``lineage``). A file from before it gets the legacy incarnation (id ``""``) for the rows it holds.
 
 WAL with ``synchronous`` FULL (default) or NORMAL; ``auto_vacuum=INCREMENTAL`` so pages freed by
 evictions can be handed back to the file system when the disk is full.
@@ -28,7 +31,7 @@ import numpy as np
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from edge.outbox import blocks
+from edge.outbox import blocks, lineage
 from protocols.records import ReadingBlock
 
 migrations = Migrations("fieldwatch-edge-outbox")
@@ -107,6 +110,19 @@ def reading_blocks(db: Database) -> None:
             raise
         if not rows:
             return
+
+
+@migrations(name="0003_incarnations")
+def incarnations(db: Database) -> None:
+    """The incarnations table; a file that has numbered rows already gets the legacy incarnation for them
+    (sent without an incarnation before, so they must keep being sent as the legacy one). It counts as
+    acknowledged: a central that has this gateway's rows knows it."""
+    db.execute(lineage.CREATE)
+    next_seq = int(db.execute("SELECT value FROM meta WHERE name = 'next_seq'").fetchone()[0])
+    if next_seq > 1:
+        db.execute(
+            "INSERT INTO incarnations (id, first_seq, parent, created_ms, acked) VALUES ('', 1, NULL, 0, 1)"
+        )
 
 
 def connect(path: Path, synchronous: str = "FULL", *, timeout_s: float = 30.0) -> sqlite3.Connection:

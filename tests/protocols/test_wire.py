@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocols.errors import WireError
+from protocols.incarnations import LEGACY, Incarnation, owners
 from protocols.records import Event, Forecast, ReadingBlock
 from protocols.wire import (
     Ack,
@@ -127,6 +128,43 @@ def test_truncated_gzip_is_refused() -> None:
         (lambda o: o.update(seq_ranges=[[1, 7]]), r"gap: .* declares seq ranges \[1-7\] .* seq 7 is missing"),
         (lambda o: o.update(seq_ranges=[[2, 1]]), "1 <= first <= last"),
         (lambda o: o["readings"]["seq"].__setitem__(1, 1), "seq 1 appears twice"),
+        (
+            lambda o: o["readings"]["seq"].__setitem__(4, 2**63 - 1),
+            r"readings.seq: 9223372036854775807 is outside",
+        ),
+        (lambda o: o["readings"]["seq"].__setitem__(4, 2**53), r"readings.seq: 9007199254740992 is outside"),
+        (lambda o: o["events"][0].update(seq=2**53), r"events\[0\].seq: 9007199254740992 is outside"),
+        (lambda o: o.update(seq_ranges=[[1, 2**53]]), "< 2\\^53"),
+        (lambda o: o["site"].update(latitude_deg=999), r"site.latitude_deg: 999 is outside -90..90"),
+        (
+            lambda o: o["site"].update(longitude_deg=-180.5),
+            r"site.longitude_deg: -180.5 is outside -180..180",
+        ),
+        (lambda o: o["channels"][0].update(latitude_deg=91), r"channels\[0\].latitude_deg: 91 is outside"),
+        (
+            lambda o: o["heartbeat"].update(heartbeat_interval_s=1e300),
+            "heartbeat_interval_s: expected seconds",
+        ),
+        (lambda o: o["heartbeat"].update(heartbeat_interval_s=0.5), "heartbeat_interval_s: expected seconds"),
+        (
+            lambda o: o["heartbeat"].update(heartbeat_interval_s="60"),
+            "heartbeat_interval_s: expected seconds",
+        ),
+        (lambda o: o.update(incarnations=[]), "incarnations: expected a non-empty list"),
+        (
+            lambda o: o.update(incarnations=[{"id": "XYZ", "first_seq": 1, "parent": None}]),
+            "id: expected up to 64",
+        ),
+        (
+            lambda o: o.update(incarnations=[{"id": "ab", "first_seq": 0, "parent": None}]),
+            r"first_seq: expected",
+        ),
+        (lambda o: o.update(incarnations=[{"id": "ab", "first_seq": 3, "parent": None}]), "seq 1 is below"),
+        (
+            lambda o: o.update(incarnations=[{"id": "ab", "first_seq": 3}, {"id": "cd", "first_seq": 1}]),
+            r"incarnations\[1\].first_seq: 1 is below the one before it",
+        ),
+        (lambda o: o.update(incarnations=[{"id": "ab", "first_seq": 1}] * 2), "an id is listed twice"),
     ],
 )
 def test_malformed_batches_are_refused_with_the_reason(mutate, match) -> None:
@@ -170,3 +208,22 @@ def test_ack_round_trip_and_refusal() -> None:
     assert decode_ack(encode_ack(refused)).refused
     with pytest.raises(WireError):
         decode_ack(b'{"v": 1, "gateway": "g", "batch_id": 1, "acked_through": 0, "committed": [[3, 1]]}')
+
+
+def test_incarnations_travel_and_a_batch_without_them_is_legacy() -> None:
+    b = make_batch()
+    assert "incarnations" not in raw(b)  # an edge from before incarnations sends exactly this
+    assert decode_batch(encode_batch(b)).incarnations == [LEGACY]
+    b.incarnations = [Incarnation("ab" * 16, 1, None), Incarnation("cd" * 16, 4, "ab" * 16)]
+    assert raw(b)["incarnations"] == [
+        {"id": "ab" * 16, "first_seq": 1, "parent": None},
+        {"id": "cd" * 16, "first_seq": 4, "parent": "ab" * 16},
+    ]
+    decoded = decode_batch(encode_batch(b))
+    assert decoded.incarnations == b.incarnations
+    assert owners(decoded.incarnations, decoded.seqs()).tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_the_largest_seq_is_below_2_to_the_53() -> None:
+    b = make_batch(first_seq=2**53 - 6)
+    assert decode_batch(encode_batch(b)).seq_ranges() == [(2**53 - 6, 2**53 - 1)]
