@@ -18,7 +18,8 @@ saved state. ``await agent.run(stop)`` then runs, each under ``supervise`` where
 - ``watchdog``: ``WATCHDOG=1`` to systemd at half its interval while the outbox writer is healthy.
 
 When ``stop`` is set (SIGTERM), the agent says STOPPING to systemd and stops polling; with a drain time
-(``run --drain-s``) it keeps forwarding until the outbox is empty or the time is up; then it cancels the
+(``run --drain-s``) it sends a last heartbeat (the final ``produced_through``) and keeps forwarding until
+the outbox is empty or the time is up; then it cancels the
 rest, commits what the outbox holds in memory, and saves the detector state.
 """
 
@@ -263,6 +264,8 @@ class Agent:
         """Deliver what the outbox holds before stopping (a planned shutdown; a power cut skips this)."""
         self.sink.flush()
         await asyncio.wrap_future(self.outbox.flush())
+        # nothing new will be numbered: the central learns how far this outbox went, whatever is left
+        self.forwarder.post_heartbeat(await self.heartbeat.snapshot())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + drain_s
         log.info("draining the outbox: %d rows, at most %g s", self.outbox.statistics()["rows"], drain_s)
@@ -278,6 +281,7 @@ class Agent:
         """Commit what is queued, save the detector state, close the uplink (idempotent)."""
         try:
             self.sink.flush()
+            self.heartbeat.close()
             await asyncio.to_thread(self.outbox.close)
         finally:  # even when the outbox could not commit (a dead card), keep what else can be kept
             await asyncio.to_thread(self.write_state, self.bank.state())

@@ -62,13 +62,14 @@ class Heartbeat:
         self.sent = 0
 
     async def run(self) -> None:
-        try:
-            while True:
-                self.forwarder.post_heartbeat(await self.snapshot())
-                self.sent += 1
-                await asyncio.sleep(self.interval_s)
-        finally:
-            self.reader.close()
+        while True:
+            self.forwarder.post_heartbeat(await self.snapshot())
+            self.sent += 1
+            await asyncio.sleep(self.interval_s)
+
+    def close(self) -> None:
+        """Close the file reader (at shutdown: a drain still takes a last snapshot after ``run`` ends)."""
+        self.reader.close()
 
     async def snapshot(self) -> dict[str, Any]:
         """The heartbeat now: in-memory counters on the event loop, the file's figures in a thread."""

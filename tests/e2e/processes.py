@@ -134,14 +134,22 @@ def gateway_token(db: Path, gateway: str) -> str:
     return done.stdout.strip()
 
 
-def edge(log_dir: Path, site: Path, outbox: Path, *, env: Mapping[str, str] | None = None) -> Service:
-    """``fieldwatch-edge run``; ready once it has opened its outbox for this start (``boots`` counted)."""
+def edge(
+    log_dir: Path,
+    site: Path,
+    outbox: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Service:
+    """``fieldwatch-edge run [args]``; ready once it has opened its outbox for this start (``boots``
+    counted: a new outbox file needs a new ``Service``)."""
     service: Service
 
     def started() -> bool:
         return int(outbox_meta(outbox).get("boots", 0)) >= service.starts
 
-    service = Service("edge", [*EDGE, "-v", "run", str(site)], log_dir, env=env, ready=started)
+    service = Service("edge", [*EDGE, "-v", "run", *args, str(site)], log_dir, env=env, ready=started)
     return service
 
 

@@ -35,7 +35,18 @@ CLOCK_UNSYNC = int(Quality.CLOCK_UNSYNC)
 pytestmark = pytest.mark.slow
 
 
-def write_site(folder: Path, gateway: str, uplink: str, slaves_port: int, *, enabled: bool = True) -> Path:
+FORWARDING = "{send_interval_ms: 100, retry_max_s: 0.5, backlog_rows_per_s: 100000, live_window_s: 2}"
+
+
+def write_site(
+    folder: Path,
+    gateway: str,
+    uplink: str,
+    slaves_port: int,
+    *,
+    enabled: bool = True,
+    forwarding: str = FORWARDING,
+) -> Path:
     points = "\n".join(f"  - {{name: r{i}, address: {i}, type: uint16}}" for i in range(REGISTERS))
     (folder / "e2e_block.yaml").write_text(
         f"model: e2e_block\npoll_interval_ms: {POLL_MS}\nprotocol: modbus\npoints:\n{points}\n"
@@ -47,7 +58,7 @@ def write_site(folder: Path, gateway: str, uplink: str, slaves_port: int, *, ena
         f"gateway: {{id: {gateway}, heartbeat_interval_s: 1}}\n"
         "site: {id: e2e, name: end to end, type: other, latitude_deg: 30, longitude_deg: 117}\n"
         f"uplink: {uplink}\n"
-        "forwarding: {send_interval_ms: 100, retry_max_s: 0.5, backlog_rows_per_s: 100000, live_window_s: 2}\n"
+        f"forwarding: {forwarding}\n"
         "outbox: {path: outbox.db, commit_interval_ms: 50}\n"
         'profiles_dirs: ["."]\n'
         "buses:\n"
