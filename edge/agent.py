@@ -214,8 +214,9 @@ class Agent:
         clock = clock or Clock()
         uplink = make_uplink(site, environ)
         outbox = Outbox.open(
-            outbox_path(site), site.site.outbox, channels=channel_metas(site), site=site_meta(site)
-        )
+            outbox_path(site), site.site.outbox, channels=channel_metas(site), site=site_meta(site),
+            gateway=site.gateway_id,
+        )  # fmt: skip
         try:
             bank = DetectorBank.from_site(site)
             seconds = bank.warm_up()

@@ -3,6 +3,10 @@
 For a technician at the gateway: how much is waiting and for how long, what was thinned, dropped or
 dead-lettered and why, when the central last acknowledged, and whether the uplink is failing. It reads
 the outbox file only (the agent may be running; WAL lets both read), and never writes to it.
+
+It first checks the file (``PRAGMA quick_check``, bounded in time): a corrupt file is said so, and the
+status exits 1 (the agent, at its next start, moves it aside and salvages it). A file the agent found
+corrupt and replaced is reported with where the old one is kept.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 from typing import Any
 
 from edge.agent import outbox_path
-from edge.outbox import OutboxReader, open_reader
+from edge.outbox import OutboxReader, open_reader, salvage
 from edge.siteconfig import load_site
 
 NAME = "status"
@@ -30,6 +34,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     path = outbox_path(site)
+    try:
+        problem = salvage.check(path)
+    except sqlite3.Error as e:
+        problem = str(e)
+    if problem is not None:
+        print(
+            f"fieldwatch-edge status: the outbox at {path} is corrupt: {problem} (the agent moves it aside "
+            "and salvages what reads at its next start)",
+            file=sys.stderr,
+        )
+        return 1
     try:
         reader = open_reader(path)
     except sqlite3.Error as e:
@@ -65,6 +80,10 @@ def collect(reader: OutboxReader, max_bytes: int) -> dict[str, Any]:
         "max_bytes": max_bytes,
         "produced_through": int(meta.get("next_seq", 1)) - 1,
         "boots": meta.get("boots"),
+        "incarnation": reader.incarnation(),
+        "corrupt_moved_to": meta.get("corrupt_moved_to"),
+        "corrupt_at_ms": meta.get("corrupt_at_ms"),
+        "corrupt_message": meta.get("corrupt_message"),
         "drops": reader.drops(),
         "dead_letters": counts["dead_letters"],
         "dead_letter_rows": counts["dead_letter_rows"],
@@ -88,10 +107,13 @@ def render(s: dict[str, Any]) -> str:
         f"  waiting       {s['readings']} readings, {s['events']} events; oldest {oldest}",
         f"  size          {_mib(b['total'])} of {_mib(s['max_bytes'])}"
         f" (pages {_mib(b['pages'])}, WAL {_mib(b['wal'])})",
-        f"  produced      through seq {s['produced_through']} ({s['boots']} starts)",
+        f"  produced      through seq {s['produced_through']} ({s['boots']} starts);"
+        f" incarnation {s['incarnation'] or '-'}",
         f"  drops         {drops}",
         f"  dead letters  {s['dead_letters']} batches, {s['dead_letter_rows']} rows",
     ]  # fmt: skip
+    if s["corrupt_moved_to"]:
+        lines.append(f"  corrupt file  found {_when(s['corrupt_at_ms'])}: {s['corrupt_message']}")
     for dl in s["latest_dead_letters"]:
         when = _when(dl["created_ms"])
         lines.append(f"    batch {dl['batch_id']} at {when}: {dl['rows']} rows: {dl['error']}")

@@ -4,7 +4,9 @@
 - ``writer.Writer``: the one thread that writes, in batched commits, and keeps the byte budget;
 - ``budget``: what the file uses and what it gives up first (thin, then drop; events never);
 - ``reader.OutboxReader``: read connections for the forwarder and ``fieldwatch-edge status``;
-- ``schema``: pragmas and the sqlite-utils migrations.
+- ``schema``: pragmas and the sqlite-utils migrations;
+- ``lineage``: the incarnations (one per open) that tell the central which life numbered a row;
+- ``salvage``: a corrupt file moved aside and what still reads of it salvaged into a new one.
 
 ``docs/durability.md`` is the contract: what is promised, under which settings, and what is counted
 when it cannot be kept.

@@ -1,8 +1,9 @@
 """The outbox: one SQLite file that holds every reading and event until the central has committed it.
 
 ``Outbox.open(path, settings, channels=..., site=...)`` creates or migrates the file, registers the site's
-channel keys (durably: a key keeps its outbox id forever), counts the boot, and starts the writer thread.
-Then:
+channel keys (durably: a key keeps its outbox id forever), counts the boot, starts this run's incarnation
+(``lineage``) and the writer thread. A corrupt file is moved aside and what still reads of it salvaged
+into a new one (``salvage``), with a fault event; the outbox goes on. Then:
 
 - ``append_readings(block)`` / ``append_event(event)``: queue rows; never blocks, never touches the disk
   on the caller's thread. A reading block uses the site's channel indexes (``BoundSite.channels``);
@@ -18,6 +19,7 @@ The durability contract is ``docs/durability.md``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -28,17 +30,22 @@ from typing import Any
 import numpy as np
 import orjson
 
-from edge.outbox import blocks, lineage, schema
+from edge.outbox import blocks, lineage, salvage, schema
 from edge.outbox.lineage import Lineage
 from edge.outbox.ops import Op, OpResult
 from edge.outbox.reader import OutboxReader
 from edge.outbox.writer import Writer
-from protocols.records import Event, ReadingBlock
+from protocols.records import Event, Level, ReadingBlock, split_channel_key
 from protocols.site import Outbox as OutboxSettings
 from protocols.wire import ChannelMeta, SiteMeta
 
 MAX_PENDING_ROWS = 500_000  # queued but not committed: past this, new readings are dropped and counted
+OUTBOX_FAULT_CHANNEL = "{gateway}/_gateway/_outbox"  # reserved (point names cannot start with "_")
+OUTBOX_CORRUPT_RULE = "outbox_corrupt"
 Ranges = Sequence[tuple[int, int]]
+
+
+log = logging.getLogger(__name__)
 
 
 class OutboxError(Exception):
@@ -71,6 +78,7 @@ class Outbox:
         self.boots = boots
         self.max_pending_rows = max_pending_rows
         self.lineage = incarnations
+        self.corrupt: salvage.Report | None = None  # set when this open found the file corrupt
         self._durable_through = writer.next_seq - 1
         self._closed = False
 
@@ -84,16 +92,26 @@ class Outbox:
         site: SiteMeta | None = None,
         on_commit: Callable[[int], None] | None = None,
         max_pending_rows: int = MAX_PENDING_ROWS,
+        gateway: str | None = None,
     ) -> Outbox:
+        """``gateway``: for the fault event of a corrupt file (default: the channels' gateway)."""
         settings = settings or OutboxSettings()
         path = Path(path)
         synchronous = settings.synchronous.upper()
+        report = None
         try:
-            schema.create_or_migrate(path, synchronous)
-            conn = schema.connect(path, synchronous)
-            ids, boots, entries = _register(conn, channels)
+            conn, ids, boots, entries = _open_file(path, synchronous, channels)
+        except sqlite3.DatabaseError as e:
+            if not salvage.is_corrupt(e):
+                raise OutboxError(f"cannot open the outbox at {path}: {e}") from e
+            report = salvage.Report(str(e), "")
         except (sqlite3.Error, OSError) as e:
             raise OutboxError(f"cannot open the outbox at {path}: {e}") from e
+        if report is not None:
+            try:
+                conn, ids, boots, entries = _recover(path, synchronous, channels, report)
+            except (sqlite3.Error, OSError) as e:
+                raise OutboxError(f"cannot replace the corrupt outbox at {path}: {e}") from e
         writer = Writer(
             conn,
             str(path),
@@ -107,7 +125,22 @@ class Outbox:
         )
         outbox = cls(path, settings, writer, channels, site, boots, max_pending_rows, Lineage(entries))
         writer.start()
+        if report is not None:
+            outbox.corrupt = report
+            outbox._report_corrupt(gateway or (split_channel_key(channels[0].key)[0] if channels else None))
         return outbox
+
+    def _report_corrupt(self, gateway: str | None) -> None:
+        """Log it, and raise the equipment fault at the central (an event, the first row of this run)."""
+        report = self.corrupt
+        assert report is not None
+        message = report.message()
+        log.error("outbox %s: %s", self.path, message)
+        if gateway is not None:
+            now_ms = time.time_ns() // 1_000_000
+            key = OUTBOX_FAULT_CHANNEL.format(gateway=gateway)
+            lost = float(report.lost_readings)
+            self.append_event(Event(key, now_ms, OUTBOX_CORRUPT_RULE, int(Level.ORANGE), 0, lost, message))
 
     # ------------------------------------------------------------------ appending (any thread, never blocks)
 
@@ -265,6 +298,46 @@ class Outbox:
             self.writer.stop(timeout_s)
         finally:
             self.writer.conn.close()
+
+
+def _open_file(
+    path: Path, synchronous: str, channels: Sequence[ChannelMeta]
+) -> tuple[sqlite3.Connection, np.ndarray, int, list[lineage.Entry]]:
+    """Check, create or migrate, connect, register: the file as it is (``sqlite3.DatabaseError`` with
+    SQLITE_CORRUPT or SQLITE_NOTADB when it is corrupt)."""
+    problem = salvage.check(path)
+    if problem is not None:
+        error = sqlite3.DatabaseError(problem)
+        error.sqlite_errorcode = sqlite3.SQLITE_CORRUPT
+        raise error
+    schema.create_or_migrate(path, synchronous)
+    conn = schema.connect(path, synchronous)
+    try:
+        return (conn, *_register(conn, channels))
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _recover(
+    path: Path, synchronous: str, channels: Sequence[ChannelMeta], report: salvage.Report
+) -> tuple[sqlite3.Connection, np.ndarray, int, list[lineage.Entry]]:
+    """Move the corrupt file aside, salvage what reads of it into a new one, and open that."""
+    moved = salvage.move_aside(path)
+    report.moved_to = str(moved)
+    schema.create_or_migrate(path, synchronous)
+    conn = schema.connect(path, synchronous)
+    try:
+        salvage.salvage(moved, conn, report)
+        _set_meta(
+            conn,
+            {"corrupt_moved_to": str(moved), "corrupt_at_ms": time.time_ns() // 1_000_000,
+             "corrupt_message": report.message()},
+        )  # fmt: skip
+        return (conn, *_register(conn, channels))
+    except BaseException:
+        conn.close()
+        raise
 
 
 def _register(

@@ -76,6 +76,15 @@ class OutboxReader:
         with self._lock:
             return dict(self.conn.execute("SELECT name, value FROM meta").fetchall())
 
+    def incarnation(self) -> str | None:
+        """The current incarnation's id (None: a file from before incarnations, not yet opened since)."""
+        with self._lock:
+            try:
+                row = self.conn.execute("SELECT id FROM incarnations ORDER BY n DESC LIMIT 1").fetchone()
+            except sqlite3.OperationalError:
+                return None
+        return None if row is None else str(row[0])
+
     def drops(self) -> dict[str, int]:
         with self._lock:
             return dict(self.conn.execute("SELECT reason, rows FROM drops ORDER BY reason").fetchall())

@@ -243,3 +243,32 @@ def test_a_restored_older_copy_neither_loses_nor_duplicates(rig: Rig) -> None:
     assert len({(ts, v) for _, ts, v in readings}) == len(readings), "one reading stored twice"
     ((lost, message),) = rig.alarms("outbox_restored")
     assert lost == 0, message
+
+
+def test_a_page_corrupted_outbox_is_salvaged_and_the_gateway_goes_on(rig: Rig) -> None:
+    run_then_stop_with_rows_waiting(rig, rig.edge())
+    old = rig.outbox_figures()
+    old["stored"] = rig.stored(0)
+    size = rig.outbox.stat().st_size
+    with rig.outbox.open("r+b") as f:  # a torn page in the middle of the file
+        f.seek(size // 4096 // 2 * 4096)
+        f.write(b"\xa5" * 4096)
+
+    readings_before = rig.central_count()
+    edge = rig.edge()
+    rig.start(edge)  # no exit: the agent moves the file aside, salvages it, and polls on
+    rig.wait_for_rows(300)
+    assert edge.stop() == 0, edge.log_tail()
+    rig.drain()
+    new = rig.outbox_figures()
+    kept = sorted(rig.tmp.glob("outbox.db.corrupt-*"))
+    assert [k.name for k in kept if not k.name.endswith(("-wal", "-shm"))], "the corrupt file was not kept"
+    ((level, message),) = p.query(rig.db, "SELECT level, message FROM alarms WHERE rule = 'outbox_corrupt'")
+    assert level == 3 and "kept as outbox.db.corrupt-" in message, message
+    print(f"\npage-corrupted: before {old}, after {new}; {message}")
+    assert new["waiting"] == 0 and new["produced"] >= old["produced"]
+    numbered_since = new["produced"] - old["produced"]
+    assert rig.central_count() - readings_before >= numbered_since - 1  # the new run's rows (less the event)
+    readings = rig.readings(0)
+    assert len({s for s, _, _ in readings}) == len(readings), "a reading stored twice"
+    assert not rig.alarms("outbox_replaced") and not rig.alarms("outbox_restored")
