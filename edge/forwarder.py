@@ -40,7 +40,7 @@ from typing import Any
 from edge.outbox import Outbox
 from edge.outbox.batches import BatchBuilder, PlannedBatch
 from edge.outbox.outbox import meta_hash
-from edge.uplink.base import AuthError, TooLargeError, TransientError, Uplink
+from edge.uplink.base import AuthError, NotDeliveredError, TooLargeError, TransientError, Uplink
 from protocols.site import Forwarding
 from protocols.wire import Ack
 
@@ -90,6 +90,7 @@ class Forwarder:
         self._commits_lock = threading.Lock()  # the writer thread appends, the event loop reads
         self._commits: deque[tuple[float, int]] = deque([(time.monotonic(), outbox.produced_through)])
         self._batch_counter = 0
+        self._generation = 0  # the outbox's eviction generation when the batch being planned was selected
         uplink.on_stray_ack = self._stray_ack
 
     # ------------------------------------------------------------------ inputs (event loop thread)
@@ -165,6 +166,7 @@ class Forwarder:
     def _plan(self) -> PlannedBatch | None:
         """Select and encode the next batch (worker thread); None when nothing may go now."""
         self._refill_tokens()
+        self._generation = self.outbox.inflight.generation  # before selecting (``Outbox.sending``)
         has_events = self.outbox.writer.event_rows > 0
         selection = self.builder.select(
             self.max_rows, self.live_mark(), self._backlog_allowed(), has_events=has_events
@@ -177,19 +179,24 @@ class Forwarder:
         return self.builder.build(selection, batch_id=batch_id, sent_ms=self.now_ms(), heartbeat=heartbeat)
 
     async def _deliver(self, planned: PlannedBatch) -> None:
-        if planned.max_seq > self.outbox.durable_through:
-            await asyncio.wrap_future(self.outbox.make_durable())
+        sending = self.outbox.sending(planned.ranges, self._generation)
+        if sending is None:  # the budget evicted rows meanwhile, maybe some of these: select again
+            self.counters["selections_evicted"] += 1
+            return
+        await asyncio.wrap_future(sending)  # in flight, durably (and at synchronous=normal, made durable)
         self._last_send = time.monotonic()
         self.counters["batches_sent"] += 1
         self.counters["bytes_sent"] += len(planned.outgoing.payload)
         try:
             ack = await self.uplink.send(planned.outgoing)
         except TooLargeError as e:
+            self.outbox.release(planned.ranges)
             self.counters["too_large"] += 1
             self.max_rows = max(1, planned.outgoing.rows // 2)
             log.warning("batch of %d rows too large (%s); now %d", planned.outgoing.rows, e, self.max_rows)
             return
         except AuthError as e:
+            self.outbox.release(planned.ranges)
             self.counters["auth_errors"] += 1
             if not self._auth_logged:
                 log.error("the central refuses this gateway's credentials: %s (retrying slowly)", e)
@@ -197,6 +204,10 @@ class Forwarder:
             await self._failed(str(e), cap=True)
             return
         except TransientError as e:
+            if isinstance(e, NotDeliveredError):
+                self.outbox.release(planned.ranges)
+            else:  # the central may have it: the rows stay in flight until an ack names them
+                self.counters["in_doubt"] += 1
             self.counters["transient_errors"] += 1
             await self._failed(str(e))
             return

@@ -6,12 +6,18 @@ the pages get the rest: ``page_budget = max_bytes - wal_allowance``. Pages freed
 SQLite's free list and are reused by the next inserts: the file does not shrink, it stops growing.
 
 The disk may hold less than the budget (a small SD card, logs filling it). ``ByteBudget.limit`` also asks
-the file system (``statvfs``) how much room is left and keeps a reserve of two WAL allowances (the WAL,
-and the pages a checkpoint may add to the file): when the room is smaller than the budget, the room is
-the budget, and evictions count under the ``*_disk_full`` reasons. A WAL that filled the disk could not
-be checkpointed (that needs room in the file), and then nothing could be deleted either; the reserve
-keeps the outbox out of that corner. A real ``SQLITE_FULL`` (someone else filled the disk faster than we
-looked) is handled by the writer the same way.
+the file system (``statvfs``) how much room is left: the room for pages is the file as it is (its free
+pages are room: the next inserts reuse them), the WAL, and what the file system has free, less a reserve
+of two WAL allowances (the WAL, and the pages a checkpoint may add to the file). The allowance is sized
+from the budget or the disk, whichever is smaller: an eighth of it, 64 KiB to 4 MiB, so the reserve is
+a quarter of a 2 MiB disk (the largest transaction the outbox makes, a thinning step, must fit in it).
+When the room is smaller than the budget, the room is the budget, and evictions count under the
+``*_disk_full`` reasons. A WAL that filled the disk could not be checkpointed (that needs room in the
+file), and then nothing could be deleted either; the reserve keeps the outbox out of that corner, and
+when the file system's free space falls below a WAL allowance while the file has free pages, ``reclaim``
+hands some back (``PRAGMA incremental_vacuum``; the file is ``auto_vacuum=INCREMENTAL``). A real
+``SQLITE_FULL`` (someone else filled the disk faster than we looked) is handled by the writer the same
+way.
 
 When the pages pass their budget, ``evict`` frees rows until they are back under ``LOW_WATER`` of it:
 
@@ -39,6 +45,7 @@ import numpy.typing as npt
 
 from edge.outbox import blocks
 from edge.outbox.blocks import StoredReadings
+from edge.outbox.inflight import within
 
 LOW_WATER = 0.95  # evict down to this fraction of the page budget, so eviction is not run every commit
 CHUNK_ROWS = 20_000
@@ -51,7 +58,8 @@ DISK_FULL_WAL_BYTES = 64 << 10  # after a full disk the WAL is checkpointed and 
 
 
 def wal_allowance(max_bytes: int) -> int:
-    """How much of the budget the WAL may hold between checkpoints: an eighth, within 64 KiB .. 4 MiB."""
+    """How much of the budget (or of a smaller disk) the WAL may hold between checkpoints: an eighth,
+    within 64 KiB .. 4 MiB."""
     return max(MIN_WAL_ALLOWANCE, min(MAX_WAL_ALLOWANCE, max_bytes // 8))
 
 
@@ -77,9 +85,14 @@ class ByteBudget:
         conn.execute(f"PRAGMA wal_autocheckpoint = {max(16, allowance // page_size)}")
 
     def limit(self, used_page_bytes: int) -> int:
-        """The pages' budget now: the configured one, or the room the disk has if that is less."""
+        """The pages' budget now: the configured one, or the room the disk has if that is less. The room
+        is the file (its data pages, ``used_page_bytes``, and its free pages), the WAL and the free space of
+        the file system, less the reserve."""
         disk = os.statvfs(self.folder)
-        room = used_page_bytes + wal_bytes(self.db_path) + disk.f_bavail * disk.f_frsize - self.reserve
+        free_s = disk.f_bavail * disk.f_frsize
+        room = (
+            max(used_page_bytes, file_bytes(self.db_path)) + wal_bytes(self.db_path) + free_s - self.reserve
+        )
         self.disk_limited = room < self.page_budget
         self.current = max(0, room) if self.disk_limited else self.page_budget
         return self.current
@@ -96,6 +109,29 @@ class ByteBudget:
         self.current = int(used_page_bytes * LOW_WATER)
         self.disk_limited = True
         return self.current
+
+    def reclaim(self, conn: sqlite3.Connection) -> int:
+        """When the file system has less free than a WAL allowance, give free pages of the file back to it
+        (``incremental_vacuum``; the file shrinks at the next checkpoint). The pages handed back."""
+        disk = os.statvfs(self.folder)
+        short = self.wal_allowance - disk.f_bavail * disk.f_frsize
+        if short <= 0:
+            return 0
+        free_pages, page_size = conn.execute(
+            "SELECT (SELECT freelist_count FROM pragma_freelist_count()), "
+            "(SELECT page_size FROM pragma_page_size())"
+        ).fetchone()
+        pages = int(min(int(free_pages), math.ceil(short / page_size) + 1))
+        if pages > 0:
+            conn.execute(f"PRAGMA incremental_vacuum({pages})").fetchall()
+        return pages
+
+
+def file_bytes(db_path: str) -> int:
+    try:
+        return os.stat(db_path).st_size
+    except FileNotFoundError:
+        return 0
 
 
 def page_bytes(conn: sqlite3.Connection) -> int:
@@ -124,6 +160,7 @@ class Eviction:
     thin_reason: str
     drop_reason: str
     chunk_rows: int = CHUNK_ROWS  # rows per transaction (smaller when the disk is full: less WAL)
+    exempt: tuple[tuple[int, int], ...] = ()  # seq ranges in flight (``inflight``): never evicted
 
 
 def evict(conn: sqlite3.Connection, plan: Eviction, reading_rows: int, drops: Counter[str]) -> int:
@@ -143,7 +180,7 @@ def evict(conn: sqlite3.Connection, plan: Eviction, reading_rows: int, drops: Co
         try:
             n, reason = _thin(conn, plan, want), plan.thin_reason
             if n == 0:
-                n, reason = _drop_oldest(conn, want), plan.drop_reason
+                n, reason = _drop_oldest(conn, want, list(plan.exempt)), plan.drop_reason
             if n:
                 count(conn, reason, n)
             conn.execute("COMMIT")
@@ -187,6 +224,8 @@ def _thin(conn: sqlite3.Connection, plan: Eviction, want: int) -> int:
     removed = 0
     if loaded:
         keep = _thinned(loaded, mark, end, plan.keep_every)
+        if plan.exempt:
+            keep |= within(np.concatenate([s.seq for _, s in loaded]), list(plan.exempt))
         at = 0
         for row, stored in loaded:
             removed += blocks.keep_only(conn, row, stored, keep[at : at + len(stored)], compress=True)
@@ -211,26 +250,31 @@ def _thinned(
     return keep
 
 
-def _drop_oldest(conn: sqlite3.Connection, want: int) -> int:
-    """Drop the ``want`` oldest readings (all there are, if fewer)."""
-    whole: list[tuple[int]] = []
-    dropped = 0
-    partial: blocks.Row | None = None
+def _drop_oldest(conn: sqlite3.Connection, want: int, exempt: list[tuple[int, int]] | None = None) -> int:
+    """Drop the ``want`` oldest readings (all there are, if fewer) that are not in ``exempt``."""
+    exempt = exempt or []
+    chosen: list[tuple[blocks.Row, bool]] = []  # the blocks to work on, oldest first; whether rows in flight
+    enough = 0
     rows = blocks.overlapping(conn, 0, MAX_SEQ)
     for row in rows:
-        if dropped + row[3] > want:
-            partial = row
-            break
-        whole.append((row[0],))
-        dropped += row[3]
-        if dropped == want:
+        touches = any(a <= row[2] and b >= row[1] for a, b in exempt)
+        chosen.append((row, touches))
+        enough += 0 if touches else row[3]
+        if enough >= want:
             break
     rows.close()  # before the deletes below
-    conn.executemany("DELETE FROM reading_blocks WHERE id = ?", whole)
-    if partial is not None:
-        stored = blocks.load(conn, partial)
-        keep = np.arange(len(stored)) >= want - dropped
-        dropped += blocks.keep_only(conn, partial, stored, keep, compress=True)
+    dropped = 0
+    for row, touches in chosen:
+        if dropped >= want:
+            break
+        if not touches and dropped + row[3] <= want:
+            conn.execute("DELETE FROM reading_blocks WHERE id = ?", (row[0],))
+            dropped += row[3]
+            continue
+        stored = blocks.load(conn, row)
+        candidate = ~within(stored.seq, exempt)
+        keep = ~candidate | (np.cumsum(candidate) > want - dropped)
+        dropped += blocks.keep_only(conn, row, stored, keep, compress=True)
     return dropped
 
 

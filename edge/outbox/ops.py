@@ -21,6 +21,7 @@ class OpResult:
     readings_removed: int = 0
     events_removed: int = 0
     removed_ranges: tuple[tuple[int, int], ...] = ()  # seq ranges deleted (they leave the tail cache too)
+    settled: tuple[tuple[int, int], ...] = ()  # seq ranges no longer in flight (``inflight``), once committed
     value: Any = None
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import orjson
 
 from edge.outbox import blocks, lineage, salvage, schema
+from edge.outbox.inflight import InFlight, merge, subtract
 from edge.outbox.lineage import Lineage
 from edge.outbox.ops import Op, OpResult
 from edge.outbox.reader import OutboxReader
@@ -78,6 +79,7 @@ class Outbox:
         self.boots = boots
         self.max_pending_rows = max_pending_rows
         self.lineage = incarnations
+        self.inflight = writer.inflight
         self.corrupt: salvage.Report | None = None  # set when this open found the file corrupt
         self._durable_through = writer.next_seq - 1
         self._closed = False
@@ -112,6 +114,7 @@ class Outbox:
                 conn, ids, boots, entries = _recover(path, synchronous, channels, report)
             except (sqlite3.Error, OSError) as e:
                 raise OutboxError(f"cannot replace the corrupt outbox at {path}: {e}") from e
+        in_flight = conn.execute("SELECT value FROM meta WHERE name = 'in_flight'").fetchone()
         writer = Writer(
             conn,
             str(path),
@@ -122,6 +125,7 @@ class Outbox:
             keep_every=settings.thin_keep_every,
             synchronous=synchronous,
             on_commit=on_commit,
+            inflight=InFlight.from_json(in_flight[0] if in_flight else None),
         )
         outbox = cls(path, settings, writer, channels, site, boots, max_pending_rows, Lineage(entries))
         writer.start()
@@ -197,7 +201,8 @@ class Outbox:
                 _set_meta(conn, {"site_acked_hash": site_acked})
             if incarnations_acked:
                 lineage.mark_acked(conn, incarnations_acked)
-            return OpResult(max(readings, 0), max(events, 0), tuple(pairs))
+            self._settle(conn, pairs)
+            return OpResult(max(readings, 0), max(events, 0), tuple(pairs), settled=tuple(pairs))
 
         return self._op(Op(apply, urgent=urgent))
 
@@ -215,9 +220,44 @@ class Outbox:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (now_ms, batch_id, error, orjson.dumps(pairs).decode(), readings + events, payload),
             )
-            return OpResult(max(readings, 0), max(events, 0), tuple(pairs))
+            self._settle(conn, pairs)
+            return OpResult(max(readings, 0), max(events, 0), tuple(pairs), settled=tuple(pairs))
 
         return self._op(Op(apply))
+
+    def sending(self, ranges: Ranges, generation: int) -> Future[OpResult] | None:
+        """A batch with these seq ranges is about to leave: keep its rows from the budget until the answer
+        (``inflight``), durably, and at ``synchronous=normal`` make every committed row durable. None when
+        an eviction began after ``generation`` was read: select the batch again."""
+        pairs = [(int(a), int(b)) for a, b in ranges]
+        if not self.inflight.begin(pairs, generation):
+            return None
+        through = self.writer.next_seq - 1
+
+        def apply(conn: sqlite3.Connection) -> OpResult:
+            _set_meta(conn, {"in_flight": self.inflight.to_json()})
+            return OpResult()
+
+        future = self._op(Op(apply, sync=not self.synchronous_full))
+        future.add_done_callback(lambda f: self._durable(through) if f.exception() is None else None)
+        return future
+
+    def release(self, ranges: Ranges) -> None:
+        """The batch with these ranges certainly never reached the central: its rows may be evicted again."""
+        pairs = [(int(a), int(b)) for a, b in ranges]
+        self.inflight.settle(pairs)
+
+        def apply(conn: sqlite3.Connection) -> OpResult:
+            _set_meta(conn, {"in_flight": self.inflight.to_json()})
+            return OpResult()
+
+        self._op(Op(apply, urgent=False))
+
+    def _settle(self, conn: sqlite3.Connection, pairs: list[tuple[int, int]]) -> None:
+        """Inside an ack's or dead letter's transaction: what stays in flight after it (``meta``); the
+        writer settles the rows in memory once the transaction has committed."""
+        left = subtract(self.inflight.ranges(), merge(pairs))
+        _set_meta(conn, {"in_flight": orjson.dumps(left).decode()})
 
     def record(self, values: dict[str, Any]) -> Future[OpResult]:
         """Store state in ``meta`` (the uplink's last error, for ``fieldwatch-edge status``)."""

@@ -40,6 +40,7 @@ import numpy.typing as npt
 
 from edge.outbox import blocks, budget, rows
 from edge.outbox.cache import TailCache
+from edge.outbox.inflight import InFlight
 from edge.outbox.ops import Op, OpResult, settle
 from protocols.records import Event, ReadingBlock
 
@@ -88,8 +89,10 @@ class Writer(threading.Thread):
         keep_every: int,
         synchronous: str = "FULL",
         on_commit: Callable[[int], None] | None = None,
+        inflight: InFlight | None = None,
     ) -> None:
         super().__init__(name="outbox-writer", daemon=True)
+        self.inflight = inflight or InFlight()
         self.conn = conn
         self.db_path = db_path
         self.channel_ids = channel_ids
@@ -335,6 +338,7 @@ class Writer(threading.Thread):
             self.cache.add(seqs, block)
         for result in results:
             self.cache.remove(result.removed_ranges)
+            self.inflight.settle(result.settled)
         self.counters["commits"] += 1
         self.counters["readings_committed"] += added
         self.counters["events_committed"] += events
@@ -385,6 +389,8 @@ class Writer(threading.Thread):
         if limit is None:
             limit = self.budget.limit(self.page_bytes)
         if self.page_bytes <= limit:
+            if self.budget.disk_limited:
+                self._reclaim()
             return
         full = self.budget.disk_limited
         plan = budget.Eviction(
@@ -394,6 +400,7 @@ class Writer(threading.Thread):
             thin_reason="thinned_disk_full" if full else "thinned_budget",
             drop_reason="dropped_disk_full" if full else "dropped_budget",
             chunk_rows=budget.CHUNK_ROWS // 10 if full else budget.CHUNK_ROWS,
+            exempt=tuple(self.inflight.evicting()),
         )
         evicted: Counter[str] = Counter()
         try:
@@ -407,6 +414,16 @@ class Writer(threading.Thread):
             self.cache.clear()  # a row the budget gave up must not be sent from memory
         self.reading_rows -= sum(evicted.values())
         self.page_bytes = budget.page_bytes(self.conn)
+        self._reclaim()
+
+    def _reclaim(self) -> None:
+        """Free pages of the file back to a file system that runs short (``ByteBudget.reclaim``)."""
+        try:
+            if self.budget.reclaim(self.conn):
+                self.counters["pages_reclaimed"] += 1
+                self._checkpoint()
+        except sqlite3.Error as e:
+            log.debug("outbox %s: reclaiming free pages failed: %s", self.db_path, e)
 
     def _disk_full(self, p: _Pending) -> list[OpResult]:
         """The disk is full: hold the pages to what fits, make room, and retry once; else drop readings."""

@@ -5,6 +5,7 @@ An uplink sends one encoded batch and returns the central's ``Ack`` (committed, 
 
     UplinkError
     ├── TransientError   the network, a timeout, a 5xx, a broker that is away: retry with backoff
+    │   └── NotDeliveredError   ... and the batch certainly never reached the central (no connection, 503)
     ├── AuthError        401/403, a refused MQTT login: configuration; log it once, retry slowly
     └── TooLargeError    413: send half as many rows
 
@@ -28,6 +29,11 @@ class UplinkError(Exception):
 
 class TransientError(UplinkError):
     """The network, a timeout, a 5xx, a broker away: try again later."""
+
+
+class NotDeliveredError(TransientError):
+    """A transient failure after which the central certainly has not committed the batch (the connection
+    was never made, or the central said it stored nothing): its rows are not in flight any more."""
 
 
 class AuthError(UplinkError):

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from edge.uplink.base import AuthError, Outgoing, TooLargeError, TransientError
+from edge.uplink.base import AuthError, NotDeliveredError, Outgoing, TooLargeError, TransientError
 from protocols.errors import ConfigError, ConfigIssue, WireError
 from protocols.site import HttpUplink as HttpUplinkSettings
 from protocols.wire import Ack, decode_ack
@@ -85,6 +85,12 @@ class HttpUplink:
         self.counters["requests"] += 1
         try:
             response = await self.client.post(self.url, content=batch.payload, headers=headers)
+        except httpx.ConnectError as e:  # refused, unreachable, DNS: nothing was sent
+            self.counters["network_errors"] += 1
+            raise NotDeliveredError(f"{self.url}: {type(e).__name__}: {e}") from e
+        except httpx.ConnectTimeout as e:
+            self.counters["timeouts"] += 1
+            raise NotDeliveredError(f"{self.url}: no connection within {self.settings.timeout_s} s") from e
         except httpx.TimeoutException as e:
             self.counters["timeouts"] += 1
             raise TransientError(f"{self.url}: no answer within {self.settings.timeout_s} s") from e
@@ -110,6 +116,8 @@ class HttpUplink:
             raise AuthError(f"{self.url}: HTTP {code}: {_reason(response)}")
         if code == 413:
             raise TooLargeError(f"{self.url}: HTTP 413: {_reason(response)}")
+        if code == 503:  # the central stored nothing (a database failure, or too busy to try)
+            raise NotDeliveredError(f"{self.url}: HTTP 503: {_reason(response)}")
         raise TransientError(f"{self.url}: HTTP {code}: {_reason(response)}")
 
     def statistics(self) -> dict[str, Any]:

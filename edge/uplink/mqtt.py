@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
-from edge.uplink.base import AuthError, Outgoing, TransientError
+from edge.uplink.base import AuthError, NotDeliveredError, Outgoing, TransientError
 from protocols.errors import WireError
 from protocols.site import MqttUplink as MqttUplinkSettings
 from protocols.wire import Ack, decode_ack
@@ -152,7 +152,7 @@ class MqttUplink:
         if client is None:
             if self._auth_error:
                 raise AuthError(self._auth_error)
-            raise TransientError(f"not connected to the broker {self.host}:{self.port}")
+            raise NotDeliveredError(f"not connected to the broker {self.host}:{self.port}")
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self._waiting[batch.batch_id] = future
         timeout_s = self.settings.ack_timeout_s

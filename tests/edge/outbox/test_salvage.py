@@ -14,6 +14,9 @@ import pytest
 from edge.outbox import Outbox, blocks
 from edge.outbox.reader import MAX_SEQ
 from edge.outbox.salvage import check
+from tests.cli_runner import run_cli
+from tests.e2e.processes import free_port
+from tests.edge.agent.sites import write_site
 from tests.edge.outbox.helpers import block, event, open_outbox
 
 NCHANNELS = 10
@@ -97,10 +100,6 @@ def test_a_corrupt_outbox_is_moved_aside_salvaged_and_the_outbox_goes_on(tmp_pat
 
 
 def test_status_says_a_corrupt_outbox_is_corrupt(tmp_path: Path) -> None:
-    from tests.cli_runner import run_cli
-    from tests.e2e.processes import free_port
-    from tests.edge.agent.sites import write_site
-
     site = write_site(tmp_path, modbus_port=free_port(), uplink='{type: http, url: "http://127.0.0.1:9"}')
     make(tmp_path / "outbox.db")
     assert run_cli(["status", str(site)]).status == 0
