@@ -67,6 +67,11 @@ class SiteIn(Model):
     type: Literal["mine_slope", "tank_farm", "forest_tower", "hydrology", "geohazard", "other"]
     latitude_deg: float = Field(ge=-90, le=90)
     longitude_deg: float = Field(ge=-180, le=180)
+    gateways: list[Ident] | None = Field(
+        default=None,
+        max_length=1000,
+        description="gateways that may report for this site (attached now if they exist); omitted: unchanged",
+    )
 
 
 class Point(Model):

@@ -96,6 +96,8 @@ class Ingestor:
         c["readings_repeated", transport] += outcome.readings_repeated
         c["events_added", transport] += outcome.events_added
         c["events_repeated", transport] += outcome.events_repeated
+        if outcome.site_refused:
+            c["site_metadata_refused", transport] += 1
 
     def statistics(self) -> dict[str, Any]:
         """Counters by (name, transport), e.g. ``{"readings_added": {"http": 1000, "mqtt": 0}}``."""

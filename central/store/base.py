@@ -94,7 +94,8 @@ class Store(ABC):
         """The revoked token; ``NotFoundError``."""
 
     @abstractmethod
-    def put_site(self, site: SiteMeta, now_ms: int) -> Site: ...
+    def put_site(self, site: SiteMeta, now_ms: int, gateways: tuple[str, ...] | None = None) -> Site:
+        """An admin's site: it wins over gateways' metadata; ``gateways`` may report for it."""
 
     # ------------------------------------------------------------ queries
 

@@ -165,9 +165,9 @@ class SqlStore(Store):
         with self._write() as db:
             return queries.revoke_token(db, token_id, now_ms)
 
-    def put_site(self, site: SiteMeta, now_ms: int) -> Site:
+    def put_site(self, site: SiteMeta, now_ms: int, gateways: tuple[str, ...] | None = None) -> Site:
         with self._write() as db:
-            queries.put_site(db, site, now_ms)
+            queries.put_site(db, site, now_ms, gateways)
         return next(s for s in self.sites() if s.id == site.id)
 
     # ------------------------------------------------------------ queries

@@ -6,7 +6,8 @@ The order matters:
    processes that receive batches of one gateway at once take turns (different gateways run in parallel);
 2. the batch's outbox incarnations (``central.store.incarnations``): each row's epoch, and a replaced or
    restored outbox noticed (its fault alarm below);
-3. the site and the channels it names (registered on first sight, metadata updated when sent);
+3. the site, if the gateway may write it (``queries.gateway_site``: its own or a new one; an admin's
+   settings win), and the channels it names (registered on first sight, metadata updated when sent);
 4. the ledger (``central.store.ledger``), per epoch: which of the batch's seqs are new;
 5. the new readings (bulk insert), the latest value per channel, and the hourly rollups;
 6. the new events, in (epoch, seq) order, through the alarm lifecycle (``central.alarms``);
@@ -48,11 +49,12 @@ def ingest(db: Db, batch: Batch, now_ms: int, cache: dict[str, int], added: dict
     listed = batch.incarnations or [LEGACY]
     seqs = batch.seqs()
     current_top = _current_top(listed, seqs)
-    status, acked_through, gateway_incarnation = _upsert_gateway(db, gw, now_ms, current_top, listed[-1].id)
+    status, acked_through, gateway_incarnation, site_id = _upsert_gateway(
+        db, gw, now_ms, current_top, listed[-1].id
+    )
     resolved = incarnations.resolve(db, gw, listed, now_ms)
     epochs = incarnations.row_epochs(db, gw, resolved, seqs) if len(seqs) else np.empty(0, dtype=np.int64)
-    if batch.site is not None:
-        _put_site(db, batch, now_ms)
+    site_refused = batch.site is not None and not queries.gateway_site(db, gw, site_id, batch.site, now_ms)
     keys = list(dict.fromkeys([*batch.keys, *(e.channel for e in batch.events)]))
     meta = {c.key: c for c in batch.channels}
     ids = channels_sql.ensure_channels(db, keys, cache=cache, added=added, now_ms=now_ms, meta=meta)
@@ -96,6 +98,7 @@ def ingest(db: Db, batch: Batch, now_ms: int, cache: dict[str, int], added: dict
         events_repeated=len(batch.events) - len(new_events),
         alarm_changes=alarm_sql.alarms_by_id(db, sorted(set(changed))),
         gateway_changes=gateway_changes,
+        site_refused=site_refused,
     )
 
 
@@ -124,21 +127,23 @@ def _stored(db: Db, gw: str, epoch: int, seqs: npt.NDArray[np.int64]) -> list[le
     ]
 
 
-def _upsert_gateway(db: Db, gw: str, now_ms: int, top_seq: int, incarnation: str) -> tuple[str, int, str]:
-    """(status before this batch, acked_through after it, the gateway's current incarnation). The batch
-    commits all its seqs or nothing, so the new ``acked_through`` (of the gateway's current incarnation's
-    epoch) is known before the rows are written."""
+def _upsert_gateway(
+    db: Db, gw: str, now_ms: int, top_seq: int, incarnation: str
+) -> tuple[str, int, str, str | None]:
+    """(status before this batch, acked_through after it, the gateway's current incarnation, its site).
+    The batch commits all its seqs or nothing, so the new ``acked_through`` (of the gateway's current
+    incarnation's epoch) is known before the rows are written."""
     row = db.one(
         "INSERT INTO gateways (id, status, first_seen_ms, last_seen_ms, acked_through, incarnation) "
         "VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, acked_through = "
         "CASE WHEN excluded.incarnation = gateways.incarnation AND excluded.acked_through > "
         "gateways.acked_through THEN excluded.acked_through ELSE gateways.acked_through END "
-        "RETURNING status, acked_through, incarnation",
+        "RETURNING status, acked_through, incarnation, site_id",
         (gw, ONLINE, now_ms, now_ms, top_seq, incarnation),
     )
     assert row is not None
-    return str(row[0]), int(row[1]), str(row[2])
+    return str(row[0]), int(row[1]), str(row[2]), None if row[3] is None else str(row[3])
 
 
 def _epoch_top(db: Db, gw: str, epoch: int) -> int:
@@ -180,13 +185,6 @@ def _outbox_alarms(
         event = Event(key, now_ms, c.rule, OUTBOX_FAULT_LEVEL, 0, float(c.lost), c.message)
         out.append(alarm_sql.apply_event(db, channel_id, event, alarm_sql.CENTRAL, now_ms))
     return out
-
-
-def _put_site(db: Db, batch: Batch, now_ms: int) -> None:
-    site = batch.site
-    assert site is not None
-    queries.put_site(db, site, now_ms)
-    db.run("UPDATE gateways SET site_id = ? WHERE id = ?", (site.id, batch.gateway))
 
 
 def _insert_readings(

@@ -69,15 +69,51 @@ def revoke_token(db: Db, token_id: str, now_ms: int) -> Token:
 # ---------------------------------------------------------------- sites and the map
 
 
-def put_site(db: Db, site: SiteMeta, now_ms: int) -> None:
+def put_site(db: Db, site: SiteMeta, now_ms: int, gateways: tuple[str, ...] | None = None) -> None:
+    """An admin creates or corrects a site: what it sets wins over what gateways send (``managed``).
+    ``gateways``: the gateways that may report for it (they are attached now if they exist)."""
     db.run(
-        "INSERT INTO sites (id, name, type, latitude_deg, longitude_deg, updated_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?) "
+        "INSERT INTO sites (id, name, type, latitude_deg, longitude_deg, updated_ms, managed) "
+        "VALUES (?, ?, ?, ?, ?, ?, 1) "
         "ON CONFLICT (id) DO UPDATE SET name = excluded.name, type = excluded.type, "
         "latitude_deg = excluded.latitude_deg, longitude_deg = excluded.longitude_deg, "
-        "updated_ms = excluded.updated_ms",
+        "updated_ms = excluded.updated_ms, managed = 1",
         (site.id, site.name, site.type, site.latitude_deg, site.longitude_deg, now_ms),
     )
+    if gateways is not None:
+        db.run("DELETE FROM site_gateways WHERE site_id = ?", (site.id,))
+        db.many(
+            "INSERT INTO site_gateways (site_id, gateway_id) VALUES (?, ?)", [(site.id, g) for g in gateways]
+        )
+        db.many("UPDATE gateways SET site_id = ? WHERE id = ?", [(site.id, g) for g in gateways])
+
+
+def gateway_site(db: Db, gateway_id: str, current: str | None, site: SiteMeta, now_ms: int) -> bool:
+    """A gateway's batch names its site: create it (the gateway owns it), or update the gateway's own site
+    (unless an admin manages it), and attach the gateway. A site of another gateway is left alone, and the
+    gateway is not attached to it, unless an admin listed the gateway for it. False: refused."""
+    row = db.one("SELECT owner_gateway, managed FROM sites WHERE id = ?", (site.id,))
+    if row is None:
+        db.run(
+            "INSERT INTO sites (id, name, type, latitude_deg, longitude_deg, updated_ms, owner_gateway) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (site.id, site.name, site.type, site.latitude_deg, site.longitude_deg, now_ms, gateway_id),
+        )
+    elif row[0] != gateway_id and current != site.id:
+        listed = db.one(
+            "SELECT 1 FROM site_gateways WHERE site_id = ? AND gateway_id = ?", (site.id, gateway_id)
+        )
+        if listed is None:
+            return False
+    if row is not None and not row[1]:
+        db.run(
+            "UPDATE sites SET name = ?, type = ?, latitude_deg = ?, longitude_deg = ?, updated_ms = ? "
+            "WHERE id = ?",
+            (site.name, site.type, site.latitude_deg, site.longitude_deg, now_ms, site.id),
+        )
+    if current != site.id:
+        db.run("UPDATE gateways SET site_id = ? WHERE id = ?", (site.id, gateway_id))
+    return True
 
 
 def sites(db: Db) -> list[Site]:

@@ -202,3 +202,4 @@ class IngestOutcome:
     events_repeated: int
     alarm_changes: list[Alarm] = field(default_factory=list)
     gateway_changes: list[GatewayChange] = field(default_factory=list)
+    site_refused: bool = False  # the batch named a site the gateway may not write (left as it was)

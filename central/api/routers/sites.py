@@ -1,8 +1,9 @@
 """Sites with their worst active level, the map layer (GeoJSON), and the admin's site editor.
 
-Sites are registered by the gateways' batches (the site file's ``site`` section); an admin may create one
-before its gateway reports, or correct one (the gateway's next batch with site metadata wins again: the
-site file is the source of truth).
+Sites are registered by the gateways' batches (the site file's ``site`` section): a gateway may create a
+site, and update the one it belongs to, but never another gateway's. An admin may create one before its
+gateway reports, correct one, and list the gateways that may report for it; what an admin set wins over
+what gateways send from then on.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ async def put_site(
 ) -> Response:
     store = services.store
     meta = SiteMeta(site_id, body.name, body.type, body.latitude_deg, body.longitude_deg)
-    return json_response(await store.call(store.put_site, meta, services.clock_ms()))
+    gateways = None if body.gateways is None else tuple(body.gateways)
+    return json_response(await store.call(store.put_site, meta, services.clock_ms(), gateways))
 
 
 def _point(lat: float, lon: float) -> dict[str, Any]:
