@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from central import console
+from central.api import limits
 from central.api.routers import alarms, channels, gateways, health, ingest, sites, stream, tokens
 from central.auth import Authenticator
 from central.changes import ChangeHub
@@ -66,7 +67,14 @@ def build_services(settings: Settings, store: Store, clock_ms: Callable[[], int]
     if isinstance(store, PostgresStore):  # other central processes may share the database
         hub.relay = lambda items: store.call(store.announce, hub.origin, items)
         relay = ChangeRelay(store.url, hub, store)
-    ingestor = Ingestor(store, hub, clock_ms, settings.max_batch_bytes)
+    store.max_waiting = settings.db_max_waiting
+    ingestor = Ingestor(
+        store,
+        hub,
+        clock_ms,
+        settings.max_batch_bytes,
+        max_channels_per_gateway=settings.max_channels_per_gateway,
+    )
     mqtt = None
     if settings.mqtt is not None:
         mqtt = MqttIngest(
@@ -141,4 +149,5 @@ def create_app(
     for module in (ingest, sites, gateways, channels, alarms, stream, tokens, health):
         app.include_router(module.router)
     console.mount(app, settings)  # the page at /, its assets, and /docs
+    limits.install(app, settings.body_timeout_s)
     return app

@@ -109,7 +109,7 @@ class Authenticator:
         if cached is not None and now - cached[0] < self.cache_s:
             return cached[1]
         self.counters["lookups"] += 1
-        row = await self.store.call(self.store.token, token_id)
+        row = await self.store.query(self.store.token, token_id)
         if len(self._cache) > 10_000:  # bounded: a flood of made-up ids cannot grow it forever
             self._cache.clear()
         self._cache[token_id] = (now, row)

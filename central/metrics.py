@@ -41,7 +41,18 @@ def render(services: Services, counts: dict[str, Any]) -> str:
         family = f"{PREFIX}_ingest_{name}_total"
         _family(out, family, "counter", f"ingest: {name.replace('_', ' ')}")
         out += [_line(family, n, {"transport": t}) for t, n in sorted(by_transport.items())]
-    _counters(out, "stream", services.hub.statistics())
+    stream = services.hub.statistics()
+    subscribers = stream.pop("subscribers", 0)
+    _counters(out, "stream", stream)
+    _family(out, f"{PREFIX}_stream_subscribers", "gauge", "stream: live subscribers now")
+    out.append(_line(f"{PREFIX}_stream_subscribers", subscribers))
+    store = services.store
+    _family(
+        out, f"{PREFIX}_store_busy_refusals_total", "counter", "store: requests refused, every thread busy"
+    )
+    out.append(_line(f"{PREFIX}_store_busy_refusals_total", store.busy_refusals))
+    _family(out, f"{PREFIX}_store_calls_under_way", "gauge", "store: request calls running or waiting now")
+    out.append(_line(f"{PREFIX}_store_calls_under_way", store.under_way))
     _counters(out, "auth", services.auth.statistics())
     _counters(out, "silence", services.silence.statistics())
     if services.retention is not None:

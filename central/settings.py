@@ -46,7 +46,14 @@ class Settings(BaseSettings):
     mqtt_queue_size: int = Field(default=256, ge=1, description="incoming batches held before processing")
     max_body_bytes: int = Field(default=8 << 20, ge=1024, description="a larger request body gets 413")
     max_batch_bytes: int = Field(default=32 << 20, ge=1024, description="a batch's size once un-gzipped")
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600, description="a request body slower gets 408")
+    max_channels_per_gateway: int = Field(
+        default=10_000, ge=1, description="a batch that would register more for its gateway gets 422"
+    )
     db_threads: int = Field(default=4, ge=1, le=64, description="worker threads (and connections)")
+    db_max_waiting: int = Field(
+        default=64, ge=0, description="requests that may wait for a busy database thread; more get 503"
+    )
     silence_factor: float = Field(default=3.0, gt=1.0, description="silent after factor x heartbeat interval")
     default_heartbeat_interval_s: float = Field(default=60.0, gt=0)
     silence_check_interval_s: float = Field(default=15.0, gt=0)

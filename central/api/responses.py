@@ -27,6 +27,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "no token, or an unknown or revoked one",
         403: "the token's role (or gateway) does not allow this",
         404: "no such thing",
+        408: "the request body did not arrive in time",
         409: "the alarm's status does not allow this action",
         413: "the request body is over the limit",
         422: "the request does not validate",

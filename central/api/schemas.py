@@ -156,7 +156,9 @@ class ChannelOut(Model):
 
 class ChannelList(Model):
     data: list[ChannelOut]
-    count: int
+    count: int = Field(description="channels matching the filter (all pages)")
+    limit: int
+    offset: int
 
 
 class DeviceOut(Model):
@@ -203,7 +205,9 @@ class LatestOut(Model):
 
 class LatestList(Model):
     data: list[LatestOut]
-    count: int
+    count: int = Field(description="channels with a latest value matching the filter (all pages)")
+    limit: int
+    offset: int
 
 
 class ReadingOut(Model):

@@ -58,18 +58,26 @@ def _check_text(batch: Batch) -> None:
 
 class Ingestor:
     def __init__(
-        self, store: Store, hub: ChangeHub, clock_ms: Callable[[], int], max_batch_bytes: int
+        self,
+        store: Store,
+        hub: ChangeHub,
+        clock_ms: Callable[[], int],
+        max_batch_bytes: int,
+        *,
+        max_channels_per_gateway: int | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
         self.clock_ms = clock_ms
         self.max_batch_bytes = max_batch_bytes
+        self.max_channels = max_channels_per_gateway
         self.counters: Counter[tuple[str, str]] = Counter()
 
     async def ingest(self, payload: bytes, *, allowed_gateway: Callable[[str], bool], transport: str) -> Ack:
         self.counters["bytes_received", transport] += len(payload)
+        run = self.store.query if transport == "http" else self.store.call  # a request may be turned away
         try:
-            outcome, batch = await self.store.call(self._commit, payload, allowed_gateway)
+            outcome, batch = await run(self._commit, payload, allowed_gateway)
         except WireError as e:
             self.counters["batches_refused", transport] += 1
             gateway, batch_id = peek(payload, self.max_batch_bytes)
@@ -87,7 +95,7 @@ class Ingestor:
         if not allowed_gateway(batch.gateway):
             raise GatewayMismatchError(batch.gateway)
         _check_text(batch)
-        return self.store.ingest(batch, self.clock_ms()), batch
+        return self.store.ingest(batch, self.clock_ms(), max_channels=self.max_channels), batch
 
     def _count(self, outcome: IngestOutcome, transport: str) -> None:
         c = self.counters

@@ -3,9 +3,12 @@
 Every store method is a plain synchronous call that runs one transaction (tests call them directly).
 The API and the ingest loops call them through ``await store.call(store.method, ...)``, which runs the
 method on the store's own thread pool, each worker thread holding its own connection: the event loop
-never waits on the database. Two implementations share one test suite (``tests/central/store``):
-``central.store.sqlite`` (sqlite-utils, WAL, the embedded default) and ``central.store.postgres``
-(psycopg 3, COPY, for several central processes on one database).
+never waits on the database. Requests use ``store.query(...)``, the same with a bound: when more calls
+are under way than the threads and ``max_waiting`` more, it refuses at once (``StoreBusyError``: the API
+answers 503 with ``Retry-After``) instead of queueing without end. ``healthy()`` pings on a thread and a
+connection of its own, so a busy pool does not make ``/healthz`` slow. Two implementations share one test
+suite (``tests/central/store``): ``central.store.sqlite`` (sqlite-utils, WAL, the embedded default) and
+``central.store.postgres`` (psycopg 3, COPY, for several central processes on one database).
 """
 
 from __future__ import annotations
@@ -44,19 +47,57 @@ class NotFoundError(LookupError):
     """The thing asked for does not exist (the API answers 404)."""
 
 
+class StoreBusyError(Exception):
+    """Every database thread is busy and too many calls wait already (the API answers 503)."""
+
+
+PING_TIMEOUT_S = 2.0
+DEFAULT_MAX_WAITING = 64
+
+
 class Store(ABC):
     kind: str  # "sqlite" | "postgresql"
 
     def __init__(self, threads: int) -> None:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"store-{self.kind}")
+        self._pinger = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"store-{self.kind}-ping")
+        self.threads = threads
+        self.max_waiting = DEFAULT_MAX_WAITING
+        self.under_way = 0  # calls made through ``query`` and not finished (the event loop's count)
+        self.busy_refusals = 0
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the synchronous store method ``fn`` on the store's threads."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
+    async def query(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``call`` on behalf of a request: ``StoreBusyError`` at once when the threads are all busy and
+        ``max_waiting`` calls wait already."""
+        if self.under_way >= self.threads + self.max_waiting:
+            self.busy_refusals += 1
+            raise StoreBusyError(
+                f"all {self.threads} database threads are busy and {self.max_waiting} calls wait"
+            )
+        self.under_way += 1
+        try:
+            return await self.call(fn, *args, **kwargs)
+        finally:
+            self.under_way -= 1
+
+    async def healthy(self, timeout_s: float = PING_TIMEOUT_S) -> bool:
+        """Does the database answer a ping within ``timeout_s``, on a connection of its own?"""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await loop.run_in_executor(self._pinger, self.ping)
+        except Exception:  # down, refused, or too slow: degraded either way
+            return False
+        return True
+
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._pinger.shutdown(wait=True, cancel_futures=True)
         self._close_connections()
 
     @abstractmethod
@@ -75,8 +116,9 @@ class Store(ABC):
     # ------------------------------------------------------------ ingest
 
     @abstractmethod
-    def ingest(self, batch: Batch, now_ms: int) -> IngestOutcome:
-        """Commit a decoded batch idempotently on (gateway, seq); see ``central.store.ingest``."""
+    def ingest(self, batch: Batch, now_ms: int, *, max_channels: int | None = None) -> IngestOutcome:
+        """Commit a decoded batch idempotently on (gateway, incarnation, seq); see ``central.store.ingest``.
+        ``max_channels``: a gateway's channels at most (``ChannelLimitError`` past it)."""
 
     # ------------------------------------------------------------ tokens and sites (admin)
 
@@ -121,6 +163,12 @@ class Store(ABC):
         """Devices with their profile and the text points (model, firmware) their gateway last reported."""
 
     @abstractmethod
+    def channel_page(
+        self, site_id: str | None, gateway_id: str | None, device: str | None, limit: int, offset: int
+    ) -> tuple[list[Channel], int]:
+        """A page of ``channels`` (ordered by key) and how many there are in all."""
+
+    @abstractmethod
     def latest(
         self,
         site_id: str | None = None,
@@ -128,6 +176,19 @@ class Store(ABC):
         device: str | None = None,
         keys: tuple[str, ...] = (),
     ) -> list[Latest]: ...
+
+    @abstractmethod
+    def latest_page(
+        self,
+        site_id: str | None,
+        gateway_id: str | None,
+        device: str | None,
+        keys: tuple[str, ...],
+        *,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Latest], int]:
+        """A page of ``latest`` (ordered by key) and how many there are in all."""
 
     @abstractmethod
     def readings(self, key: str, start_ms: int, end_ms: int, limit: int) -> list[RawReading]:

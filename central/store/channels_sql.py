@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from protocols.errors import WireError
 from protocols.records import split_channel_key
 from protocols.wire import ChannelMeta
 
@@ -11,6 +12,10 @@ if TYPE_CHECKING:
     from central.store.db import Db
 
 IN_CHUNK = 500  # keys per IN (...) list
+
+
+class ChannelLimitError(WireError):
+    """A batch would register more channels for its gateway than the limit: refused (422) as it is."""
 
 
 def ensure_channels(
@@ -21,8 +26,11 @@ def ensure_channels(
     added: dict[str, int],
     now_ms: int,
     meta: dict[str, ChannelMeta] | None = None,
+    limit: int | None = None,
+    gateway: str = "",
 ) -> dict[str, int]:
-    """key -> channel id for ``keys`` (and every key in ``meta``), registering unknown channels.
+    """key -> channel id for ``keys`` (and every key in ``meta``), registering unknown channels, at most
+    ``limit`` of ``gateway``'s in all (``ChannelLimitError``).
 
     New ids go into ``added``, not ``cache``: the caller adds them once the transaction has committed.
     """
@@ -33,6 +41,14 @@ def ensure_channels(
     if missing:
         ids.update(_select_ids(db, missing))
     unknown = [k for k in missing if k not in ids]
+    if unknown and limit is not None:
+        row = db.one("SELECT count(*) FROM channels WHERE gateway_id = ?", (gateway,))
+        having = int(row[0]) if row else 0
+        if having + len(unknown) > limit:
+            raise ChannelLimitError(
+                f"gateway {gateway} would have {having + len(unknown)} channels, more than the limit of "
+                f"{limit} (the central's max_channels_per_gateway)"
+            )
     if unknown:
         db.many(
             "INSERT INTO channels (key, gateway_id, device, point, unit, profile, first_seen_ms) "

@@ -142,10 +142,10 @@ class SqlStore(Store):
 
     # ------------------------------------------------------------ ingest
 
-    def ingest(self, batch: Batch, now_ms: int) -> IngestOutcome:
+    def ingest(self, batch: Batch, now_ms: int, *, max_channels: int | None = None) -> IngestOutcome:
         added: dict[str, int] = {}
         with self._write() as db:
-            outcome = ingest.ingest(db, batch, now_ms, self.channel_ids, added)
+            outcome = ingest.ingest(db, batch, now_ms, self.channel_ids, added, max_channels=max_channels)
         self.channel_ids.update(added)  # only once the new ids are committed
         return outcome
 
@@ -195,6 +195,31 @@ class SqlStore(Store):
 
     def devices(self, site_id: str | None = None, gateway_id: str | None = None) -> list[Device]:
         return queries.devices(self._db(), site_id, gateway_id)
+
+    def channel_page(
+        self, site_id: str | None, gateway_id: str | None, device: str | None, limit: int, offset: int
+    ) -> tuple[list[Channel], int]:
+        db = self._db()
+        return (
+            queries.channels(db, site_id, gateway_id, device, (limit, offset)),
+            queries.count_channels(db, site_id, gateway_id, device),
+        )
+
+    def latest_page(
+        self,
+        site_id: str | None,
+        gateway_id: str | None,
+        device: str | None,
+        keys: tuple[str, ...],
+        *,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Latest], int]:
+        db = self._db()
+        return (
+            queries.latest(db, site_id, gateway_id, device, keys, page=(limit, offset)),
+            queries.count_latest(db, site_id, gateway_id, device, keys),
+        )
 
     def latest(
         self,

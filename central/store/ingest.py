@@ -44,7 +44,15 @@ OUTBOX_CHANNEL = "{gateway}/_gateway/_outbox"  # the reserved channel of outbox 
 OUTBOX_FAULT_LEVEL = int(Level.ORANGE)
 
 
-def ingest(db: Db, batch: Batch, now_ms: int, cache: dict[str, int], added: dict[str, int]) -> IngestOutcome:
+def ingest(
+    db: Db,
+    batch: Batch,
+    now_ms: int,
+    cache: dict[str, int],
+    added: dict[str, int],
+    *,
+    max_channels: int | None = None,
+) -> IngestOutcome:
     gw = batch.gateway
     listed = batch.incarnations or [LEGACY]
     seqs = batch.seqs()
@@ -57,7 +65,9 @@ def ingest(db: Db, batch: Batch, now_ms: int, cache: dict[str, int], added: dict
     site_refused = batch.site is not None and not queries.gateway_site(db, gw, site_id, batch.site, now_ms)
     keys = list(dict.fromkeys([*batch.keys, *(e.channel for e in batch.events)]))
     meta = {c.key: c for c in batch.channels}
-    ids = channels_sql.ensure_channels(db, keys, cache=cache, added=added, now_ms=now_ms, meta=meta)
+    ids = channels_sql.ensure_channels(
+        db, keys, cache=cache, added=added, now_ms=now_ms, meta=meta, limit=max_channels, gateway=gw
+    )
 
     ledgers = {int(e): _stored(db, gw, int(e), seqs[epochs == e]) for e in np.unique(epochs)}
     readings_added = _insert_readings(

@@ -81,6 +81,7 @@ def put_site(db: Db, site: SiteMeta, now_ms: int, gateways: tuple[str, ...] | No
         (site.id, site.name, site.type, site.latitude_deg, site.longitude_deg, now_ms),
     )
     if gateways is not None:
+        gateways = tuple(dict.fromkeys(gateways))  # a gateway named twice is listed once
         db.run("DELETE FROM site_gateways WHERE site_id = ?", (site.id,))
         db.many(
             "INSERT INTO site_gateways (site_id, gateway_id) VALUES (?, ?)", [(site.id, g) for g in gateways]
@@ -209,13 +210,25 @@ def _filters(site_id: str | None, gateway_id: str | None, device: str | None) ->
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def channels(db: Db, site_id: str | None, gateway_id: str | None, device: str | None) -> list[Channel]:
+def _page(page: tuple[int, int] | None) -> tuple[str, list[int]]:
+    """`` LIMIT ? OFFSET ?`` for a (limit, offset) page, or nothing (everything)."""
+    return ("", []) if page is None else (" LIMIT ? OFFSET ?", [page[0], page[1]])
+
+
+def channels(
+    db: Db,
+    site_id: str | None,
+    gateway_id: str | None,
+    device: str | None,
+    page: tuple[int, int] | None = None,
+) -> list[Channel]:
     where, params = _filters(site_id, gateway_id, device)
+    limit, more = _page(page)
     rows = db.all(
         "SELECT c.id, c.key, c.gateway_id, c.device, c.point, g.site_id, c.unit, c.profile, c.latitude_deg, "  # noqa: S608
         "c.longitude_deg, c.range_min, c.range_max, c.first_seen_ms FROM channels c "
-        f"LEFT JOIN gateways g ON g.id = c.gateway_id{where} ORDER BY c.key",
-        params,
+        f"LEFT JOIN gateways g ON g.id = c.gateway_id{where} ORDER BY c.key{limit}",
+        [*params, *more],
     )
     return [
         Channel(
@@ -274,20 +287,47 @@ def device_attributes(heartbeat: Any) -> dict[str, dict[str, str | None]]:
     return out
 
 
-def latest(
-    db: Db, site_id: str | None, gateway_id: str | None, device: str | None, keys: tuple[str, ...]
-) -> list[Latest]:
+def count_channels(db: Db, site_id: str | None, gateway_id: str | None, device: str | None) -> int:
+    where, params = _filters(site_id, gateway_id, device)
+    join = " LEFT JOIN gateways g ON g.id = c.gateway_id" if site_id is not None else ""
+    row = db.one(f"SELECT count(*) FROM channels c{join}{where}", params)  # noqa: S608
+    return int(row[0]) if row else 0
+
+
+def _latest_where(
+    site_id: str | None, gateway_id: str | None, device: str | None, keys: tuple[str, ...]
+) -> tuple[str, list[Any]]:
     where, params = _filters(site_id, gateway_id, device)
     if keys:
         where += (" AND " if where else " WHERE ") + f"c.key IN ({', '.join('?' * len(keys))})"
         params += list(keys)
     join = " LEFT JOIN gateways g ON g.id = c.gateway_id" if site_id is not None else ""
+    return f"FROM latest l JOIN channels c ON c.id = l.channel_id{join}{where}", params
+
+
+def latest(
+    db: Db,
+    site_id: str | None,
+    gateway_id: str | None,
+    device: str | None,
+    keys: tuple[str, ...],
+    *,
+    page: tuple[int, int] | None = None,
+) -> list[Latest]:
+    source, params = _latest_where(site_id, gateway_id, device, keys)
+    limit, more = _page(page)
     rows = db.all(
-        "SELECT c.key, l.ts_ms, l.value, l.quality, l.seq FROM latest l "  # noqa: S608
-        f"JOIN channels c ON c.id = l.channel_id{join}{where} ORDER BY c.key",
-        params,
+        f"SELECT c.key, l.ts_ms, l.value, l.quality, l.seq {source} ORDER BY c.key{limit}", [*params, *more]
     )
     return [Latest(*r) for r in rows]
+
+
+def count_latest(
+    db: Db, site_id: str | None, gateway_id: str | None, device: str | None, keys: tuple[str, ...]
+) -> int:
+    source, params = _latest_where(site_id, gateway_id, device, keys)
+    row = db.one(f"SELECT count(*) {source}", params)
+    return int(row[0]) if row else 0
 
 
 def _channel_id(db: Db, key: str) -> int:

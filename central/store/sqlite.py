@@ -77,6 +77,7 @@ class SqliteDb(Db):
 class _Job:
     batch: Batch
     now_ms: int
+    max_channels: int | None = None
     outcome: IngestOutcome | None = None
     error: BaseException | None = None
     done: bool = False
@@ -94,8 +95,8 @@ class SqliteStore(SqlStore):
         self._queue_lock = threading.Lock()
         self.groups = {"commits": 0, "batches": 0}
 
-    def ingest(self, batch: Batch, now_ms: int) -> IngestOutcome:
-        job = _Job(batch, now_ms)
+    def ingest(self, batch: Batch, now_ms: int, *, max_channels: int | None = None) -> IngestOutcome:
+        job = _Job(batch, now_ms, max_channels)
         with self._queue_lock:
             self._queue.append(job)
         with self._writer:
@@ -139,7 +140,12 @@ class SqliteStore(SqlStore):
         added: dict[str, int] = {}
         conn.execute("BEGIN IMMEDIATE")
         try:
-            outcomes = [ingest.ingest(handle, job.batch, job.now_ms, self.channel_ids, added) for job in jobs]
+            outcomes = [
+                ingest.ingest(
+                    handle, job.batch, job.now_ms, self.channel_ids, added, max_channels=job.max_channels
+                )
+                for job in jobs
+            ]
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

@@ -199,8 +199,10 @@ def test_sqlite_group_commit_isolates_a_failing_batch(
     """Batches waiting for the writer are committed together; one that fails is rolled back alone."""
     real = ingest_module.ingest
 
-    def failing(db: Any, batch: Any, *args: Any) -> Any:
-        outcome = real(db, batch, *args)  # writes its rows, then fails: the savepoint must undo them
+    def failing(db: Any, batch: Any, *args: Any, **kwargs: Any) -> Any:
+        outcome = real(
+            db, batch, *args, **kwargs
+        )  # writes its rows, then fails: the savepoint must undo them
         if batch.gateway == "gw-bad":
             raise RuntimeError("disk on fire")
         return outcome

@@ -53,7 +53,7 @@ async def alarms(
         statuses=tuple(dict.fromkeys(status_ or ())), min_level=min_level, site_id=site, gateway_id=gateway,
         since_ms=since_ms, until_ms=until_ms, limit=limit, offset=offset,
     )  # fmt: skip
-    page = await store.call(store.alarms, where)
+    page = await store.query(store.alarms, where)
     return json_response({"data": page.data, "count": page.count, "limit": limit, "offset": offset})
 
 
@@ -65,7 +65,7 @@ async def alarms(
 )
 async def alarm(alarm_id: AlarmId, store: StoreDep, _: Reader) -> Response:
     try:
-        return json_response(await store.call(store.alarm, alarm_id))
+        return json_response(await store.query(store.alarm, alarm_id))
     except NotFoundError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
 
@@ -81,7 +81,7 @@ async def acknowledge(
 ) -> Response:
     store = services.store
     try:
-        changed = await store.call(store.acknowledge, alarm_id, who.name, body.note, services.clock_ms())
+        changed = await store.query(store.acknowledge, alarm_id, who.name, body.note, services.clock_ms())
     except NotFoundError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
     except TransitionRefusedError as e:
@@ -99,7 +99,7 @@ async def acknowledge(
 async def close(alarm_id: AlarmId, body: CloseIn, services: ServicesDep, who: Operator) -> Response:
     store = services.store
     try:
-        changed = await store.call(store.close_alarm, alarm_id, who.name, body.handling, services.clock_ms())
+        changed = await store.query(store.close_alarm, alarm_id, who.name, body.handling, services.clock_ms())
     except NotFoundError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
     except TransitionRefusedError as e:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from central.api.deps import Reader, ServicesDep, StoreDep
-from central.api.responses import errors, json_response, listing
+from central.api.responses import errors, json_response
 from central.api.schemas import IDENT, KEY, MAX_MS, ChannelList, History, LatestList, ReadingList
 from central.store.base import NotFoundError
 
@@ -17,21 +18,36 @@ router = APIRouter(prefix="/api/v1", tags=["channels"])
 BUCKET_MS = {"1m": 60_000, "10m": 600_000, "1h": 3_600_000, "1d": 86_400_000}
 DEFAULT_SPAN_MS = {"1m": 6 * 3_600_000, "10m": 2 * 86_400_000, "1h": 30 * 86_400_000, "1d": 365 * 86_400_000}
 MAX_BUCKETS = 20_000
+PAGE_ROWS, MAX_PAGE_ROWS = 1000, 10_000
 
 SiteQ = Annotated[str | None, Query(alias="site", pattern=IDENT, description="site id")]
 GatewayQ = Annotated[str | None, Query(alias="gateway", pattern=IDENT, description="gateway id")]
 DeviceQ = Annotated[
     str | None, Query(alias="device", pattern=IDENT, description="device id (within gateways)")
 ]
+LimitQ = Annotated[int, Query(ge=1, le=MAX_PAGE_ROWS, description="rows per page")]
+OffsetQ = Annotated[int, Query(ge=0, le=1 << 40, description="rows to skip (ordered by channel key)")]
+
+
+def page(rows: Sequence[object], count: int, limit: int, offset: int) -> Response:
+    return json_response({"data": rows, "count": count, "limit": limit, "offset": offset})
 
 
 @router.get(
     "/channels", response_model=ChannelList, summary="Registered channels", responses=errors(401, 403, 422)
 )
 async def channels(
-    store: StoreDep, _: Reader, site: SiteQ = None, gateway: GatewayQ = None, device: DeviceQ = None
+    store: StoreDep,
+    _: Reader,
+    site: SiteQ = None,
+    gateway: GatewayQ = None,
+    device: DeviceQ = None,
+    *,
+    limit: LimitQ = PAGE_ROWS,
+    offset: OffsetQ = 0,
 ) -> Response:
-    return listing(await store.call(store.channels, site, gateway, device))
+    rows, count = await store.query(store.channel_page, site, gateway, device, limit, offset)
+    return page(rows, count, limit, offset)
 
 
 @router.get(
@@ -47,13 +63,19 @@ async def latest(
     gateway: GatewayQ = None,
     device: DeviceQ = None,
     channel: Annotated[list[str] | None, Query(max_length=1000, description="channel keys (repeat)")] = None,
+    *,
+    limit: LimitQ = PAGE_ROWS,
+    offset: OffsetQ = 0,
 ) -> Response:
     keys = tuple(channel or ())
     if any(not _is_key(k) for k in keys):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "channel: expected gateway/device/point keys"
         )
-    return listing(await store.call(store.latest, site, gateway, device, keys))
+    rows, count = await store.query(
+        store.latest_page, site, gateway, device, keys, limit=limit, offset=offset
+    )
+    return page(rows, count, limit, offset)
 
 
 def _is_key(key: str) -> bool:
@@ -77,7 +99,7 @@ async def readings(
     end = end_ms if end_ms is not None else services.clock_ms()
     store = services.store
     try:
-        data = await store.call(store.readings, channel, start_ms, end, limit)
+        data = await store.query(store.readings, channel, start_ms, end, limit)
     except NotFoundError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
     return json_response({"channel": channel, "data": data, "count": len(data)})
@@ -110,7 +132,7 @@ async def history(
         )
     store = services.store
     try:
-        data = await store.call(store.history, channel, start, end, width)
+        data = await store.query(store.history, channel, start, end, width)
     except NotFoundError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
     return json_response(

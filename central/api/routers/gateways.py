@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["gateways"])
     "/gateways", response_model=GatewayList, summary="Gateways and their health", responses=errors(401, 403)
 )
 async def gateways(store: StoreDep, _: Reader) -> Response:
-    return listing(await store.call(store.gateways))
+    return listing(await store.query(store.gateways))
 
 
 @router.get(
@@ -28,7 +28,7 @@ async def gateways(store: StoreDep, _: Reader) -> Response:
     responses=errors(401, 403, 404),
 )
 async def gateway(gateway_id: Annotated[str, Path(pattern=IDENT)], store: StoreDep, _: Reader) -> Response:
-    found = await store.call(store.gateway, gateway_id)
+    found = await store.query(store.gateway, gateway_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no gateway {gateway_id}")
     return json_response(found)

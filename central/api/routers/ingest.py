@@ -4,8 +4,9 @@ The body is the wire-v1 batch (``protocols.wire``), raw or gzip: gzip is recogni
 with or without ``Content-Encoding: gzip`` (FastAPI does not inflate request bodies itself; the wire
 decoder does, with a limit on the inflated size). Answers: 200 with the ack; 422 with an ack whose
 ``error`` says why the batch is refused for good (malformed, or a gap between its declared seq ranges
-and its rows); 401/403 for the token; 413 when the body is over ``max_body_bytes``; 503 when the database
-fails (nothing was committed: the edge keeps the rows and sends them again).
+and its rows, or a batch that would pass the gateway's channel limit); 401/403 for the token; 408 when
+the body does not arrive in time; 413 when the body is over ``max_body_bytes``; 503 when the database
+fails or is too busy (nothing was committed: the edge keeps the rows and sends them again).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from central.api.responses import JSON, errors
 from central.api.schemas import AckOut, ErrorOut
 from central.auth import Role
 from central.ingest.service import GatewayMismatchError
+from central.store.base import StoreBusyError
 from protocols.wire import GZIP_MAGIC, Ack, encode_ack
 
 logger = logging.getLogger(__name__)
@@ -81,8 +83,11 @@ def refused(reason: str) -> Response:
     response_model=AckOut,
     summary="Ingest one batch from a gateway",
     responses={
-        **errors(401, 403, 413),
-        503: {"model": ErrorOut, "description": "the database failed; nothing was stored: send it again"},
+        **errors(401, 403, 408, 413),
+        503: {
+            "model": ErrorOut,
+            "description": "the database failed or is busy; nothing was stored: send it again",
+        },
         422: {"model": AckOut, "description": "the batch is refused for good; `error` says why"},
     },
     openapi_extra=REQUEST_BODY,
@@ -102,6 +107,8 @@ async def ingest(request: Request, services: ServicesDep, principal: PrincipalDe
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"this token may not ingest for gateway {e.args[0]!r}"
         ) from None
+    except StoreBusyError:
+        raise  # 503 with Retry-After (central.api.limits), without a traceback
     except Exception:  # the database failed: nothing was committed, the edge keeps the rows and resends
         logger.exception("ingest failed")
         raise HTTPException(

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["sites"])
     "/sites", response_model=SiteList, summary="Sites and their worst open level", responses=errors(401, 403)
 )
 async def sites(store: StoreDep, _: Reader) -> Response:
-    return listing(await store.call(store.sites))
+    return listing(await store.query(store.sites))
 
 
 @router.put(
@@ -39,7 +39,7 @@ async def put_site(
     store = services.store
     meta = SiteMeta(site_id, body.name, body.type, body.latitude_deg, body.longitude_deg)
     gateways = None if body.gateways is None else tuple(body.gateways)
-    return json_response(await store.call(store.put_site, meta, services.clock_ms(), gateways))
+    return json_response(await store.query(store.put_site, meta, services.clock_ms(), gateways))
 
 
 def _point(lat: float, lon: float) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def _point(lat: float, lon: float) -> dict[str, Any]:
 )
 async def map_layer(store: StoreDep, _: Reader) -> Response:
     features: list[dict[str, Any]] = []
-    for s in await store.call(store.sites):
+    for s in await store.query(store.sites):
         if s.latitude_deg is None or s.longitude_deg is None:
             continue
         features.append({
@@ -62,7 +62,7 @@ async def map_layer(store: StoreDep, _: Reader) -> Response:
             "properties": {"kind": "site", "name": s.name, "type": s.type, "worst_level": s.worst_level,
                            "open_alarms": s.open_alarms, "gateways": s.gateways},
         })  # fmt: skip
-    for d in await store.call(store.device_locations):
+    for d in await store.query(store.device_locations):
         features.append({
             "type": "Feature", "id": f"device:{d.gateway_id}/{d.device}",
             "geometry": _point(d.latitude_deg, d.longitude_deg),

@@ -26,7 +26,7 @@ def public(t: Token) -> dict[str, Any]:
 
 @router.get("", response_model=TokenList, summary="All tokens (without secrets)", responses=errors(401, 403))
 async def tokens(services: ServicesDep, _: Admin) -> Response:
-    rows = [public(t) for t in await services.store.call(services.store.tokens)]
+    rows = [public(t) for t in await services.store.query(services.store.tokens)]
     return json_response({"data": rows, "count": len(rows)})
 
 
@@ -38,7 +38,7 @@ async def create(body: TokenIn, services: ServicesDep, _: Admin) -> Response:
         plain, row = new_token(body.role, body.name, body.gateway_id, services.clock_ms())
     except ValueError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
-    await services.store.call(services.store.add_token, row)
+    await services.store.query(services.store.add_token, row)
     return json_response({**public(row), "token": plain}, status_code=201)
 
 
@@ -49,7 +49,7 @@ async def revoke(token_id: TokenId, services: ServicesDep, who: Admin) -> Respon
     if token_id == who.token_id:
         raise HTTPException(status.HTTP_409_CONFLICT, "a token cannot revoke itself")
     try:
-        row = await services.store.call(services.store.revoke_token, token_id, services.clock_ms())
+        row = await services.store.query(services.store.revoke_token, token_id, services.clock_ms())
     except NotFoundError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
     services.auth.forget(token_id)
