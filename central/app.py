@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from central import console
-from central.api import limits
+from central.api import limits, problems
 from central.api.routers import alarms, channels, gateways, health, ingest, sites, stream, tokens
 from central.auth import Authenticator
 from central.changes import ChangeHub
@@ -150,4 +150,5 @@ def create_app(
         app.include_router(module.router)
     console.mount(app, settings)  # the page at /, its assets, and /docs
     limits.install(app, settings.body_timeout_s)
+    problems.install(app)
     return app

@@ -1,5 +1,6 @@
-"""schemathesis against /openapi.json: generated requests (a bounded number per operation) never get a 5xx,
-and every answer matches the documented schema for its status."""
+"""schemathesis against /openapi.json: generated requests (a bounded number per operation), valid ones and
+(for operations that take parameters or a body) invalid ones, never get a 5xx, and every answer conforms to
+the document: a documented status, its content type, its headers and its schema."""
 
 from __future__ import annotations
 
@@ -11,10 +12,16 @@ import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.python.asgi import shutdown_lifespans
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from central.app import create_app
 from central.auth import Role
@@ -30,7 +37,15 @@ from tests.services import DATABASE_URL, require, unique_name
 pytestmark = pytest.mark.slow
 
 EXAMPLES_PER_OPERATION = 25
+NEGATIVE_EXAMPLES_PER_OPERATION = 15
 HEADERS: dict[str, str] = {}
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
@@ -72,24 +87,28 @@ def api_schema(store: Store) -> Iterator[schemathesis.BaseSchema]:
         shutdown_lifespans()
 
 
-def test_generated_requests_get_no_server_error(api_schema: schemathesis.BaseSchema) -> None:
+def test_generated_requests_conform_to_the_document(api_schema: schemathesis.BaseSchema) -> None:
     """Each operation in turn (the pytest plugin's lazy loading does not work with this pytest)."""
     tried = []
     for result in api_schema.get_all_operations():
         assert isinstance(result, Ok), result.err()  # the schema itself is valid
         operation = result.ok()
         tried.append(f"{operation.method.upper()} {operation.path}")
+        modes = [(GenerationMode.POSITIVE, EXAMPLES_PER_OPERATION)]
+        if operation.body or any(True for _ in operation.iter_parameters()):
+            modes.append((GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES_PER_OPERATION))
+        for mode, examples in modes:
 
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            database=None,
-            phases=[Phase.explicit, Phase.generate],  # no shrinking: a failure's first example is enough
-        )
-        def call(case: schemathesis.Case[Any]) -> None:
-            case.call_and_validate(headers=HEADERS, checks=[not_a_server_error, response_schema_conformance])
+            @given(case=operation.as_strategy(mode))
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                database=None,
+                phases=[Phase.explicit, Phase.generate],  # no shrinking: a failure's first example is enough
+            )
+            def call(case: schemathesis.Case[Any]) -> None:
+                case.call_and_validate(headers=HEADERS, checks=CHECKS)
 
-        call()
+            call()
     assert "POST /api/v1/ingest" in tried and "POST /api/v1/alarms/{alarm_id}/close" in tried
