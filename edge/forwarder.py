@@ -179,7 +179,8 @@ class Forwarder:
         return self.builder.build(selection, batch_id=batch_id, sent_ms=self.now_ms(), heartbeat=heartbeat)
 
     async def _deliver(self, planned: PlannedBatch) -> None:
-        sending = self.outbox.sending(planned.ranges, self._generation)
+        # an alarm goes at once; readings may wait for the commit the outbox makes anyway (<= 200 ms)
+        sending = self.outbox.sending(planned.ranges, self._generation, urgent=planned.events > 0)
         if sending is None:  # the budget evicted rows meanwhile, maybe some of these: select again
             self.counters["selections_evicted"] += 1
             return

@@ -4,6 +4,7 @@ Every ``heartbeat_interval_s`` (real seconds) ``Heartbeat.run`` builds a snapsho
 forwarder, which sends it with the next batch (or alone, when there is nothing else). The snapshot::
 
     {"uptime_s", "version", "heartbeat_interval_s", "clock_synchronised", "produced_through",
+     "incarnation",                       # the outbox's current incarnation (lineage)
      "outbox": {"rows", "readings", "events", "bytes", "page_budget_bytes", "disk_limited",
                 "oldest_unacked_ms",      # age of the oldest unacknowledged row, ms (None: empty)
                 "oldest_unacked_ts_ms", "pending_rows", "healthy"},
@@ -82,6 +83,7 @@ class Heartbeat:
             "heartbeat_interval_s": self.interval_s,
             "clock_synchronised": self.clock.synchronised(),
             "produced_through": stats["produced_through"],
+            "incarnation": self.outbox.lineage.current.id,
             "outbox": {
                 "rows": stats["rows"],
                 "readings": stats["readings"],

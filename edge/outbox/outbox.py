@@ -225,20 +225,27 @@ class Outbox:
 
         return self._op(Op(apply))
 
-    def sending(self, ranges: Ranges, generation: int) -> Future[OpResult] | None:
+    def sending(self, ranges: Ranges, generation: int, *, urgent: bool = True) -> Future[OpResult] | None:
         """A batch with these seq ranges is about to leave: keep its rows from the budget until the answer
         (``inflight``), durably, and at ``synchronous=normal`` make every committed row durable. None when
-        an eviction began after ``generation`` was read: select the batch again."""
+        an eviction began after ``generation`` was read: select the batch again.
+
+        ``urgent=False``: the record rides with the next commit the queued rows make due (within
+        ``commit_interval_ms``, or at once when no rows flow), instead of costing a commit of its own."""
         pairs = [(int(a), int(b)) for a, b in ranges]
         if not self.inflight.begin(pairs, generation):
             return None
         through = self.writer.next_seq - 1
+        if not pairs and self.synchronous_full:  # a heartbeat alone: nothing to record or make durable
+            done: Future[OpResult] = Future()
+            done.set_result(OpResult())
+            return done
 
         def apply(conn: sqlite3.Connection) -> OpResult:
             _set_meta(conn, {"in_flight": self.inflight.to_json()})
             return OpResult()
 
-        future = self._op(Op(apply, sync=not self.synchronous_full))
+        future = self._op(Op(apply, sync=not self.synchronous_full, urgent=urgent))
         future.add_done_callback(lambda f: self._durable(through) if f.exception() is None else None)
         return future
 
