@@ -156,11 +156,13 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     port = p.free_port()
     slaves = p.slaves(tmp_path, port, ",".join(map(str, UNITS)), REGISTERS)
     slaves.start()
-    made = Rig(tmp_path, port)
     try:
-        yield made
+        made = Rig(tmp_path, port)
+        try:
+            yield made
+        finally:
+            made.close()
     finally:
-        made.close()
         slaves.stop()
 
 
