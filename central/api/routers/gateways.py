@@ -46,4 +46,4 @@ async def devices(
     site: Annotated[str | None, Query(pattern=IDENT, description="site id")] = None,
     gateway: Annotated[str | None, Query(pattern=IDENT, description="gateway id")] = None,
 ) -> Response:
-    return listing(await store.call(store.devices, site, gateway))
+    return listing(await store.query(store.devices, site, gateway))

@@ -13,7 +13,7 @@ const KEY_VALUES = 6;
 function LatestValues({ siteId, alarmChannels }) {
   const [rows, setRows] = useState(null);
   useEffect(() => {
-    Promise.all([api.channels({ site: siteId }), api.latest({ site: siteId })]).then(([channels, latest]) => {
+    Promise.all([api.channels({ site: siteId, limit: 10000 }), api.latest({ site: siteId, limit: 10000 })]).then(([channels, latest]) => {
       const units = new Map(channels.data.map((c) => [c.key, c.unit]));
       const first = (r) => (alarmChannels.has(r.channel) ? 0 : 1);
       const sorted = latest.data.filter((r) => !r.channel.includes('/_'))

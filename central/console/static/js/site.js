@@ -93,8 +93,8 @@ export function SitePage({ store, id }) {
   const [selected, setSelected] = useState(null);
   const activeCount = [...store.state.alarms.values()].filter((a) => a.site_id === id).length;
   useEffect(() => {
-    api.channels({ site: id }).then((r) => setChannels(r.data), () => setChannels([]));
-    const read = () => api.latest({ site: id }).then((r) => setLatest(new Map(r.data.map((x) => [x.channel, x]))), () => {});
+    api.channels({ site: id, limit: 10000 }).then((r) => setChannels(r.data), () => setChannels([]));
+    const read = () => api.latest({ site: id, limit: 10000 }).then((r) => setLatest(new Map(r.data.map((x) => [x.channel, x]))), () => {});
     read();
     const timer = setInterval(read, REFRESH_MS);
     return () => clearInterval(timer);
