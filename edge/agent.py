@@ -2,8 +2,9 @@
 
 ``Agent.start(site, clock)`` does everything that can fail at startup, in order, so a bad setting stops
 the process before it touches a bus: load the token (``ConfigError``), open the outbox (``OutboxError``:
-an unwritable place), build and warm the detector bank (numba compiles or loads its cache), restore its
-saved state. ``await agent.run(stop)`` then runs, each under ``supervise`` where it is a loop:
+an unwritable place), build and warm the detector bank (numba compiles the kernels or loads them from its
+cache; the agent says so to systemd with ``STATUS=`` first, and logs which it was and how long it took),
+restore its saved state. ``await agent.run(stop)`` then runs, each under ``supervise`` where it is a loop:
 
 - ``acquisition``: one task per bus (``edge.acquisition``); its sink gathers their blocks until the
   buses have polled what was due (at most 100 ms), runs detection on them and appends the readings,
@@ -37,7 +38,7 @@ from typing import Any
 
 from edge.acquisition import Acquisition, supervise
 from edge.clock import Clock
-from edge.detect import DetectorBank, StateMismatchError
+from edge.detect import DetectorBank, StateMismatchError, WarmUp
 from edge.forwarder import Forwarder
 from edge.heartbeat import Heartbeat
 from edge.outbox import Outbox
@@ -57,6 +58,10 @@ STATE_MIN_GAP_S = 1.0
 STATE_SUFFIX = ".detector"
 DETECT_BATCH_ROWS = 2000
 DETECT_INTERVAL_S = 0.1
+COMPILING_STATUS = (
+    "compiling the detection kernels: minutes on a Pi at the first start after an install "
+    "(unless `fieldwatch-edge warm` ran), seconds once numba's cache has them"
+)
 
 
 class DetectingSink:
@@ -150,6 +155,16 @@ class DetectingSink:
                 self._deadline = None
 
 
+def describe_warm_up(warm: WarmUp) -> str:
+    """The log line after the warm-up: compiled (and how long that took) or loaded from the cache."""
+    if warm.compiled:
+        return (
+            f"detection kernels compiled in {warm.seconds:.1f} s ({', '.join(warm.compiled)}; "
+            f"cached in {warm.cache_dir}, so later starts load them)"
+        )
+    return f"detection kernels ready in {warm.seconds:.1f} s (loaded from numba's cache in {warm.cache_dir})"
+
+
 def outbox_path(site: BoundSite) -> Path:
     path = Path(site.site.outbox.path)
     return path if path.is_absolute() else Path(site.path).resolve().parent / path
@@ -218,10 +233,12 @@ class Agent:
             gateway=site.gateway_id,
         )  # fmt: skip
         try:
+            notifier = Notifier(environ)
             bank = DetectorBank.from_site(site)
-            seconds = bank.warm_up()
-            log.info("detectors ready in %.1f s (%d channels)", seconds, len(site.channels))
-            agent = cls(site, clock, outbox, bank, uplink, Notifier(environ))
+            notifier.status(COMPILING_STATUS)
+            log.info("%s", COMPILING_STATUS)
+            log.info("%s (%d channels)", describe_warm_up(bank.warm_up()), len(site.channels))
+            agent = cls(site, clock, outbox, bank, uplink, notifier)
             agent.restore_state()
         except BaseException:
             outbox.close()

@@ -10,7 +10,7 @@ numba is imported only inside this package.
 """
 
 from edge.detect.anomaly import DEFAULT_ANOMALY, AnomalyConfig
-from edge.detect.bank import DetectorBank, OpenAlarm, StateMismatchError, StepResult
+from edge.detect.bank import DetectorBank, OpenAlarm, StateMismatchError, StepResult, WarmUp
 
 __all__ = [
     "DEFAULT_ANOMALY",
@@ -19,4 +19,5 @@ __all__ = [
     "OpenAlarm",
     "StateMismatchError",
     "StepResult",
+    "WarmUp",
 ]

@@ -48,6 +48,28 @@ OUT_OF_RANGE = np.uint32(int(Quality.OUT_OF_RANGE))
 NOT_AVAILABLE = np.uint32(int(Quality.NOT_AVAILABLE))
 
 
+KERNELS = {"anomaly_step": anomaly_step, "rules_step": rk.rules_step}  # what ``step`` calls
+
+
+@dataclass(frozen=True, slots=True)
+class WarmUp:
+    """What ``DetectorBank.warm_up`` did."""
+
+    seconds: float
+    compiled: tuple[str, ...]  # kernels numba compiled now: its cache did not have them (or was stale)
+    cache_dir: str  # where numba keeps them: NUMBA_CACHE_DIR, or __pycache__ beside the kernels' source
+
+
+def _cache_misses(kernel: object) -> int:
+    stats = getattr(kernel, "stats", None)  # None under NUMBA_DISABLE_JIT=1: plain Python functions
+    return 0 if stats is None else sum(stats.cache_misses.values())
+
+
+def numba_cache_dir() -> str:
+    stats = getattr(anomaly_step, "stats", None)
+    return "(no JIT: NUMBA_DISABLE_JIT=1)" if stats is None else str(stats.cache_path)
+
+
 class StateMismatchError(ValueError):
     """A saved state belongs to another channel or rule layout (or another detector version)."""
 
@@ -199,13 +221,20 @@ class DetectorBank:
                 out.append(Event(self._joint_key, ts_ms, joint.name, level, previous, value, message))
         return out
 
-    def warm_up(self) -> float:
-        """Compile (or load from numba's cache) both kernels; returns the seconds it took."""
+    def warm_up(self) -> WarmUp:
+        """Compile both kernels, or load them from numba's cache; what it took and which it compiled."""
+        misses = [_cache_misses(kernel) for kernel in KERNELS.values()]
         t0 = time.perf_counter()
         probe = DetectorBank(self.channels[:1] or (), (), self.anomaly) if self.channels else None
         if probe is not None:
             probe.step(ReadingBlock.of([0], [0], [0.0], [0]))
-        return time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        compiled = tuple(
+            name
+            for (name, kernel), before in zip(KERNELS.items(), misses, strict=True)
+            if _cache_misses(kernel) > before
+        )
+        return WarmUp(seconds, compiled, numba_cache_dir())
 
     # ------------------------------------------------------------------ status
 
