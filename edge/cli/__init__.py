@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from protocols.errors import ConfigError
 
-COMMANDS = ("check", "plan", "detect", "run", "status", "poll", "probe")
+COMMANDS = ("check", "plan", "detect", "run", "status", "poll", "probe", "warm")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
