@@ -14,8 +14,17 @@ Rows (samples per second on one core, one Python thread; numba runs no threads o
 - ``step 200 x 1``: one ``DetectorBank.step`` of one sample on each of 200 channels (a poll cycle), each
   channel with a level rule, the two kernels' shares of it (called directly on the same blocks), and what
   is left: Python, numba's argument checks, building events (the random walk raises and clears some);
-- ``jit cold``: a fresh process with an empty numba cache: import, build a bank, compile, first step;
-- ``start warm``: a fresh process with that cache filled: process start to the first step done.
+- ``cold_*`` / ``warm_*`` (the first detection step): a fresh process that imports the detectors, builds a
+  bank of 200 channels with every rule kind and steps it once, with an empty numba cache (``cold``: the
+  step compiles both kernels) and with that cache filled (``warm``: the step loads them): the first step's
+  own time, and process start to the first step done;
+- ``agent_*`` (the agent's start): ``fieldwatch-edge run`` on a site of 3 channels (no device, no central
+  answering), from spawning the process to its ``READY=1`` on the notify socket, with an empty numba cache
+  (``agent_cold``), and after ``fieldwatch-edge warm`` filled it (``agent_warm``; ``warm_command_s`` is
+  the warm command's own wall time). ``agent_*_kernels_s`` is the warm-up inside it, from the agent's log.
+
+``--start-only`` measures only the starts (for emulated runs: ``scripts/test-aarch64.sh --run
+.venv/bin/python bench/detect.py --start-only`` under qemu-user) and writes ``detect-start-<machine>.json``.
 
 Each row gives the best and the median of ``--repeats`` timings (the best is the least disturbed by other
 work). The machine has 2 cores shared with other helpers: compare rows of one run, and read the load
@@ -25,8 +34,13 @@ averages printed before and after it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import platform
+import re
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +59,8 @@ from protocols.records import ReadingBlock
 from protocols.rules import LevelRule, Levels, Rule
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.e2e.processes import EDGE, free_port
+from tests.edge.agent.sites import write_site
 from tests.edge.detect.helpers import every_rule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,6 +220,52 @@ def step_200(repeats: int, rules: tuple[Rule, ...]) -> dict[str, dict[str, float
     return result
 
 
+def agent_ready_s(site: Path, env: dict[str, str], folder: Path) -> tuple[float, float]:
+    """Seconds from spawning ``fieldwatch-edge run`` to its READY=1, and its kernels' warm-up (its log)."""
+    sock_path = folder / "notify"
+    sock_path.unlink(missing_ok=True)
+    log_path = folder / "agent.log"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, log_path.open("w") as log:
+        sock.bind(str(sock_path))
+        sock.settimeout(1.0)
+        env = dict(env, NOTIFY_SOCKET=str(sock_path), FIELDWATCH_TOKEN="bench")
+        t = time.perf_counter()
+        proc = subprocess.Popen([*EDGE, "-v", "run", str(site)], cwd=ROOT, env=env, stderr=log)
+        try:
+            said: list[str] = []
+            while "READY=1" not in said:
+                if proc.poll() is not None or time.perf_counter() - t > 900:
+                    raise RuntimeError(f"the agent did not get ready: {log_path.read_text()}")
+                with contextlib.suppress(TimeoutError):
+                    said += sock.recv(4096).decode().split("\n")
+            ready_s = time.perf_counter() - t
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+    found = re.search(r"detection kernels (?:compiled|ready) in (\d+\.\d+) s", log_path.read_text())
+    return ready_s, float(found.group(1)) if found else float("nan")
+
+
+def agent_start_times() -> dict[str, float]:
+    """The agent's start with an empty numba cache, then after ``fieldwatch-edge warm``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        site = write_site(folder, modbus_port=free_port(), uplink='{type: http, url: "http://127.0.0.1:9"}')
+        out = {}
+        cache = folder / "cold-cache"
+        out["agent_cold_ready_s"], out["agent_cold_kernels_s"] = agent_ready_s(
+            site, dict(os.environ, NUMBA_CACHE_DIR=str(cache)), folder
+        )
+        cache = folder / "warmed-cache"
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+        t = time.perf_counter()
+        subprocess.run([*EDGE, "warm", str(site)], cwd=ROOT, env=env, check=True, capture_output=True)
+        out["warm_command_s"] = time.perf_counter() - t
+        (folder / "outbox.db.detector").unlink(missing_ok=True)
+        out["agent_warm_ready_s"], out["agent_warm_kernels_s"] = agent_ready_s(site, env, folder)
+        return out
+
+
 def start_times() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
@@ -220,10 +282,35 @@ def start_times() -> dict[str, float]:
         return out
 
 
+def print_starts(starts: dict[str, float]) -> None:
+    for name, value in starts.items():
+        print(f"{name:40s} {value:12.3f} s")
+
+
+def main_start_only() -> None:
+    load_before = os.getloadavg()
+    starts = start_times() | agent_start_times()
+    load = os.getloadavg()
+    machine = platform.machine()
+    print(
+        f"{machine}, load average {load_before[0]:.2f} before, {load[0]:.2f} after, on {os.cpu_count()} cores"
+    )
+    print_starts(starts)
+    path = RESULTS.with_name(f"detect-start-{machine}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"machine": machine, "start": starts, "load_average_before": load_before,
+                                "load_average": load}, indent=2))  # fmt: skip
+    print(f"wrote {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--start-only", action="store_true", help="only the cold and warm starts")
     args = parser.parse_args()
+    if args.start_only:
+        main_start_only()
+        return
     load_before = os.getloadavg()
     data = blocks(5)
     small = [
@@ -249,7 +336,7 @@ def main() -> None:
         bank_times = timings(bank_runner(rules, data, events[label], args.repeats), args.repeats)
         rows[f"bank, {label + ' rule' if label == 'level' else label} + anomaly"] = rates(n, bank_times)
     step_us = step_200(args.repeats, level_only)
-    starts = start_times()
+    starts = start_times() | agent_start_times()
     load = os.getloadavg()
     print(f"load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} before, "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} after, on {os.cpu_count()} cores")  # fmt: skip
@@ -263,8 +350,7 @@ def main() -> None:
         unit = "" if name == "events per step" else " us"
         label = "step 200 channels x 1 sample, " + name
         print(f"{label:50s} {us['best']:8.2f}{unit} {us['median']:8.2f}{unit}")
-    for name, value in starts.items():
-        print(f"{name:40s} {value:12.3f} s")
+    print_starts(starts)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "samples_per_s": rows, "step_200x1_us": step_us, "bank_events": {k: v[0] for k, v in events.items()},
