@@ -165,8 +165,12 @@ class DetectorBank:
     def _step(self, block: ReadingBlock) -> StepResult:
         n = len(block)
         scores = np.empty(n, dtype=np.float64)
+        # Acquisition's blocks carry their read plan's read-only channel array, and numba types a read-only
+        # array apart: both kernels would compile a second time at the first real step (minutes on a Pi,
+        # on the event loop, after READY), not at the warm-up. A small copy keeps to one signature.
+        channel = block.channel if block.channel.flags.writeable else block.channel.copy()
         bad = anomaly_step(
-            block.channel, block.ts_ms, block.value, block.quality, NO_VALUE_MASK, self._cfg, self.det, scores
+            channel, block.ts_ms, block.value, block.quality, NO_VALUE_MASK, self._cfg, self.det, scores
         )
         if bad >= 0:
             last = len(self.channels) - 1
@@ -180,7 +184,7 @@ class DetectorBank:
         before = self.rule_state[:, rk.S_LEVEL].copy() if self.joints else None
         t = self.tables
         n_ev = rk.rules_step(
-            block.channel, block.ts_ms, block.value, block.quality, scores, NO_VALUE_MASK, OUT_OF_RANGE,
+            channel, block.ts_ms, block.value, block.quality, scores, NO_VALUE_MASK, OUT_OF_RANGE,
             t.chan_ptr, t.chan_rules, t.rule_info, t.params, self.rule_state, self.ring, self.chan_state,
             self._ev_int, self._ev_float,
         )  # fmt: skip

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from edge.detect import DetectorBank
+from edge.detect.bank import KERNELS
 from protocols.records import ReadingBlock
 from tests.edge.detect import state_worker
 from tests.edge.detect.helpers import block, channel, level
@@ -54,6 +55,20 @@ def test_statistics_count_what_happened() -> None:
         "channels": 2, "rules": 1, "steps": 1, "samples": 5, "events": 3, "raised": 1, "escalated": 1,
         "cleared": 1, "late_samples": 1, "open_alarms": 0,
     }  # fmt: skip
+
+
+@pytest.mark.skipif(not hasattr(KERNELS["rules_step"], "signatures"), reason="NUMBA_DISABLE_JIT=1")
+def test_the_warm_up_compiles_what_acquisition_blocks_need() -> None:
+    """A Modbus read plan's channel array is read-only (edge/acquisition/modbus_plan.py), and numba types
+    a read-only array apart: stepping such a block must not compile the kernels again after the warm-up
+    (it would, at the first poll, on the event loop: minutes on a Pi)."""
+    bank = DetectorBank.from_channels([channel("x", level()), channel("y")])
+    assert bank.warm_up().seconds >= 0.0
+    before = {name: list(kernel.signatures) for name, kernel in KERNELS.items()}
+    polled = ReadingBlock.of([0, 1], [1000, 1000], [25.0, 1.0], [0, 0])
+    polled.channel.flags.writeable = False
+    assert [e.level for e in bank.step(polled).events] == [2]
+    assert {name: list(kernel.signatures) for name, kernel in KERNELS.items()} == before
 
 
 def test_warm_up_and_empty_blocks() -> None:
