@@ -9,8 +9,11 @@ batch never arrived (``settle`` at once). A batch whose answer never came (a tim
 after sending, an MQTT ack that did not come in time) stays in flight, *in doubt*, until an ack that names
 its rows (a resend, or the late ack itself) settles them; they are the oldest rows, so they are resent.
 
-``begin`` refuses when an eviction started since the forwarder began selecting its batch (``generation``):
-the selection may hold rows the eviction is giving up, and the forwarder selects again. The ranges are
+``begin`` refuses when an eviction started since the forwarder began selecting its batch (``generation``),
+or is still under way: the selection may hold rows the eviction is giving up (read before its deletes
+committed, or from the tail cache before it was cleared), and the forwarder selects again. An eviction
+moves the generation on twice, when it begins (``evicting``) and once its deletes have committed
+(``evicted``), so a selection made while it ran never passes. The ranges are
 kept in ``meta.in_flight`` too, written before the batch leaves, so a crash, the restart and an eviction
 before the resend cannot turn a committed row into a dropped one either.
 """
@@ -63,12 +66,13 @@ class InFlight:
     def __init__(self, ranges: list[Range] | None = None) -> None:
         self._lock = threading.Lock()
         self._ranges = merge(ranges or [])
-        self.generation = 0  # evictions begun so far
+        self.generation = 0  # moved on when an eviction begins and again when it has ended
+        self._evicting = False
 
     def begin(self, ranges: list[Range], generation: int) -> bool:
         """Register a batch about to leave; False when an eviction began since ``generation`` was read."""
         with self._lock:
-            if generation != self.generation:
+            if generation != self.generation or self._evicting:
                 return False
             self._ranges = merge(self._ranges + list(ranges))
             return True
@@ -84,7 +88,14 @@ class InFlight:
         """An eviction begins: what it must leave alone (and no selection begun before it may be sent)."""
         with self._lock:
             self.generation += 1
+            self._evicting = True
             return list(self._ranges)
+
+    def evicted(self) -> None:
+        """The eviction's deletes have committed and no copy of its rows is left in memory."""
+        with self._lock:
+            self.generation += 1
+            self._evicting = False
 
     def ranges(self) -> list[Range]:
         with self._lock:

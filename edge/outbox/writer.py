@@ -408,10 +408,12 @@ class Writer(threading.Thread):
         except sqlite3.Error as e:
             self.counters["eviction_failures"] += 1
             log.warning("outbox %s: eviction stopped: %s", self.db_path, e)
-        with self._drop_lock:
-            self.drops.update(evicted)
-        if evicted:
-            self.cache.clear()  # a row the budget gave up must not be sent from memory
+        finally:
+            with self._drop_lock:
+                self.drops.update(evicted)
+            if evicted:
+                self.cache.clear()  # a row the budget gave up must not be sent from memory
+            self.inflight.evicted()
         self.reading_rows -= sum(evicted.values())
         self.page_bytes = budget.page_bytes(self.conn)
         self._reclaim()
