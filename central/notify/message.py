@@ -37,10 +37,11 @@ CONTEXT_NAMES = frozenset({
 })  # fmt: skip
 SMS_UCS2_CHARS = 70
 SMS_GSM_CHARS = 160
-# GSM 03.38's basic set as far as plain text needs it (the rest of ASCII but `^{}[]~|\` and backtick)
-_GSM = frozenset(
+# GSM 03.38 as far as plain text needs it: the basic set (one septet each) and its extension (two each)
+_GSM_BASIC = frozenset(
     "@$_!\"#%&'()*+,-./:;<=>? \n\r0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
+_GSM_EXTENDED = frozenset("^{}\\[~]|€")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +117,17 @@ def check_template(source: str) -> list[str]:
 def fit_sms(text: str) -> str:
     """``text`` on one line, cut to one SMS segment (with an ellipsis when cut)."""
     text = " ".join(text.split())
-    limit = SMS_GSM_CHARS if all(ch in _GSM for ch in text) else SMS_UCS2_CHARS
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in text):
+        if _septets(text) <= SMS_GSM_CHARS:
+            return text
+        while _septets(text) > SMS_GSM_CHARS - 3:
+            text = text[:-1]
+        return text + "..."  # the ellipsis character is not GSM: three dots keep the text in one
+    return text if len(text) <= SMS_UCS2_CHARS else text[: SMS_UCS2_CHARS - 1] + "…"
+
+
+def _septets(text: str) -> int:
+    return len(text) + sum(ch in _GSM_EXTENDED for ch in text)
 
 
 def _part(part: Part, lang: str, templates: TemplateSet | None, context: dict[str, Any]) -> str:
@@ -138,7 +148,7 @@ def _tidy(text: str) -> str:
 
 @functools.cache
 def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, trim_blocks=True)
+    return SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
 
 
 @functools.lru_cache(maxsize=256)

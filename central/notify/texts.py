@@ -61,12 +61,12 @@ TITLE: Final = {
 BODY: Final = {
     "zh": """\
 {{ site }} {{ level_words }}{% if kind_words %}({{ kind_words }}){% endif %}
-{% if kind in ("step", "reminder") %}已 {{ waited }} 无人确认
+{% if kind in ("step", "reminder") %}已 {{ waited }}无人确认
 {%- if kind == "reminder" %}(第 {{ n }} 次提醒){% endif %}
 {% endif %}
 监测点:{{ where }}
-{{ measured }}
-{% if forecast %}预测破坏时间:{{ forecast }}
+{% if kind not in ("clear", "close") %}{{ measured }}
+{% if forecast %}预测破坏时间:{{ forecast }}{% endif %}
 {% endif %}
 时间:{{ time }}
 查看与确认:{{ link }}
@@ -77,8 +77,8 @@ BODY: Final = {
 {%- if kind == "reminder" %} (reminder {{ n }}){% endif %}
 {% endif %}
 Where: {{ where }}
-{{ measured }}
-{% if forecast %}Forecast time of failure: {{ forecast }}
+{% if kind not in ("clear", "close") %}{{ measured }}
+{% if forecast %}Forecast time of failure: {{ forecast }}{% endif %}
 {% endif %}
 Time: {{ time }}
 View and acknowledge: {{ link }}
