@@ -104,12 +104,14 @@ def wants_short(contact: Contact) -> bool:
 
 
 def safe_url(url: str) -> str:
-    """The URL with its secrets masked, as Apprise shows it (for logs and the API)."""
+    """The URL as Apprise shows it with its secrets masked (for logs and the API), and tokens masked."""
     try:
         plugin: Any = apprise.Apprise.instantiate(url, asset=_asset())
     except Exception:
         plugin = None
-    return str(plugin.url(privacy=True)) if plugin is not None else f"{_scheme(url) or '?'}://..."
+    if plugin is None:
+        return f"{_scheme(url) or '?'}://..."
+    return mask(str(plugin.url(privacy=True)), url)  # Apprise leaves a webhook's path: it may hold a token
 
 
 async def deliver(contact: Contact, message: Message, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
@@ -170,13 +172,13 @@ def _reason(result: Any) -> str:
 
 
 _SECRET_MIN_CHARS = 8  # tokens and keys are longer; shorter parts are words (POST, hook, text)
-_HOSTLIKE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$|^\d{1,5}$")
+_HOSTLIKE = re.compile(r"^([\w.+-]+@)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$|^\d{1,5}$")  # hosts, addresses, ports
 
 
 def mask(text: str, url: str) -> str:
     """``text`` with every part of ``url`` that may be a secret (the password, tokens, keys) replaced.
 
-    Host names, addresses, ports and query keys stay: they say where a delivery failed.
+    Host names, IP and e-mail addresses, ports and query keys stay: they say where a delivery failed.
     """
     parts = urlsplit(url)
     secrets = {parts.password or ""}
