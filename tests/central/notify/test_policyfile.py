@@ -180,3 +180,10 @@ def test_the_policies_go_to_json_and_back_through_the_same_checks() -> None:
     data["policies"][0]["notify"] = ["nobody"]
     (issue,) = issues_of(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
     assert issue.startswith("notify.yaml:") and "policies[0].notify[0]: no contact 'nobody'" in issue
+
+
+def test_the_documented_policy_file_loads() -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "notifications.md").read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    source = parse_policies(example, "docs/notifications.md")
+    assert [p.name for p in source.policies.policies] == ["hazards", "tank-farm-faults"]
