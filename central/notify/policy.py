@@ -27,13 +27,14 @@ import difflib
 import itertools
 from collections import Counter
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field
 
 from protocols.modelbase import Identifier, StrictModel, at, cross_check, knows
 from protocols.records import LEVEL_BY_NAME
 
+T = TypeVar("T")
 Category = Literal["hazard", "fault", "any"]
 Language = Literal["zh", "en"]
 LEVEL_HINT = "a level name (blue, yellow, orange, red) or a number 1-4"
@@ -89,9 +90,10 @@ class Policy(StrictModel):
 
     @cross_check
     def _steps_increase(self) -> list[str]:
-        if not all(knows(s, "after_s") for s in self.escalate):
+        steps = [step for _, step in each(self.escalate, Step)]
+        if len(steps) != len(self.escalate) or not all(knows(s, "after_s") for s in steps):
             return []
-        for i, (a, b) in enumerate(itertools.pairwise(self.escalate)):
+        for i, (a, b) in enumerate(itertools.pairwise(steps)):
             if b.after_s <= a.after_s:
                 return [
                     at(
@@ -106,7 +108,7 @@ class Policy(StrictModel):
         """``(key, contact name)`` of every contact the policy names."""
         for j, name in enumerate(self.notify):
             yield f"notify[{j}]", name
-        for i, step in enumerate(self.escalate):
+        for i, step in each(self.escalate, Step):
             for j, name in enumerate(step.notify if knows(step, "notify") else ()):
                 yield f"escalate[{i}].notify[{j}]", name
 
@@ -125,11 +127,12 @@ class PolicyFile(StrictModel):
 
     @cross_check
     def _contacts_known(self) -> list[str]:
-        if not all(knows(c, "name") for c in self.contacts):
+        contacts = [c for _, c in each(self.contacts, Contact)]
+        if len(contacts) != len(self.contacts) or not all(knows(c, "name") for c in contacts):
             return []  # a contact whose name is wrong may be the one named
-        known = list(dict.fromkeys(c.name for c in self.contacts))
+        known = list(dict.fromkeys(c.name for c in contacts))
         problems = []
-        for p, policy in enumerate(self.policies):
+        for p, policy in each(self.policies, Policy):
             if not knows(policy, "notify", "escalate"):
                 continue
             for key, name in policy.contact_names():
@@ -139,8 +142,11 @@ class PolicyFile(StrictModel):
 
     @cross_check
     def _templates_known(self) -> list[str]:
+        templates: Any = self.templates  # on a partial file: whatever the file held
+        if not isinstance(templates, dict):
+            return []
         problems = []
-        for i, contact in enumerate(self.contacts):
+        for i, contact in each(self.contacts, Contact):
             if knows(contact, "template") and contact.template and contact.template not in self.templates:
                 known = sorted(self.templates)
                 message = (
@@ -150,8 +156,17 @@ class PolicyFile(StrictModel):
         return problems
 
 
-def _duplicates(key: str, items: tuple[Any, ...]) -> list[str]:
-    names = [(i, it.name) for i, it in enumerate(items) if knows(it, "name")]
+def each(items: Any, model: type[T]) -> list[tuple[int, T]]:
+    """``(index, item)`` of the items that are ``model`` (or what validated of one), for cross checks that
+    run on a partial file, where a list may hold raw values that are not."""
+    if not isinstance(items, tuple):
+        return []
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, model)]
+
+
+def _duplicates(key: str, items: tuple[Contact, ...] | tuple[Policy, ...]) -> list[str]:
+    named: list[tuple[int, Contact | Policy]] = [*each(items, Contact), *each(items, Policy)]
+    names = [(i, it.name) for i, it in named if knows(it, "name")]
     counts = Counter(name for _, name in names)
     first: dict[str, int] = {}
     problems = []

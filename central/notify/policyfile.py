@@ -18,7 +18,7 @@ import orjson
 
 from central.notify.delivery import url_problem
 from central.notify.message import check_template
-from central.notify.policy import PolicyFile
+from central.notify.policy import Contact, PolicyFile, TemplateSet, each
 from protocols.config import Validated, format_key, validate_file
 from protocols.errors import ConfigError, ConfigIssue
 from protocols.modelbase import knows
@@ -89,12 +89,15 @@ def _library_issues(v: Validated, path: str) -> list[ConfigIssue]:
     def issue(key: KeyPath, message: str) -> None:
         issues.append(ConfigIssue(path, v.lines.line_of(key), format_key(key), message))
 
-    for i, contact in enumerate(found.contacts if knows(found, "contacts") else ()):
+    for i, contact in each(found.contacts if knows(found, "contacts") else (), Contact):
         if knows(contact, "url"):
             problem = url_problem(contact.url)
             if problem:
                 issue(("contacts", i, "url"), problem)
-    for name, parts in (found.templates if knows(found, "templates") else {}).items():
+    templates = found.templates if knows(found, "templates") else {}
+    for name, parts in templates.items() if isinstance(templates, dict) else ():
+        if not isinstance(parts, TemplateSet):
+            continue
         for part in ("title", "body", "sms"):
             source = getattr(parts, part) if knows(parts, part) else None
             for problem in check_template(source) if source else ():

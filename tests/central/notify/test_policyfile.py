@@ -187,3 +187,19 @@ def test_the_documented_policy_file_loads() -> None:
     example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     source = parse_policies(example, "docs/notifications.md")
     assert [p.name for p in source.policies.policies] == ["hazards", "tank-farm-faults"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('contacts: ["json://x"]\n', ["notify.yaml:1: contacts[0]: expected a mapping of keys (got 'json://x')"]),
+        ("contacts: {a: 1}\npolicies: 5\n", ["notify.yaml:1: contacts: expected a list (got {'a': 1})",
+                                             "notify.yaml:2: policies: expected a list (got 5)"]),
+        ('contacts: [{name: a, url: "json://h/x"}]\npolicies: [{name: p, notify: [a], escalate: [5]}]\n'
+         "templates: {t: 5}\n",
+         ["notify.yaml:2: policies[0].escalate[0]: expected a mapping of keys (got 5)",
+          "notify.yaml:3: templates.t: expected a mapping of keys (got 5)"]),
+    ],
+)  # fmt: skip
+def test_wrong_shapes_are_errors_not_crashes(text: str, expected: list[str]) -> None:
+    assert issues_of(text) == expected
