@@ -19,16 +19,18 @@ shelving. Per matching policy, a round brings:
 
 A clear or a close is announced (``announce_clear`` / ``announce_close``) to everyone the policy reached in
 the alarm's latest round before it was acknowledged (its ``notify`` contacts when it never had a round). A
-clear is held back for ``flap_window_s``: a re-raise within that window cancels it and is not announced
-either (flapping), though its round still escalates and reminds. A shelved alarm sends nothing; shelving
-cancels everything pending.
+clear is held back for ``flap_window_s``: a re-raise within that window (by the edge's clock) is not
+announced either (flapping), though its round still escalates and reminds. Any new round cancels a clear
+still held back, so a clear never arrives after the raise that undid it. A shelved alarm sends nothing;
+shelving cancels everything pending.
 
 A contact reached by several policies gets one ``raise``, ``clear`` and ``close`` (the first policy in file
 order sends it); steps and reminders are per policy.
 
-Job ids are stable: ``<alarm>:<ref_ms>:<policy>:<contact>:<kind>:<n>``, where ``ref_ms`` is the round's
-start for raise, step and reminder, and the change's time for clear and close. The same change planned
-twice gives the same ids, so a receiver can drop a repeat, and the store's insert is idempotent.
+Job ids are stable: ``<alarm>:<ref_ms>:<policy>:<contact>:<kind>:<n>``, where ``ref_ms`` names the round
+(its start in the central's time, made strictly increasing per alarm: two rounds begun in one millisecond,
+as a batch of backlog can, get two names). The same change planned twice gives the same ids, so a
+receiver can drop a repeat, and the store's insert is idempotent.
 """
 
 from __future__ import annotations
@@ -70,7 +72,9 @@ ALL_KINDS = frozenset(JobKind)
 class AlarmChange:
     """An alarm as it is after one change, with what the plan needs of its past.
 
-    Times are the central's (``at_ms``: when it recorded the change), because due times count from them.
+    Due times count from ``at_ms``, the central's time of the change. The flap check alone uses the edge's
+    times (``event_ms`` and ``last_cleared_ms``, as ``alarms.cleared_ms`` holds it before the change): a
+    raise, a clear and a raise two hours apart that arrive in one batch after an outage are not a flap.
     """
 
     alarm_id: int
@@ -89,13 +93,14 @@ class AlarmChange:
     was_acknowledged: bool = False  # before the change (an escalation takes an acknowledgement back)
     acknowledged_ms: int | None = None  # when the central recorded the latest acknowledgement, if any
     round_ms: int | None = None  # the latest round's start: ``Plan.round_ms`` of the alarm's last plan
-    last_cleared_ms: int | None = None  # when the central recorded the alarm's latest clear
+    event_ms: int | None = None  # the edge's time of the event behind the change (None: an operator's)
+    last_cleared_ms: int | None = None  # the edge's time of the alarm's latest clear, before this change
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
     alarm_id: int
-    ref_ms: int  # the round's start (raise, step, reminder) or the change's time (clear, close)
+    ref_ms: int  # names the round (its start); a clear or close with no round: the change's time
     policy: str
     contact: str
     kind: JobKind
@@ -115,17 +120,9 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
-class Cancel:
-    """Pending jobs of the plan's alarm that end: of these kinds, of one policy or (None) of any."""
-
-    kinds: frozenset[JobKind]
-    policy: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Plan:
     alarm_id: int
-    cancel: tuple[Cancel, ...]
+    cancel: frozenset[JobKind]  # the alarm's pending jobs of these kinds end (before ``jobs`` are added)
     jobs: tuple[Job, ...]
     round_ms: int | None  # keep on the alarm; pass it back as ``AlarmChange.round_ms`` next time
 
@@ -145,33 +142,33 @@ def plan(change: AlarmChange, policies: PolicyFile) -> Plan:
     """The notifications ``change`` causes under ``policies`` (see the module's docstring)."""
     c = change
     if c.change is Change.SHELVED:
-        return Plan(c.alarm_id, (Cancel(ALL_KINDS),), (), c.round_ms)
+        return Plan(c.alarm_id, ALL_KINDS, (), c.round_ms)
     if c.change in (Change.ACKNOWLEDGED, Change.CLEARED, Change.CLOSED):
         return _ending(c, policies)
     if c.shelved or c.change is Change.DEESCALATED or (c.change is Change.UNSHELVED and c.status != "open"):
-        return Plan(c.alarm_id, (), (), c.round_ms)
+        return Plan(c.alarm_id, frozenset(), (), c.round_ms)
     if c.change is Change.ESCALATED and c.round_ms is not None and not c.was_acknowledged:
         return _level_rise(c, policies, c.round_ms)
     return _new_round(c, policies)  # raised, re-raised, escalated past an acknowledgement, unshelved
 
 
 def _new_round(c: AlarmChange, policies: PolicyFile) -> Plan:
+    round_ms = c.at_ms if c.round_ms is None or c.at_ms > c.round_ms else c.round_ms + 1
     jobs: list[Job] = []
-    cancel: list[Cancel] = [Cancel(WAITING_KINDS)]  # nothing should be left of an earlier round
     for p in policies.policies:
         if not matches(p, c, c.level):
             continue
         flapping = (
             c.change is Change.RERAISED
+            and c.event_ms is not None
             and c.last_cleared_ms is not None
-            and c.at_ms - c.last_cleared_ms < p.flap_window_s * 1000
+            and c.event_ms - c.last_cleared_ms < p.flap_window_s * 1000
         )
-        if flapping:
-            cancel.append(Cancel(frozenset({JobKind.CLEAR}), p.name))
-        else:
-            jobs += _raise(c, p, c.at_ms, p.notify)
-        jobs += _schedule(c, p, round_ms=c.at_ms, since_ms=c.at_ms)
-    return Plan(c.alarm_id, tuple(cancel), _one_announcement_each(jobs), c.at_ms)
+        if not flapping:
+            jobs += _raise(c, p, round_ms, p.notify)
+        jobs += _schedule(c, p, round_ms=round_ms, since_ms=c.at_ms)
+    # nothing is left of an earlier round, nor a clear held back that this round undoes
+    return Plan(c.alarm_id, WAITING_KINDS | {JobKind.CLEAR}, _one_announcement_each(jobs), round_ms)
 
 
 def _level_rise(c: AlarmChange, policies: PolicyFile, round_ms: int) -> Plan:
@@ -184,14 +181,14 @@ def _level_rise(c: AlarmChange, policies: PolicyFile, round_ms: int) -> Plan:
         else:
             jobs += _raise(c, p, round_ms, p.notify)
             jobs += _schedule(c, p, round_ms=round_ms, since_ms=c.at_ms)
-    return Plan(c.alarm_id, (), _one_announcement_each(jobs), round_ms)
+    return Plan(c.alarm_id, frozenset(), _one_announcement_each(jobs), round_ms)
 
 
 def _ending(c: AlarmChange, policies: PolicyFile) -> Plan:
-    cancel = (Cancel(WAITING_KINDS),)
     if c.change is Change.ACKNOWLEDGED or c.shelved:
-        return Plan(c.alarm_id, cancel, (), c.round_ms)
+        return Plan(c.alarm_id, WAITING_KINDS, (), c.round_ms)
     kind = JobKind.CLEAR if c.change is Change.CLEARED else JobKind.CLOSE
+    ref_ms = c.at_ms if c.round_ms is None else c.round_ms
     round_end_ms = c.at_ms  # an acknowledgement ended the round's escalation earlier
     if c.round_ms is not None and c.acknowledged_ms is not None and c.acknowledged_ms >= c.round_ms:
         round_end_ms = min(round_end_ms, c.acknowledged_ms)
@@ -203,9 +200,9 @@ def _ending(c: AlarmChange, policies: PolicyFile) -> Plan:
         contacts = p.notify if c.round_ms is None else _reached(p, c.round_ms, round_end_ms)
         hold_ms = round(p.flap_window_s * 1000) if kind is JobKind.CLEAR else 0
         jobs += [
-            Job(c.alarm_id, c.at_ms, p.name, name, kind, 0, c.at_ms + hold_ms, c.at_ms) for name in contacts
+            Job(c.alarm_id, ref_ms, p.name, name, kind, 0, c.at_ms + hold_ms, c.at_ms) for name in contacts
         ]
-    return Plan(c.alarm_id, cancel, _one_announcement_each(jobs), c.round_ms)
+    return Plan(c.alarm_id, WAITING_KINDS, _one_announcement_each(jobs), c.round_ms)
 
 
 def _raise(c: AlarmChange, p: Policy, round_ms: int, contacts: Iterable[str]) -> list[Job]:

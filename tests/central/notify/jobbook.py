@@ -27,15 +27,9 @@ class JobBook:
     sent: list[tuple[int, Job]] = field(default_factory=list)  # (when, job)
 
     def apply(self, p: Plan) -> None:
-        for cancel in p.cancel:
-            for row in self.rows.values():
-                if (
-                    row.state == "pending"
-                    and row.job.alarm_id == p.alarm_id
-                    and row.job.kind in cancel.kinds
-                    and cancel.policy in (None, row.job.policy)
-                ):
-                    row.state = "cancelled"
+        for row in self.rows.values():
+            if row.state == "pending" and row.job.alarm_id == p.alarm_id and row.job.kind in p.cancel:
+                row.state = "cancelled"
         for job in p.jobs:
             self.rows.setdefault(job.id, Row(job))
         self.round_ms[p.alarm_id] = p.round_ms
@@ -91,9 +85,11 @@ class Scenario:
         self.alarm = SimAlarm(**alarm)  # type: ignore[arg-type]
         self.book = JobBook()
 
-    def at(self, t_s: float, change: str, level: int | None = None) -> Plan:
+    def at(self, t_s: float, change: str, level: int | None = None, *, edge_s: float | None = None) -> Plan:
+        """Apply ``change`` at ``t_s`` (the central's time); the edge saw it at ``edge_s`` (default: then)."""
         a = self.alarm
         at_ms = T0_MS + round(t_s * 1000)
+        event_ms = T0_MS + round((t_s if edge_s is None else edge_s) * 1000)
         self.book.run_until(at_ms - 1, a)
         previous, was_acknowledged = a.level, a.acknowledged
         kind = Change(change)
@@ -117,12 +113,12 @@ class Scenario:
                 max_level=a.max_level, status=a.status, shelved=a.shelved, category=a.category, rule=a.rule,
                 rule_kind=a.rule_kind, site_id=a.site_id, organization_id=a.organization_id,
                 was_acknowledged=was_acknowledged, acknowledged_ms=a.acknowledged_ms,
-                round_ms=self.book.round_ms.get(a.id), last_cleared_ms=a.last_cleared_ms,
+                round_ms=self.book.round_ms.get(a.id), event_ms=event_ms, last_cleared_ms=a.last_cleared_ms,
             ),
             self.policies,
         )  # fmt: skip
         if kind is Change.CLEARED:
-            a.last_cleared_ms = at_ms
+            a.last_cleared_ms = event_ms
         self.book.apply(p)
         return p
 

@@ -168,6 +168,19 @@ def test_a_raise_after_the_flap_window_is_announced_again() -> None:
     assert len(set(ids)) == 3  # the second raise is a new message, not a repeat a receiver would drop
 
 
+def test_a_backlog_that_arrives_at_once_is_judged_by_the_edges_times() -> None:
+    s = Scenario(hazards(repeat_every_s="null", flap_window_s=300))
+    s.at(5000, "raised", level=4, edge_s=0)  # after an outage, the edge's backlog in one batch
+    s.at(5000, "cleared", edge_s=1000)
+    s.at(5000, "reraised", level=4, edge_s=2000)  # 1000 s after the clear: not a flap
+    assert s.sent(5000) == [(5000, "desk", "raise", 4), (5000, "desk", "raise", 4)]
+    s2 = Scenario(hazards(repeat_every_s="null", flap_window_s=300))
+    s2.at(5000, "raised", level=4, edge_s=0)
+    s2.at(5000, "cleared", edge_s=10)
+    s2.at(5000, "reraised", level=4, edge_s=20)  # a flap, however late it arrives
+    assert s2.sent(5000) == [(5000, "desk", "raise", 4)]
+
+
 @pytest.mark.parametrize(
     ("announce", "expected"),
     [
@@ -255,6 +268,15 @@ def test_what_a_policy_matches(policy: str, alarm: dict[str, object], expected: 
     assert matches(p, c, c.level) is expected
 
 
+def test_two_rounds_begun_in_one_millisecond_get_two_names() -> None:
+    p = hazards()
+    first = plan(change(), p)
+    second = plan(change(change=Change.RERAISED, round_ms=first.round_ms), p)  # the same batch
+    assert second.round_ms == T0_MS + 1
+    assert {j.id for j in first.jobs}.isdisjoint(j.id for j in second.jobs)
+    assert second.jobs[0].due_ms == T0_MS  # the name moved, not the time
+
+
 def test_job_ids_are_stable_and_say_what_they_are() -> None:
     p = hazards()
     first, again = plan(change(), p), plan(change(), p)
@@ -276,12 +298,14 @@ def test_the_plan_says_what_each_change_cancels() -> None:
         Change.CLEARED: frozenset({JobKind.STEP, JobKind.REMINDER}),
         Change.CLOSED: frozenset({JobKind.STEP, JobKind.REMINDER}),
         Change.SHELVED: frozenset(JobKind),
+        Change.RERAISED: frozenset({JobKind.STEP, JobKind.REMINDER, JobKind.CLEAR}),
+        Change.DEESCALATED: frozenset(),
     }
     for what, cancelled in kinds.items():
         planned = plan(change(change=what, round_ms=T0_MS - 1000), p)
-        (cancel,) = planned.cancel
-        assert (cancel.kinds, cancel.policy) == (cancelled, None)
-        assert planned.round_ms == T0_MS - 1000  # the latest round, for the next change's recipients
+        assert planned.cancel == cancelled
+        new_round = what is Change.RERAISED
+        assert planned.round_ms == (T0_MS if new_round else T0_MS - 1000)  # kept for the next change
 
 
 @pytest.mark.parametrize(
