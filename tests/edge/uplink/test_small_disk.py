@@ -61,14 +61,19 @@ async def test_a_2_mib_disk_through_an_outage_accounts_for_every_row(tmp_path: P
         async with central.serve(), forwarding(outbox, HttpUplink(settings, central.token), fw):
             loop = asyncio.get_running_loop()
             start = loop.time()
-            restored_drops = None
+            restored_peak = 0  # readings held since the link came back, at most
+            roomy_drops = None  # drops counted when the backlog had drained to half: room again
             while (now := loop.time() - start) < UP_S + CUT_S + AFTER_S:
                 if UP_S <= now < UP_S + CUT_S and proxy.up:
                     proxy.cut()
                 if now >= UP_S + CUT_S and not proxy.up:
                     proxy.restore()
-                if now >= UP_S + CUT_S + 2.0 and restored_drops is None:
-                    restored_drops = sum(outbox.statistics()["drops"].values())
+                if now >= UP_S + CUT_S and roomy_drops is None:
+                    # a machine slower than the production rate (an emulated cpu) never gets there
+                    statistics = outbox.statistics()
+                    restored_peak = max(restored_peak, statistics["readings"])
+                    if statistics["readings"] <= restored_peak // 2:
+                        roomy_drops = sum(statistics["drops"].values())
                 n = int(ROWS_PER_S * TICK_S)
                 outbox.append_readings(noisy(produced, n, rng))
                 produced += n
@@ -86,12 +91,18 @@ async def test_a_2_mib_disk_through_an_outage_accounts_for_every_row(tmp_path: P
         print(
             f"\n2 MiB disk: produced {produced} readings + {events} events; stored {stored}, dropped {dropped} "
             f"{dict(stats['drops'])}, waiting {stats['rows']}; disk-limited budget "
-            f"{stats['page_budget_bytes']} bytes of pages"
+            f"{stats['page_budget_bytes']} bytes of pages; "
+            + (
+                f"drops when the backlog had halved: {roomy_drops}"
+                if roomy_drops is not None
+                else "the backlog never halved while readings were produced: this machine forwards slower"
+            )
         )
         assert stats["disk_limited"]
         assert dropped > 0, "the disk never filled: the test proves nothing"
         assert produced + events == stored + dropped + stats["rows"], "a row is counted twice or not at all"
         assert len(central.event_seqs()) == events, "an event was dropped"
         assert min(held) > 0, "the outbox held no readings at some point although the disk had room"
-        assert sum(stats["drops"].values()) == restored_drops, "readings dropped with the link back and room"
+        if roomy_drops is not None:
+            assert dropped == roomy_drops, "readings dropped with the link back and room"
         outbox.close()
