@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from central.store.base import Store
-from central.store.rows import Token
+from central.store.records import Token
 
 PREFIX = "fwt"
 TOKEN_PATTERN = re.compile(rf"^{PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{20,100}})$")

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from central.store.rows import Alarm, GatewayChange
+from central.store.records import Alarm, GatewayChange
 
 Item = tuple[str, dict[str, Any]]  # ("alarm" | "gateway", the change as JSON-ready data)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from central.changes import ChangeHub
 from central.settings import Settings
 from central.store.base import Store
-from central.store.rows import Alarm, GatewayChange
+from central.store.records import Alarm, GatewayChange
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The API's JSON shapes, for ``/openapi.json`` and request validation.
 
-Responses are written by orjson straight from the store's dataclasses (``central.store.rows``) for speed;
+Responses are written by orjson straight from the store's dataclasses (``central.store.records``) for speed;
 these models describe the same fields (a test checks real responses against them). Requests (bodies and
 query strings) are validated by these models: text may not contain NUL characters, identifiers may not
 contain ``/``, and every number is bounded, so nothing a client sends reaches the database unchecked.

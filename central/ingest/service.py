@@ -19,7 +19,7 @@ import orjson
 
 from central.changes import ChangeHub
 from central.store.base import Store
-from central.store.rows import IngestOutcome
+from central.store.records import IngestOutcome
 from protocols.errors import WireError
 from protocols.wire import Ack, Batch, decode_batch, decompress
 

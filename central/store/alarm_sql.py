@@ -19,11 +19,11 @@ from central import alarms as lifecycle
 from central.alarms import AlarmState, Kind, Status, TransitionRefusedError
 from central.store import channels_sql
 from central.store.base import NotFoundError
-from central.store.rows import Alarm, AlarmDetail, AlarmFilter, AlarmPage, Forecast, TimelineEntry
+from central.store.records import Alarm, AlarmDetail, AlarmFilter, AlarmPage, Forecast, TimelineEntry
 from protocols.records import Event
 
 if TYPE_CHECKING:
-    from central.store.db import Db
+    from central.store.sql_store import Db
 
 CENTRAL = "central"
 

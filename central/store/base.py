@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
-from central.store.rows import (
+from central.store.records import (
     Alarm,
     AlarmDetail,
     AlarmFilter,
@@ -117,7 +117,7 @@ class Store(ABC):
 
     @abstractmethod
     def ingest(self, batch: Batch, now_ms: int, *, max_channels: int | None = None) -> IngestOutcome:
-        """Commit a decoded batch idempotently on (gateway, incarnation, seq); see ``central.store.ingest``.
+        """Commit a decoded batch idempotently on (gateway, incarnation, seq) (``central.store.batch_sql``).
         ``max_channels``: a gateway's channels at most (``ChannelLimitError`` past it)."""
 
     # ------------------------------------------------------------ tokens and sites (admin)

@@ -17,7 +17,7 @@ import orjson
 from central.alarms import ACTIVE_STATUSES
 from central.store import rollup
 from central.store.base import NotFoundError
-from central.store.rows import (
+from central.store.records import (
     Bucket,
     Channel,
     Device,
@@ -31,7 +31,7 @@ from central.store.rows import (
 from protocols.wire import SiteMeta
 
 if TYPE_CHECKING:
-    from central.store.db import Db
+    from central.store.sql_store import Db
 
 ACTIVE = "('" + "', '".join(s.value for s in ACTIVE_STATUSES) + "')"
 

@@ -27,9 +27,9 @@ import numpy as np
 import numpy.typing as npt
 from sqlite_utils import Database
 
-from central.store import ingest
-from central.store.db import Db, Row, SqlStore
-from central.store.rows import IngestOutcome
+from central.store import batch_sql
+from central.store.records import IngestOutcome
+from central.store.sql_store import Db, Row, SqlStore
 from central.store.sqlite_schema import migrations
 from protocols.wire import Batch
 
@@ -141,7 +141,7 @@ class SqliteStore(SqlStore):
         conn.execute("BEGIN IMMEDIATE")
         try:
             outcomes = [
-                ingest.ingest(
+                batch_sql.ingest(
                     handle, job.batch, job.now_ms, self.channel_ids, added, max_channels=job.max_channels
                 )
                 for job in jobs

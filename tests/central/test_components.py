@@ -13,7 +13,7 @@ from central.retention import Retention
 from central.settings import SettingsError, load_settings
 from central.silence import SilenceWatcher
 from central.store.base import Store
-from central.store.rows import GatewayChange
+from central.store.records import GatewayChange
 from tests.central.builders import T0, readings_batch
 
 # ---------------------------------------------------------------- settings

@@ -6,7 +6,7 @@ import pytest
 
 from central.alarms import TransitionRefusedError
 from central.store.base import NotFoundError, Store
-from central.store.rows import AlarmFilter
+from central.store.records import AlarmFilter
 from protocols.records import Forecast
 from protocols.wire import ChannelMeta
 from tests.central.builders import SITE, T0, event, events_batch, key, readings_batch

@@ -11,7 +11,7 @@ import numpy as np
 
 from central.store.base import Store
 from central.store.incarnations import OUTBOX_FORKED, OUTBOX_REPLACED, OUTBOX_RESTORED
-from central.store.rows import AlarmFilter
+from central.store.records import AlarmFilter
 from protocols.incarnations import LEGACY, Incarnation
 from protocols.records import ReadingBlock
 from protocols.wire import Batch

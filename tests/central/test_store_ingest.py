@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from central.store import ingest as ingest_module
+from central.store import batch_sql
 from central.store.base import Store
 from protocols.wire import ChannelMeta
 from tests.central.builders import SITE, STEP_MS, T0, event, key, readings_batch
@@ -197,7 +197,7 @@ def test_sqlite_group_commit_isolates_a_failing_batch(
     sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Batches waiting for the writer are committed together; one that fails is rolled back alone."""
-    real = ingest_module.ingest
+    real = batch_sql.ingest
 
     def failing(db: Any, batch: Any, *args: Any, **kwargs: Any) -> Any:
         outcome = real(
@@ -207,7 +207,7 @@ def test_sqlite_group_commit_isolates_a_failing_batch(
             raise RuntimeError("disk on fire")
         return outcome
 
-    monkeypatch.setattr(ingest_module, "ingest", failing)
+    monkeypatch.setattr(batch_sql, "ingest", failing)
     results: dict[str, object] = {}
 
     def send(gateway: str) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from central.store.base import NotFoundError, Store
-from central.store.rows import Token
+from central.store.records import Token
 from protocols.records import ReadingBlock
 from protocols.wire import Batch, SiteMeta
 from tests.central.builders import SITE, T0, key, readings_batch

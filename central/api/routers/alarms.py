@@ -25,7 +25,7 @@ from central.api.schemas import (
     CloseIn,
 )
 from central.store.base import NotFoundError
-from central.store.rows import AlarmFilter
+from central.store.records import AlarmFilter
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 

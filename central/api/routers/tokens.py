@@ -11,7 +11,7 @@ from central.api.responses import errors, json_response
 from central.api.schemas import TokenCreated, TokenIn, TokenList, TokenOut
 from central.auth import new_token
 from central.store.base import NotFoundError
-from central.store.rows import Token
+from central.store.records import Token
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 

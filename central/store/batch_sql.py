@@ -29,14 +29,14 @@ import orjson
 
 from central.store import alarm_sql, channels_sql, incarnations, ledger, queries, rollup
 from central.store.incarnations import Resolved
-from central.store.rows import GatewayChange, IngestOutcome
+from central.store.records import GatewayChange, IngestOutcome
 from protocols.incarnations import LEGACY, owners
 from protocols.records import Event, Level
 from protocols.wire import Batch
 from protocols.wire import seq_ranges as batch_ranges
 
 if TYPE_CHECKING:
-    from central.store.db import Db
+    from central.store.sql_store import Db
 
 ONLINE = "online"
 SILENT = "silent"

@@ -1,6 +1,6 @@
 """What the two SQL stores share: a small connection handle, thread-local connections, and the methods.
 
-The SQL that both SQLite and PostgreSQL understand is written once (``central.store.ingest``,
+The SQL that both SQLite and PostgreSQL understand is written once (``central.store.batch_sql``,
 ``central.store.alarm_sql``, ``central.store.queries``) with ``?`` placeholders; a ``Db`` handle runs it on
 one connection (the PostgreSQL handle turns ``?`` into ``%s``). What differs lives in the subclasses:
 connecting, migrations, transactions (SQLite: one writer at a time behind a lock and ``BEGIN
@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from central.store import alarm_sql, ingest, queries
+from central.store import alarm_sql, batch_sql, queries
 from central.store.base import Store
-from central.store.rows import (
+from central.store.records import (
     Alarm,
     AlarmDetail,
     AlarmFilter,
@@ -145,7 +145,7 @@ class SqlStore(Store):
     def ingest(self, batch: Batch, now_ms: int, *, max_channels: int | None = None) -> IngestOutcome:
         added: dict[str, int] = {}
         with self._write() as db:
-            outcome = ingest.ingest(db, batch, now_ms, self.channel_ids, added, max_channels=max_channels)
+            outcome = batch_sql.ingest(db, batch, now_ms, self.channel_ids, added, max_channels=max_channels)
         self.channel_ids.update(added)  # only once the new ids are committed
         return outcome
 
