@@ -23,7 +23,7 @@ from central.store.records import Alarm, AlarmDetail, AlarmFilter, AlarmPage, Fo
 from protocols.records import Event
 
 if TYPE_CHECKING:
-    from central.store.sql_store import Db
+    from central.store.handle import Db
 
 CENTRAL = "central"
 

@@ -36,7 +36,7 @@ from protocols.wire import Batch
 from protocols.wire import seq_ranges as batch_ranges
 
 if TYPE_CHECKING:
-    from central.store.sql_store import Db
+    from central.store.handle import Db
 
 ONLINE = "online"
 SILENT = "silent"

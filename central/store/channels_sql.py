@@ -9,7 +9,7 @@ from protocols.records import split_channel_key
 from protocols.wire import ChannelMeta
 
 if TYPE_CHECKING:
-    from central.store.sql_store import Db
+    from central.store.handle import Db
 
 IN_CHUNK = 500  # keys per IN (...) list
 

@@ -34,7 +34,7 @@ import numpy.typing as npt
 from protocols.incarnations import Incarnation, owners
 
 if TYPE_CHECKING:
-    from central.store.sql_store import Db
+    from central.store.handle import Db
 
 SEQ_SPAN = 1 << 53  # wire seqs are below this
 MAX_EPOCH = 1023  # epoch * SEQ_SPAN + seq stays below 2^63

@@ -20,9 +20,10 @@ import numpy.typing as npt
 import orjson
 import psycopg
 
+from central.store.handle import LATEST_CONFLICT, ROLLUP_CONFLICT, Db, Row
 from central.store.pgcopy import COLUMNS, readings_copy
 from central.store.postgres_schema import LOCK_KEY, MIGRATIONS
-from central.store.sql_store import LATEST_CONFLICT, ROLLUP_CONFLICT, Db, Row, SqlStore
+from central.store.sql_store import SqlStore
 
 
 @functools.lru_cache(maxsize=512)

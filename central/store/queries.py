@@ -31,7 +31,7 @@ from central.store.records import (
 from protocols.wire import SiteMeta
 
 if TYPE_CHECKING:
-    from central.store.sql_store import Db
+    from central.store.handle import Db
 
 ACTIVE = "('" + "', '".join(s.value for s in ACTIVE_STATUSES) + "')"
 

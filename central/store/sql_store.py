@@ -1,26 +1,24 @@
-"""What the two SQL stores share: a small connection handle, thread-local connections, and the methods.
+"""What the two SQL stores share: thread-local connections, and the methods.
 
 The SQL that both SQLite and PostgreSQL understand is written once (``central.store.batch_sql``,
-``central.store.alarm_sql``, ``central.store.queries``) with ``?`` placeholders; a ``Db`` handle runs it on
-one connection (the PostgreSQL handle turns ``?`` into ``%s``). What differs lives in the subclasses:
-connecting, migrations, transactions (SQLite: one writer at a time behind a lock and ``BEGIN
-IMMEDIATE``; PostgreSQL: ordinary transactions, the gateway row lock serialising one gateway's batches),
-and the bulk insert of readings (``executemany`` vs binary ``COPY``).
+``central.store.alarm_sql``, ``central.store.queries``) with ``?`` placeholders; a ``Db`` handle
+(``central.store.handle``) runs it on one connection (the PostgreSQL handle turns ``?`` into ``%s``).
+What differs lives in the subclasses: connecting, migrations, transactions (SQLite: one writer at a time
+behind a lock and ``BEGIN IMMEDIATE``; PostgreSQL: ordinary transactions, the gateway row lock serialising
+one gateway's batches), and the bulk insert of readings (``executemany`` vs binary ``COPY``).
 """
 
 from __future__ import annotations
 
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from abc import abstractmethod
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from central.store import alarm_sql, batch_sql, queries
 from central.store.base import Store
+from central.store.handle import Db
 from central.store.records import (
     Alarm,
     AlarmDetail,
@@ -39,75 +37,6 @@ from central.store.records import (
     Token,
 )
 from protocols.wire import Batch, SiteMeta
-
-Row = tuple[Any, ...]
-
-# The upserts' conflict clauses, shared by both stores (all SET expressions see the row's old values).
-LATEST_CONFLICT = (
-    "ON CONFLICT (channel_id) DO UPDATE SET ts_ms = excluded.ts_ms, seq = excluded.seq, "
-    "value = excluded.value, quality = excluded.quality "
-    "WHERE excluded.ts_ms > latest.ts_ms OR (excluded.ts_ms = latest.ts_ms AND excluded.seq > latest.seq)"
-)
-_NEWER = (
-    "(excluded.last_ts > rollup_hour.last_ts OR "
-    "(excluded.last_ts = rollup_hour.last_ts AND excluded.last_seq > rollup_hour.last_seq))"
-)
-ROLLUP_CONFLICT = (
-    "ON CONFLICT (channel_id, hour_ms) DO UPDATE SET "
-    "n = rollup_hour.n + excluded.n, total = rollup_hour.total + excluded.total, "
-    "lo = CASE WHEN excluded.lo < rollup_hour.lo THEN excluded.lo ELSE rollup_hour.lo END, "
-    "hi = CASE WHEN excluded.hi > rollup_hour.hi THEN excluded.hi ELSE rollup_hour.hi END, "
-    f"last_value = CASE WHEN {_NEWER} THEN excluded.last_value ELSE rollup_hour.last_value END, "
-    f"last_seq = CASE WHEN {_NEWER} THEN excluded.last_seq ELSE rollup_hour.last_seq END, "
-    f"last_ts = CASE WHEN {_NEWER} THEN excluded.last_ts ELSE rollup_hour.last_ts END"
-)
-UPSERT_LATEST = (
-    "INSERT INTO latest (channel_id, ts_ms, seq, value, quality) VALUES (?, ?, ?, ?, ?) " + LATEST_CONFLICT  # noqa: S608
-)
-UPSERT_ROLLUP = (
-    "INSERT INTO rollup_hour (channel_id, hour_ms, n, total, lo, hi, last_ts, last_seq, last_value) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) " + ROLLUP_CONFLICT
-)
-
-
-class Db(ABC):
-    """One connection, with the few calls the shared SQL needs."""
-
-    @abstractmethod
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        rows = self.all(sql, params)
-        return rows[0] if rows else None
-
-    @abstractmethod
-    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Execute a statement; the number of rows it changed."""
-
-    @abstractmethod
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-
-    def upsert_latest(self, rows: Sequence[tuple[int, int, int, float | None, int]]) -> None:
-        """Make these (channel_id, ts_ms, seq, value, quality) the latest values where they are newer."""
-        self.many(UPSERT_LATEST, rows)
-
-    def upsert_rollups(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Fold ``central.store.rollup.hourly`` rows into ``rollup_hour``."""
-        self.many(UPSERT_ROLLUP, rows)
-
-    @abstractmethod
-    def insert_readings(
-        self,
-        channel_id: npt.NDArray[np.int64],
-        ts_ms: npt.NDArray[np.int64],
-        seq: npt.NDArray[np.int64],
-        value: npt.NDArray[np.float64],
-        quality: npt.NDArray[np.int64],
-        *,
-        epoch: npt.NDArray[np.int64],
-    ) -> None:
-        """Insert readings (NaN values as NULL) into ``readings``; ``epoch`` is each one's outbox epoch
-        (``central.store.incarnations``), part of the key where the store has a unique one."""
 
 
 class SqlStore(Store):

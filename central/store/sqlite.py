@@ -28,8 +28,9 @@ import numpy.typing as npt
 from sqlite_utils import Database
 
 from central.store import batch_sql
+from central.store.handle import Db, Row
 from central.store.records import IngestOutcome
-from central.store.sql_store import Db, Row, SqlStore
+from central.store.sql_store import SqlStore
 from central.store.sqlite_schema import migrations
 from protocols.wire import Batch
 
