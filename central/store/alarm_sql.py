@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,14 +22,14 @@ from central.store.records import Alarm, AlarmDetail, AlarmFilter, AlarmPage, Fo
 from protocols.records import Event
 
 if TYPE_CHECKING:
-    from central.store.handle import Db
+    from central.store.handle import Db, Named
 
 CENTRAL = "central"
 
 ALARM_SELECT = (
-    "SELECT a.id, c.key, a.rule, g.site_id, c.gateway_id, a.status, a.level, a.max_level, a.opened_ms, "
-    "a.updated_ms, a.message, a.value, a.forecast, a.acknowledged_ms, a.acknowledged_by, a.cleared_ms, "
-    "a.closed_ms, a.closed_by, a.handling "
+    "SELECT a.id, c.key AS channel, a.rule, g.site_id, c.gateway_id, a.status, a.level, a.max_level, "
+    "a.opened_ms, a.updated_ms, a.message, a.value, a.forecast, a.acknowledged_ms, a.acknowledged_by, "
+    "a.cleared_ms, a.closed_ms, a.closed_by, a.handling "
     "FROM alarms a JOIN channels c ON c.id = a.channel_id LEFT JOIN gateways g ON g.id = c.gateway_id"
 )
 TIMELINE_SELECT = (
@@ -46,12 +45,12 @@ def _forecast(text: str | None) -> Forecast | None:
     return Forecast(int(f["failure_ts_ms"]), float(f["r2"]), int(f["points"]))
 
 
-def _alarm(row: Sequence[Any]) -> Alarm:
-    r = row
-    return Alarm(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], _forecast(r[12]),
-        r[13], r[14], r[15], r[16], r[17], r[18],
-    )  # fmt: skip
+def _alarm(row: Named) -> Alarm:
+    return Alarm(**{**row, "forecast": _forecast(row["forecast"])})
+
+
+def _timeline_entry(row: Named) -> TimelineEntry:
+    return TimelineEntry(**{**row, "forecast": _forecast(row["forecast"])})
 
 
 def _forecast_json(event: Event) -> str | None:
@@ -252,18 +251,15 @@ def alarms_by_id(db: Db, ids: list[int]) -> list[Alarm]:
     if not ids:
         return []
     marks = ", ".join("?" * len(ids))
-    return [_alarm(r) for r in db.all(f"{ALARM_SELECT} WHERE a.id IN ({marks}) ORDER BY a.id", ids)]
+    return [_alarm(r) for r in db.named(f"{ALARM_SELECT} WHERE a.id IN ({marks}) ORDER BY a.id", ids)]
 
 
 def alarm_detail(db: Db, alarm_id: int) -> AlarmDetail:
-    row = db.one(f"{ALARM_SELECT} WHERE a.id = ?", (alarm_id,))
-    if row is None:
+    found = db.named(f"{ALARM_SELECT} WHERE a.id = ?", (alarm_id,))
+    if not found:
         raise NotFoundError(f"no alarm {alarm_id}")
-    timeline = [
-        TimelineEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _forecast(r[8]))
-        for r in db.all(TIMELINE_SELECT, (alarm_id,))
-    ]
-    return AlarmDetail(_alarm(row), timeline)
+    timeline = [_timeline_entry(r) for r in db.named(TIMELINE_SELECT, (alarm_id,))]
+    return AlarmDetail(_alarm(found[0]), timeline)
 
 
 def alarms(db: Db, where: AlarmFilter) -> AlarmPage:
@@ -290,7 +286,7 @@ def alarms(db: Db, where: AlarmFilter) -> AlarmPage:
         f"LEFT JOIN gateways g ON g.id = c.gateway_id{sql_where}",
         params,
     )
-    rows = db.all(
+    rows = db.named(
         f"{ALARM_SELECT}{sql_where} ORDER BY a.id DESC LIMIT ? OFFSET ?", [*params, where.limit, where.offset]
     )
     return AlarmPage([_alarm(r) for r in rows], int(total[0]) if total else 0)

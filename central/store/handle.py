@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 Row = tuple[Any, ...]
+Named = dict[str, Any]  # a row by column name (the SELECT's names, ``AS`` included)
 
 # The upserts' conflict clauses, shared by both stores (all SET expressions see the row's old values).
 LATEST_CONFLICT = (
@@ -54,6 +55,10 @@ class Db(ABC):
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = self.all(sql, params)
         return rows[0] if rows else None
+
+    @abstractmethod
+    def named(self, sql: str, params: Sequence[Any] = ()) -> list[Named]:
+        """``all``, each row a dict by column name: records are built by name, never by position."""
 
     @abstractmethod
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:

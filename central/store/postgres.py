@@ -19,8 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 import psycopg
+from psycopg.rows import dict_row
 
-from central.store.handle import LATEST_CONFLICT, ROLLUP_CONFLICT, Db, Row
+from central.store.handle import LATEST_CONFLICT, ROLLUP_CONFLICT, Db, Named, Row
 from central.store.pgcopy import COLUMNS, readings_copy
 from central.store.postgres_schema import LOCK_KEY, MIGRATIONS
 from central.store.sql_store import SqlStore
@@ -51,6 +52,11 @@ class PgDb(Db):
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         cur = self.conn.execute(placeholders(sql), params or None)
         return cur.fetchall() if cur.description is not None else []
+
+    def named(self, sql: str, params: Sequence[Any] = ()) -> list[Named]:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(placeholders(sql), params or None)
+            return cur.fetchall() if cur.description is not None else []
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self.conn.execute(placeholders(sql), params or None).rowcount

@@ -31,7 +31,7 @@ from central.store.records import (
 from protocols.wire import SiteMeta
 
 if TYPE_CHECKING:
-    from central.store.handle import Db
+    from central.store.handle import Db, Named
 
 ACTIVE = "('" + "', '".join(s.value for s in ACTIVE_STATUSES) + "')"
 
@@ -50,12 +50,12 @@ TOKEN_SELECT = "SELECT id, name, role, gateway_id, created_ms, revoked_ms, secre
 
 
 def token(db: Db, token_id: str) -> Token | None:
-    row = db.one(f"{TOKEN_SELECT} WHERE id = ?", (token_id,))
-    return None if row is None else Token(*row)
+    found = db.named(f"{TOKEN_SELECT} WHERE id = ?", (token_id,))
+    return Token(**found[0]) if found else None
 
 
 def tokens(db: Db) -> list[Token]:
-    return [Token(*r) for r in db.all(f"{TOKEN_SELECT} ORDER BY created_ms, id")]
+    return [Token(**r) for r in db.named(f"{TOKEN_SELECT} ORDER BY created_ms, id")]
 
 
 def revoke_token(db: Db, token_id: str, now_ms: int) -> Token:
@@ -131,10 +131,11 @@ def sites(db: Db) -> list[Site]:
         "SELECT site_id, id FROM gateways WHERE site_id IS NOT NULL ORDER BY id"
     ):
         members[site_id].append(gateway_id)
-    return [
-        Site(r[0], r[1], r[2], r[3], r[4], *worst.get(r[0], (0, 0)), members.get(r[0], []))
-        for r in db.all("SELECT id, name, type, latitude_deg, longitude_deg FROM sites ORDER BY id")
-    ]
+    out = []
+    for r in db.named("SELECT id, name, type, latitude_deg, longitude_deg FROM sites ORDER BY id"):
+        worst_level, open_alarms = worst.get(r["id"], (0, 0))
+        out.append(Site(**r, worst_level=worst_level, open_alarms=open_alarms, gateways=members[r["id"]]))
+    return out
 
 
 def device_locations(db: Db) -> list[DeviceLocation]:
@@ -168,19 +169,16 @@ GATEWAY_SELECT = (
 
 def gateways(db: Db, gateway_id: str | None = None) -> list[Gateway]:
     if gateway_id is None:
-        rows = db.all(f"{GATEWAY_SELECT} ORDER BY id")
+        rows = db.named(f"{GATEWAY_SELECT} ORDER BY id")
     else:
-        rows = db.all(f"{GATEWAY_SELECT} WHERE id = ?", (gateway_id,))
-    out = []
-    for r in rows:
-        heartbeat = None if r[9] is None else orjson.loads(r[9])
-        out.append(
-            Gateway(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], heartbeat, r[10], int(r[11]), r[12],
-                int(r[13]),
-            )
-        )  # fmt: skip
-    return out
+        rows = db.named(f"{GATEWAY_SELECT} WHERE id = ?", (gateway_id,))
+    return [_gateway(r) for r in rows]
+
+
+def _gateway(row: Named) -> Gateway:
+    text = row.pop("heartbeat")
+    row["outbox_changes"], row["outbox_lost_seqs"] = int(row["outbox_changes"]), int(row["outbox_lost_seqs"])
+    return Gateway(**row, heartbeat=None if text is None else orjson.loads(text))
 
 
 def silent_gateways(
@@ -224,19 +222,18 @@ def channels(
 ) -> list[Channel]:
     where, params = _filters(site_id, gateway_id, device)
     limit, more = _page(page)
-    rows = db.all(
+    rows = db.named(
         "SELECT c.id, c.key, c.gateway_id, c.device, c.point, g.site_id, c.unit, c.profile, c.latitude_deg, "  # noqa: S608
         "c.longitude_deg, c.range_min, c.range_max, c.first_seen_ms FROM channels c "
         f"LEFT JOIN gateways g ON g.id = c.gateway_id{where} ORDER BY c.key{limit}",
         [*params, *more],
     )
-    return [
-        Channel(
-            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-            None if r[10] is None else (r[10], r[11]), r[12],
-        )
-        for r in rows
-    ]  # fmt: skip
+    return [_channel(r) for r in rows]
+
+
+def _channel(row: Named) -> Channel:
+    low, high = row.pop("range_min"), row.pop("range_max")
+    return Channel(**row, physical_range=None if low is None else (low, high))
 
 
 def devices(db: Db, site_id: str | None, gateway_id: str | None) -> list[Device]:
@@ -316,10 +313,11 @@ def latest(
 ) -> list[Latest]:
     source, params = _latest_where(site_id, gateway_id, device, keys)
     limit, more = _page(page)
-    rows = db.all(
-        f"SELECT c.key, l.ts_ms, l.value, l.quality, l.seq {source} ORDER BY c.key{limit}", [*params, *more]
+    rows = db.named(
+        f"SELECT c.key AS channel, l.ts_ms, l.value, l.quality, l.seq {source} ORDER BY c.key{limit}",
+        [*params, *more],
     )
-    return [Latest(*r) for r in rows]
+    return [Latest(**r) for r in rows]
 
 
 def count_latest(

@@ -28,7 +28,7 @@ import numpy.typing as npt
 from sqlite_utils import Database
 
 from central.store import batch_sql
-from central.store.handle import Db, Row
+from central.store.handle import Db, Named, Row
 from central.store.records import IngestOutcome
 from central.store.sql_store import SqlStore
 from central.store.sqlite_schema import migrations
@@ -50,6 +50,11 @@ class SqliteDb(Db):
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.conn.execute(sql, params).fetchall()
+
+    def named(self, sql: str, params: Sequence[Any] = ()) -> list[Named]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self.conn.execute(sql, params).rowcount
