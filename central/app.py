@@ -2,9 +2,10 @@
 
 The lifespan opens the store (or takes the one given, for tests), applies migrations, builds the
 services, and runs the background work in one TaskGroup of named tasks: the MQTT ingest (when
-``settings.mqtt`` is set), the silence watcher, retention (when ``settings.retention_days`` is set), and
-on PostgreSQL the change relay that brings the other central processes' changes to this one's streams.
-On shutdown it cancels them and closes the store it opened. Nothing is built at import time.
+``settings.mqtt`` is set), the silence watcher, retention (when ``settings.retention_days`` is set), and,
+when the store has a change feed (a database shared by several processes), the change relay that brings
+the other central processes' changes to this one's streams. On shutdown it cancels them and closes the
+store it opened. Nothing is built at import time.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from central.services import LifespanState, Services
 from central.settings import Settings
 from central.silence import SilenceWatcher
 from central.store import Store, open_store
-from central.store.postgres import PostgresStore
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +64,10 @@ def wall_clock_ms() -> int:
 def build_services(settings: Settings, store: Store, clock_ms: Callable[[], int]) -> Services:
     hub = ChangeHub(settings.stream_queue_size)
     relay = None
-    if isinstance(store, PostgresStore):  # other central processes may share the database
+    feed = store.change_feed()
+    if feed is not None:  # other central processes may share the database
         hub.relay = lambda items: store.call(store.announce, hub.origin, items)
-        relay = ChangeRelay(store.url, hub, store)
+        relay = ChangeRelay(feed, hub, store)
     store.max_waiting = settings.db_max_waiting
     ingestor = Ingestor(
         store,

@@ -1,11 +1,11 @@
-"""Changes made by the other central processes on one PostgreSQL, delivered to this one's subscribers.
+"""Changes made by the other central processes on one database, delivered to this one's subscribers.
 
-Each process announces its alarm and gateway changes with ``pg_notify`` on ``fieldwatch_changes``
-(``PostgresStore.announce``, after the commit) and listens on the same channel here, on a connection of
-its own. Its own notifications (same ``origin``) are skipped: they were delivered locally already. A
-change too large for a notification travels as a reference and is read back from the store. The
-listener reconnects with capped, jittered backoff; changes announced while it is away are not replayed
-(subscribers read the state from the API when they reconnect, as after any cut).
+Each process announces its alarm and gateway changes through its store (``Store.announce``, after the commit;
+on PostgreSQL ``pg_notify`` on ``fieldwatch_changes``) and listens to the store's change feed here
+(``Store.change_feed``, on a connection of its own). Its own notifications (same ``origin``) are skipped: they
+were delivered locally already. A change too large for a notification travels as a reference and is read back
+from the store. The listener reconnects with capped, jittered backoff; changes announced while it is away are
+not replayed (subscribers read the state from the API when they reconnect, as after any cut).
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ import logging
 import random
 
 import orjson
-import psycopg
 
 from central.changes import ChangeHub
-from central.store.base import NotFoundError, Store
-from central.store.postgres import NOTIFY_CHANNEL
+from central.store.base import ChangeFeed, FeedLostError, NotFoundError, Store
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +27,8 @@ BACKOFF_MAX_S = 30.0
 
 
 class ChangeRelay:
-    def __init__(self, url: str, hub: ChangeHub, store: Store) -> None:
-        self.url = url
+    def __init__(self, feed: ChangeFeed, hub: ChangeHub, store: Store) -> None:
+        self.feed = feed
         self.hub = hub
         self.store = store
         self.listening = asyncio.Event()
@@ -40,13 +38,12 @@ class ChangeRelay:
         attempt = 0
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                async with self.feed.listen() as payloads:
                     self.listening.set()
                     attempt = 0
-                    async for note in conn.notifies():
-                        await self._deliver(note.payload)
-            except psycopg.Error as e:
+                    async for payload in payloads:
+                        await self._deliver(payload)
+            except FeedLostError as e:
                 self.listening.clear()
                 self.counters["reconnects"] += 1
                 delay_s = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2**attempt) * random.uniform(0.5, 1.0)

@@ -2,7 +2,8 @@
 
 - ``protocols`` imports only the stdlib's pure modules, pydantic, numpy, orjson and yaml;
 - ``edge`` and ``central`` never import each other; ``simulator`` imports only ``protocols`` of ours;
-- each third-party transport lives in one module per side (pymodbus, pyserial, aiomqtt).
+- each third-party transport lives in one module per side (pymodbus, pyserial, aiomqtt), and the
+  PostgreSQL driver in the PostgreSQL store's modules.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ CONFINED = {
     "serial": {"edge": {"edge.serial_port"}, "simulator": None},
     "aiomqtt": {"edge": {"edge.uplink.mqtt"}, "central": {"central.ingest.mqtt"}},
     "paho": {"edge": set(), "central": set()},
+    "psycopg": {"edge": set(), "central": {"central.store.postgres", "central.store.postgres_feed"}},
 }
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from typing import Any, ParamSpec, TypeVar
 
 from central.store.records import (
@@ -49,6 +50,19 @@ class NotFoundError(LookupError):
 
 class StoreBusyError(Exception):
     """Every database thread is busy and too many calls wait already (the API answers 503)."""
+
+
+class FeedLostError(Exception):
+    """The connection a ``ChangeFeed`` listens on broke (listen again after a pause)."""
+
+
+class ChangeFeed(ABC):
+    """What the other central processes on this database announce (``Store.announce``)."""
+
+    @abstractmethod
+    def listen(self) -> AbstractAsyncContextManager[AsyncIterator[str]]:
+        """A connection of its own, listening: the payloads announced from now on; ``FeedLostError``
+        when the connection breaks (on entry or while iterating)."""
 
 
 PING_TIMEOUT_S = 2.0
@@ -224,6 +238,11 @@ class Store(ABC):
     @abstractmethod
     def purge_readings(self, before_ms: int) -> int:
         """Delete raw readings older than ``before_ms`` (latest values stay); how many went."""
+
+    def change_feed(self) -> ChangeFeed | None:
+        r"""Where the other central processes' ``announce``\s arrive (``central.relay``); ``None``: this
+        store is not shared (the default)."""
+        return None
 
     def announce(self, origin: str, items: list[tuple[str, dict[str, Any]]]) -> None:  # noqa: B027
         """Tell the other central processes on this database about these changes (``central.relay``).

@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 import psycopg
 from psycopg.rows import dict_row
 
+from central.store.base import ChangeFeed
 from central.store.handle import LATEST_CONFLICT, ROLLUP_CONFLICT, Db, Named, Row
 from central.store.pgcopy import COLUMNS, readings_copy
+from central.store.postgres_feed import NOTIFY_CHANNEL, PgChangeFeed, notification
 from central.store.postgres_schema import LOCK_KEY, MIGRATIONS
 from central.store.sql_store import SqlStore
 
@@ -94,18 +95,6 @@ class PgDb(Db):
             cp.write(stream)
 
 
-NOTIFY_CHANNEL = "fieldwatch_changes"
-MAX_NOTIFY_BYTES = 7900  # PostgreSQL refuses a payload of 8000 bytes or more
-
-
-def notification(origin: str, kind: str, data: dict[str, Any]) -> str:
-    """The payload for one change; a change too large to travel goes by reference (the alarm's id)."""
-    text = orjson.dumps({"origin": origin, "kind": kind, "data": data}).decode()
-    if len(text.encode()) > MAX_NOTIFY_BYTES:
-        text = orjson.dumps({"origin": origin, "kind": kind, "ref": data.get("id")}).decode()
-    return text
-
-
 class PostgresStore(SqlStore):
     kind = "postgresql"
 
@@ -145,6 +134,9 @@ class PostgresStore(SqlStore):
                 )
                 applied.append(name)
         return applied
+
+    def change_feed(self) -> ChangeFeed:
+        return PgChangeFeed(self.url)
 
     def announce(self, origin: str, items: list[tuple[str, dict[str, Any]]]) -> None:
         payloads = [notification(origin, kind, data) for kind, data in items]

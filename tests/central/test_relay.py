@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -12,18 +13,57 @@ import pytest
 
 from central.app import create_app
 from central.auth import Role
+from central.changes import ChangeHub
+from central.relay import ChangeRelay
 from central.settings import load_settings
+from central.store.base import ChangeFeed, FeedLostError, Store
 from central.store.postgres import PostgresStore
 from protocols.wire import encode_batch
 from tests.central.builders import event, readings_batch
 from tests.central.client import add_token, bearer
 from tests.central.serving import read_event, serving
 
-pytestmark = pytest.mark.service
-
 WAIT_S = 10.0
 
 
+class FlakyFeed(ChangeFeed):
+    """Refuses the first connection, then hears ``payloads`` and nothing more."""
+
+    def __init__(self, payloads: list[str]) -> None:
+        self.payloads = payloads
+        self.connections = 0
+
+    @asynccontextmanager
+    async def listen(self) -> AsyncIterator[AsyncIterator[str]]:
+        self.connections += 1
+        if self.connections == 1:
+            raise FeedLostError("connection refused")
+        yield self._heard()
+
+    async def _heard(self) -> AsyncIterator[str]:
+        for payload in self.payloads:
+            yield payload
+        await asyncio.Event().wait()  # the connection stays up, quiet
+
+
+async def test_the_relay_listens_again_after_losing_its_feed(sqlite_store: Store) -> None:
+    hub = ChangeHub(queue_size=8)
+    other = '{"origin": "elsewhere", "kind": "gateway", "data": {"gateway_id": "gw-1"}}'
+    own = f'{{"origin": "{hub.origin}", "kind": "gateway", "data": {{"gateway_id": "gw-2"}}}}'
+    feed = FlakyFeed([own, "not json", other])
+    relay = ChangeRelay(feed, hub, sqlite_store)
+    async with hub.subscribe() as sub, asyncio.TaskGroup() as tg:
+        task = tg.create_task(relay.run())
+        async with asyncio.timeout(WAIT_S):
+            assert await sub.queue.get() == ("gateway", {"gateway_id": "gw-1"})
+        task.cancel()
+    assert feed.connections == 2
+    assert relay.statistics() == {
+        "received": 3, "own_skipped": 1, "delivered": 1, "bad": 1, "reconnects": 1, "listening": True,
+    }  # fmt: skip
+
+
+@pytest.mark.service
 async def test_changes_reach_the_other_process_stream(pg_schema: str, tmp_path: Path) -> None:
     stores = [PostgresStore(pg_schema, threads=2) for _ in range(2)]
     stores[0].migrate()
