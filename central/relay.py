@@ -19,11 +19,11 @@ import orjson
 
 from central.changes import ChangeHub
 from central.store.base import ChangeFeed, FeedLostError, NotFoundError, Store
+from protocols.backoff import Backoff
 
 logger = logging.getLogger(__name__)
 
-BACKOFF_FIRST_S = 0.5
-BACKOFF_MAX_S = 30.0
+RECONNECT = Backoff(first_s=0.5, max_s=30.0, jitter=0.5)
 
 
 class ChangeRelay:
@@ -35,20 +35,21 @@ class ChangeRelay:
         self.counters = {"received": 0, "own_skipped": 0, "delivered": 0, "bad": 0, "reconnects": 0}
 
     async def run(self) -> None:
-        attempt = 0
+        failures = 0
+        rng = random.Random()
         while True:
             try:
                 async with self.feed.listen() as payloads:
                     self.listening.set()
-                    attempt = 0
+                    failures = 0
                     async for payload in payloads:
                         await self._deliver(payload)
             except FeedLostError as e:
                 self.listening.clear()
                 self.counters["reconnects"] += 1
-                delay_s = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2**attempt) * random.uniform(0.5, 1.0)
-                attempt = min(attempt + 1, 16)
-                (logger.warning if attempt == 1 else logger.debug)(
+                failures += 1
+                delay_s = RECONNECT.delay_s(failures, rng)
+                (logger.warning if failures == 1 else logger.debug)(
                     "change relay: %s; listening again in %.1f s", e, delay_s
                 )
                 await asyncio.sleep(delay_s)

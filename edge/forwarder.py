@@ -41,12 +41,14 @@ from edge.outbox import Outbox
 from edge.outbox.batches import BatchBuilder, PlannedBatch
 from edge.outbox.outbox import meta_hash
 from edge.uplink.base import AuthError, NotDeliveredError, TooLargeError, TransientError, Uplink
+from protocols.backoff import Backoff
 from protocols.site import Forwarding
 from protocols.wire import Ack
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S = 0.5
+BACKOFF_JITTER = 0.5
 IDLE_CHECK_S = 1.0  # the pacing loop looks at the outbox at least this often
 
 
@@ -270,9 +272,9 @@ class Forwarder:
 
     async def _failed(self, error: str, *, cap: bool = False) -> None:
         self._failures += 1
-        first = BACKOFF_FIRST_S * 2 ** min(self._failures - 1, 20)
         cap_s = self.settings.retry_max_s
-        self.backoff_s = (cap_s if cap else min(cap_s, first)) * self.rng.uniform(0.5, 1.0)
+        backoff = Backoff(min(BACKOFF_FIRST_S, cap_s), cap_s, BACKOFF_JITTER)
+        self.backoff_s = backoff.capped_s(self.rng) if cap else backoff.delay_s(self._failures, self.rng)
         if self.error_since_ms is None:
             self.error_since_ms = self.now_ms()
             log.warning("uplink %s: %s; retrying with backoff", self.uplink.name, error)

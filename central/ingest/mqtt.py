@@ -26,12 +26,12 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from central.ingest.service import GatewayMismatchError, Ingestor, peek
+from protocols.backoff import Backoff
 from protocols.wire import Ack, encode_ack
 
 logger = logging.getLogger(__name__)
 
-BACKOFF_FIRST_S = 0.5
-BACKOFF_MAX_S = 30.0
+RECONNECT = Backoff(first_s=0.5, max_s=30.0, jitter=0.5)
 
 
 class MqttIngest:
@@ -64,20 +64,21 @@ class MqttIngest:
 
     async def run(self) -> None:
         """Connect, subscribe and ingest, forever; reconnect after any broker error."""
-        attempt = 0
+        failures = 0
+        rng = random.Random()
         while True:
             try:
                 await self._session()
             except* aiomqtt.MqttError as group:
                 self.connected.clear()
                 self.counters["disconnects"] += 1
-                delay_s = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2**attempt) * random.uniform(0.5, 1.0)
-                attempt = min(attempt + 1, 16)
-                log = logger.warning if attempt == 1 else logger.debug
+                failures += 1
+                delay_s = RECONNECT.delay_s(failures, rng)
+                log = logger.warning if failures == 1 else logger.debug
                 log("MQTT %s:%d: %s; retrying in %.1f s", self.host, self.port, group.exceptions[0], delay_s)
                 await asyncio.sleep(delay_s)
             else:
-                attempt = 0
+                failures = 0
 
     async def _session(self) -> None:
         async with aiomqtt.Client(

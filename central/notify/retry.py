@@ -1,18 +1,20 @@
 """When to try a failed notification again, and when to stop: capped, jittered exponential backoff.
 
-After the k-th failed attempt the next is due ``min(max_delay_s, initial_delay_s x 2^(k-1))`` later, times
-a random factor in ``1 +- jitter`` (so jobs that failed together, when a receiver went down, do not all come
-back at once), and never later than ``max_delay_s``. After ``max_attempts`` the job has failed for good: the
-worker records the last reason on the alarm's timeline and the job stays in the outbox as ``failed``.
+After the k-th failed attempt the next is due after the project's one backoff rule (``protocols.backoff``):
+``min(max_delay_s, initial_delay_s x 2^(k-1))`` times a random factor in ``[1 - jitter, 1]`` (so jobs that
+failed together, when a receiver went down, do not all come back at once). After ``max_attempts`` the job
+has failed for good: the worker records the last reason on the alarm's timeline and the job stays in the
+outbox as ``failed``.
 
-The defaults try 12 times over about 50 minutes. The project has no shared backoff helper yet (the edge's
-supervisor and the MQTT loops each keep theirs); this one is pure so it can become it.
+The defaults try 12 times over about 50 minutes.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+
+from protocols.backoff import Backoff
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +44,7 @@ class RetryPolicy:
 
     def delay_s(self, failed_attempts: int, rng: random.Random) -> float:
         """The wait after ``failed_attempts`` (>= 1) failures in a row."""
-        base_s = min(self.max_delay_s, self.initial_delay_s * 2.0 ** min(failed_attempts - 1, 60))
-        return min(self.max_delay_s, base_s * rng.uniform(1 - self.jitter, 1 + self.jitter))
+        return Backoff(self.initial_delay_s, self.max_delay_s, self.jitter).delay_s(failed_attempts, rng)
 
     def after_failure(self, failed_attempts: int, now_ms: int, rng: random.Random) -> Retry | GiveUp:
         """What follows the ``failed_attempts``-th failure: another try at ``due_ms``, or the end."""

@@ -55,6 +55,7 @@ from edge.acquisition.supervisor import Restarts
 from edge.clock import Clock
 from edge.modbus_client import ModbusLink, ReadDeadlines, ReadResult, ReadStatus, rtu_link, tcp_link
 from edge.pipeline import Sink
+from protocols.backoff import Backoff
 from protocols.config import BoundDevice
 from protocols.errors import RemoteProtocolError
 from protocols.profile import ModbusProfile
@@ -64,8 +65,7 @@ from protocols.site import RtuBus, TcpBus
 
 log = logging.getLogger(__name__)
 
-RECONNECT_MIN_S = 0.5
-RECONNECT_MAX_S = 30.0
+RECONNECT = Backoff(first_s=0.5, max_s=30.0)
 SYNC_CHECK_S = 1.0
 NOT_CONNECTED = ReadResult(ReadStatus.DISCONNECTED, detail="not connected")
 COMM_ERROR = np.uint32(Quality.COMM_ERROR)
@@ -154,7 +154,7 @@ class ModbusBus:
         self.link: ModbusLink | None = None
         self._schedule: BusSchedule | None = None
         self._reconnect_at = 0.0
-        self._reconnect_backoff_s = RECONNECT_MIN_S
+        self._reconnect_failures = 0
         self._link_lost_logged = False
         self._synced = True
         self._sync_checked_at = -SYNC_CHECK_S
@@ -240,13 +240,13 @@ class ModbusBus:
             if self._link_lost_logged:
                 log.info("bus %s: %s connected again", self.name, self.endpoint)
             self._link_lost_logged = False
-            self._reconnect_backoff_s = RECONNECT_MIN_S
+            self._reconnect_failures = 0
             return True
         if not self._link_lost_logged:
             log.warning("bus %s: cannot open %s; retrying with backoff", self.name, self.endpoint)
             self._link_lost_logged = True
-        self._reconnect_at = now + self._reconnect_backoff_s * self._rng.uniform(0.8, 1.2)
-        self._reconnect_backoff_s = min(RECONNECT_MAX_S, self._reconnect_backoff_s * 2)
+        self._reconnect_failures += 1
+        self._reconnect_at = now + RECONNECT.delay_s(self._reconnect_failures, self._rng)
         return False
 
     # ------------------------------------------------------------------ readings and events

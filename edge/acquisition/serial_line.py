@@ -29,6 +29,7 @@ from edge.acquisition.supervisor import Restarts
 from edge.clock import Clock
 from edge.pipeline import Sink
 from edge.serial_port import PortGone, SerialPort
+from protocols.backoff import Backoff
 from protocols.config import BoundDevice
 from protocols.profile import LineProfile, NmeaProfile
 from protocols.quality import Quality
@@ -96,7 +97,8 @@ class SerialLine:
 
     async def run(self) -> None:
         """Read until cancelled, reopening the port whenever it goes away."""
-        backoff_s = REOPEN_MIN_S
+        backoff = Backoff(min(REOPEN_MIN_S, self.bus.reopen_max_s), self.bus.reopen_max_s)
+        failures = 0
         while True:
             try:
                 port = await self._open_port(
@@ -110,11 +112,11 @@ class SerialLine:
                 self.counts["open_failures"] += 1
                 log.debug("serial line %s: %s", self.name, e)
                 self._failed("port_missing")
-                await asyncio.sleep(backoff_s * self._rng.uniform(0.8, 1.2))  # real seconds: I/O backoff
-                backoff_s = min(self.bus.reopen_max_s, backoff_s * 2)
+                failures += 1
+                await asyncio.sleep(backoff.delay_s(failures, self._rng))  # real seconds: I/O backoff
                 continue
             self.counts["opens"] += 1
-            backoff_s = REOPEN_MIN_S
+            failures = 0
             try:
                 await self._read(port)
             except PortGone as e:

@@ -4,9 +4,9 @@
 normal return ends supervision; cancellation passes through (the TaskGroup is shutting down); a *fatal*
 error (by default ``ConfigError``: a bad site file will not fix itself) propagates and stops the process
 with its message. Any other exception is logged (a warning with the traceback the first time in a row,
-debug after) and the loop restarts after ``min(max_backoff_s, initial_backoff_s x 2^k)`` seconds, with
-+-``jitter`` so loops that failed together do not restart together. A run that lasted ``healthy_after_s``
-resets the backoff. ``Restarts`` counts, for the heartbeat.
+debug after) and the loop restarts after the wait ``protocols.backoff`` gives (doubling from
+``initial_backoff_s`` up to ``max_backoff_s``, jittered so loops that failed together do not restart
+together). A run that lasted ``healthy_after_s`` resets the backoff. ``Restarts`` counts, for the heartbeat.
 
 The edge's bus tasks run under it; the outbox writer and the uplink can too::
 
@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
+from protocols.backoff import Backoff
 from protocols.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,9 @@ async def supervise(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     rng: random.Random | None = None,
 ) -> None:
-    if not 0 < initial_backoff_s <= max_backoff_s:
-        raise ValueError("need 0 < initial_backoff_s <= max_backoff_s")
+    backoff = Backoff(initial_backoff_s, max_backoff_s, jitter)
     rng = rng or random.Random()
     restarts = restarts or Restarts()
-    backoff_s = initial_backoff_s
     failures_in_a_row = 0
     while True:
         started = time.monotonic()
@@ -63,14 +62,13 @@ async def supervise(
             raise
         except Exception as e:  # a supervisor's job is to survive its loop's bugs
             if time.monotonic() - started >= healthy_after_s:
-                backoff_s, failures_in_a_row = initial_backoff_s, 0
+                failures_in_a_row = 0
             failures_in_a_row += 1
             restarts.count += 1
             restarts.last_error = f"{type(e).__name__}: {e}"
-            delay_s = backoff_s * rng.uniform(1 - jitter, 1 + jitter)
+            delay_s = backoff.delay_s(failures_in_a_row, rng)
             if failures_in_a_row == 1:
                 log.warning("%s failed, restarting in %.1f s", name, delay_s, exc_info=True)
             else:
                 log.debug("%s failed again (%s), restarting in %.1f s", name, restarts.last_error, delay_s)
-            backoff_s = min(max_backoff_s, backoff_s * 2)
         await sleep(delay_s)

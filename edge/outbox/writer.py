@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import queue
+import random
 import sqlite3
 import threading
 import time
@@ -42,13 +43,14 @@ from edge.outbox import blocks, budget, rows
 from edge.outbox.cache import TailCache
 from edge.outbox.inflight import InFlight
 from edge.outbox.ops import Op, OpResult, settle
+from protocols.backoff import Backoff
 from protocols.records import Event, ReadingBlock
 
 log = logging.getLogger(__name__)
 
 PR_SET_NAME = 15
 LIVENESS_S = 1.0  # the thread wakes at least this often, so a watchdog can tell it is alive
-RETRY_MAX_S = 5.0
+RETRY = Backoff(first_s=0.1, max_s=5.0)  # a failed commit (disk full, I/O error) is tried again
 UNHEALTHY_AFTER_S = 30.0  # a writer that has not committed pending rows for this long is not healthy
 BUDGET_CHECK_S = 1.0  # the pages are measured (and the budget checked) at least this often
 # What a commit can add to the pages, at most: a reading takes at most 28 bytes in its block (before
@@ -180,7 +182,8 @@ class Writer(threading.Thread):
     def run(self) -> None:
         _name_os_thread(b"outbox-writer")
         stop: _Stop | None = None
-        backoff_s = 0.1
+        failures = 0
+        rng = random.Random()
         while stop is None:
             self.alive_at = time.monotonic()
             stop = self._gather()
@@ -188,13 +191,13 @@ class Writer(threading.Thread):
                 continue
             try:
                 self._commit()
-                backoff_s = 0.1
+                failures = 0
             except sqlite3.Error as e:
                 self._failed(e)
                 if stop is not None:
                     break
-                time.sleep(backoff_s)
-                backoff_s = min(RETRY_MAX_S, backoff_s * 2)
+                failures += 1
+                time.sleep(RETRY.delay_s(failures, rng))
             except Exception as e:  # a bug must not kill the only writer: drop what caused it, counted
                 log.exception("outbox %s: unexpected error; dropping the pending rows", self.db_path)
                 self._discard(e)

@@ -30,14 +30,14 @@ import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
 from edge.uplink.base import AuthError, NotDeliveredError, Outgoing, TransientError
+from protocols.backoff import Backoff
 from protocols.errors import WireError
 from protocols.site import MqttUplink as MqttUplinkSettings
 from protocols.wire import Ack, decode_ack
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FIRST_S = 0.5
-BACKOFF_MAX_S = 30.0
+RECONNECT = Backoff(first_s=0.5, max_s=30.0, jitter=0.5)
 CONNECT_WAIT_S = 5.0  # a send while (re)connecting waits this long for the connection before failing
 NOT_AUTHORIZED = (4, 5, 134, 135)  # CONNACK codes: bad credentials, not authorised (3.1.1 and 5)
 
@@ -71,21 +71,22 @@ class MqttUplink:
         self._connected = asyncio.Event()
         self._waiting: dict[int, asyncio.Future[Ack]] = {}
         self._auth_error = ""
+        self._rng = random.Random()
 
     # ------------------------------------------------------------------ the connection
 
     async def run(self) -> None:
         """Stay connected and read acks, until cancelled."""
-        attempt = 0
+        failures = 0
         while True:
             try:
                 await self._session()
-                attempt = 0
+                failures = 0
             except aiomqtt.MqttError as e:
                 self._lost(e)
-                attempt = min(attempt + 1, 16)
-                delay_s = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-                (log.warning if attempt == 1 else log.debug)(
+                failures += 1
+                delay_s = RECONNECT.delay_s(failures, self._rng)
+                (log.warning if failures == 1 else log.debug)(
                     "MQTT %s:%d: %s; reconnecting in %.1f s", self.host, self.port, e, delay_s
                 )
                 await asyncio.sleep(delay_s)
