@@ -39,6 +39,20 @@ INSERT_READINGS = (
 )
 
 
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: ``BEGIN IMMEDIATE`` (the write lock at once), commit at the end, roll back on
+    any exception (the edge's outbox has the same: ``edge.outbox.transaction``)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def path_of(url: str) -> Path:
     """``sqlite:///relative/path`` or ``sqlite:////absolute/path`` -> the file's path."""
     return Path(urlsplit(url).path[1:])
@@ -142,21 +156,14 @@ class SqliteStore(SqlStore):
         """(Savepoints would isolate each batch, but cost a statement journal: a third more per insert.)"""
         handle = self._db()
         assert isinstance(handle, SqliteDb)
-        conn = handle.conn
         added: dict[str, int] = {}
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(handle.conn):
             outcomes = [
                 batch_sql.ingest(
                     handle, job.batch, job.now_ms, self.channel_ids, added, max_channels=job.max_channels
                 )
                 for job in jobs
             ]
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         self.channel_ids.update(added)
         for job, outcome in zip(jobs, outcomes, strict=True):
             job.outcome = outcome
@@ -195,11 +202,5 @@ class SqliteStore(SqlStore):
     def _write(self) -> Iterator[Db]:
         handle = self._db()
         assert isinstance(handle, SqliteDb)
-        with self._writer:
-            handle.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield handle
-            except BaseException:
-                handle.conn.execute("ROLLBACK")
-                raise
-            handle.conn.execute("COMMIT")
+        with self._writer, immediate(handle.conn):
+            yield handle

@@ -46,6 +46,7 @@ import numpy.typing as npt
 from edge.outbox import blocks
 from edge.outbox.blocks import StoredReadings
 from edge.outbox.inflight import within
+from edge.outbox.transaction import immediate
 
 LOW_WATER = 0.95  # evict down to this fraction of the page budget, so eviction is not run every commit
 CHUNK_ROWS = 20_000
@@ -176,18 +177,12 @@ def evict(conn: sqlite3.Connection, plan: Eviction, reading_rows: int, drops: Co
             break
         per_row = max(1.0, used / max(1, reading_rows - removed))
         want = min(plan.chunk_rows, math.ceil((used - target) / per_row) + 1)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             n, reason = _thin(conn, plan, want), plan.thin_reason
             if n == 0:
                 n, reason = _drop_oldest(conn, want, list(plan.exempt)), plan.drop_reason
             if n:
                 count(conn, reason, n)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         if n == 0:
             break
         drops[reason] += n

@@ -35,6 +35,7 @@ from edge.outbox.inflight import InFlight, merge, subtract
 from edge.outbox.lineage import Lineage
 from edge.outbox.ops import Op, OpResult
 from edge.outbox.reader import OutboxReader
+from edge.outbox.transaction import immediate
 from edge.outbox.writer import Writer
 from protocols.records import Event, Level, ReadingBlock, split_channel_key
 from protocols.site import Outbox as OutboxSettings
@@ -392,8 +393,7 @@ def _register(
 ) -> tuple[np.ndarray, int, list[lineage.Entry]]:
     """Give every key an outbox id (once, forever), store its metadata hash, count the boot, and start
     this run's incarnation (before any row of the run is numbered)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         conn.executemany("INSERT OR IGNORE INTO channels (key) VALUES (?)", [(c.key,) for c in channels])
         conn.executemany(
             "UPDATE channels SET meta_hash = ? WHERE key = ?", [(meta_hash(c), c.key) for c in channels]
@@ -403,11 +403,6 @@ def _register(
         boots = int(conn.execute("SELECT value FROM meta WHERE name = 'boots'").fetchone()[0])
         next_seq = int(conn.execute("SELECT value FROM meta WHERE name = 'next_seq'").fetchone()[0])
         entries = lineage.start(conn, next_seq, time.time_ns() // 1_000_000)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return np.array([ids[c.key] for c in channels], dtype=np.int64), boots, entries
 
 

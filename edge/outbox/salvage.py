@@ -34,6 +34,7 @@ import numpy as np
 
 from edge.outbox import blocks, budget, lineage
 from edge.outbox.blocks import StoredReadings
+from edge.outbox.transaction import immediate
 from protocols.incarnations import LEGACY
 from protocols.records import ReadingBlock
 
@@ -129,13 +130,9 @@ def salvage(old: Path, conn: sqlite3.Connection, report: Report) -> None:
     except sqlite3.Error as e:
         log.warning("outbox %s: cannot open the corrupt file to salvage it: %s", old, e)
         return
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        _salvage(src, conn, report)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        with immediate(conn):
+            _salvage(src, conn, report)
     finally:
         src.close()
         if readable != old:

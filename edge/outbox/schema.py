@@ -32,6 +32,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from edge.outbox import blocks, lineage
+from edge.outbox.transaction import immediate
 from protocols.records import ReadingBlock
 
 migrations = Migrations("fieldwatch-edge-outbox")
@@ -88,8 +89,7 @@ def reading_blocks(db: Database) -> None:
     if not db["readings"].exists():
         return
     while True:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             rows = conn.execute(
                 "SELECT seq, channel, ts_ms, value, quality FROM readings ORDER BY seq LIMIT ?",
                 (MIGRATE_CHUNK_ROWS,),
@@ -103,11 +103,6 @@ def reading_blocks(db: Database) -> None:
                 conn.execute("DELETE FROM readings WHERE seq <= ?", (int(seq[-1]),))
             else:
                 conn.execute("DROP TABLE readings")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         if not rows:
             return
 

@@ -43,6 +43,7 @@ from edge.outbox import blocks, budget, rows
 from edge.outbox.cache import TailCache
 from edge.outbox.inflight import InFlight
 from edge.outbox.ops import Op, OpResult, settle
+from edge.outbox.transaction import immediate
 from protocols.backoff import Backoff
 from protocols.records import Event, ReadingBlock
 
@@ -313,21 +314,16 @@ class Writer(threading.Thread):
         if sync:
             conn.execute("PRAGMA synchronous = FULL")
         self._inserted = []
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            seq, added, events, self._inserted = rows.insert(conn, p.items, seq, self.channel_ids)
-            results = [op.apply(conn) for op in p.ops]
-            conn.execute("UPDATE meta SET value = ? WHERE name = 'next_seq'", (seq,))
-            for reason, count in unpersisted.items():
-                budget.count(conn, reason, count)
-            measure = self._budget_check_due(p, added, events)
-            compacted = self._compact(conn, seq) if measure else self._compacted_through
-            pages = budget.page_bytes(conn) if measure else -1  # inside the transaction: no lock of its own
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            with immediate(conn):
+                seq, added, events, self._inserted = rows.insert(conn, p.items, seq, self.channel_ids)
+                results = [op.apply(conn) for op in p.ops]
+                conn.execute("UPDATE meta SET value = ? WHERE name = 'next_seq'", (seq,))
+                for reason, count in unpersisted.items():
+                    budget.count(conn, reason, count)
+                measure = self._budget_check_due(p, added, events)
+                compacted = self._compact(conn, seq) if measure else self._compacted_through
+                pages = budget.page_bytes(conn) if measure else -1  # in the transaction: no lock of its own
         finally:
             if sync:
                 conn.execute(f"PRAGMA synchronous = {self.synchronous}")
