@@ -26,24 +26,23 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from protocols.cli import EXIT_OK, LOG_FORMAT, command_parser, log_level, run_main
 from protocols.errors import ConfigError
 from simulator import scenario as scenarios
 from simulator.clock import clock_text
 from simulator.runtime import Options, serve
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fieldwatch-sim", description="FieldWatch field-device simulator")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser, sub = command_parser("fieldwatch-sim", "FieldWatch field-device simulator")
     listing = sub.add_parser("list", help="list the shipped scenarios")
     listing.add_argument("--json", action="store_true", help="one JSON object per scenario")
+    listing.set_defaults(run=list_scenarios)
     check = sub.add_parser("check", help="validate a scenario")
     check.add_argument("scenario", help="a shipped scenario's name or a scenario file")
+    check.set_defaults(run=check_scenario)
     run = sub.add_parser("run", help="serve a scenario's devices until stopped")
+    run.set_defaults(run=lambda args: asyncio.run(_run(args)))
     run.add_argument("--scenario", required=True, help="a shipped scenario's name or a scenario file")
     run.add_argument("--seed", type=int, default=1, help="noise seed (the same seed, the same values)")
     run.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
@@ -116,34 +115,31 @@ def workdir_or_temp(folder: Path | None) -> Iterator[Path]:
         yield Path(temp)
 
 
+def list_scenarios(args: argparse.Namespace) -> int:
+    for name in scenarios.scenario_names():
+        loaded = scenarios.load(name)
+        s = loaded.scenario
+        if args.json:
+            print(json.dumps({"name": s.name, "title": s.title, "length_s": s.length,
+                              "gateway": loaded.bound.gateway_id, "path": loaded.path}))  # fmt: skip
+        else:
+            print(f"{s.name:<14} {clock_text(s.length)}  {s.title}")
+    return EXIT_OK
+
+
+def check_scenario(args: argparse.Namespace) -> int:
+    loaded = scenarios.load(args.scenario)
+    counts = f"{len(loaded.bound.devices)} devices, {len(loaded.bound.channels)} channels"
+    print(f"{loaded.path}: ok ({counts})")
+    return EXIT_OK
+
+
+def configure_logging(verbosity: int) -> None:
+    logging.basicConfig(level=log_level(verbosity), format=LOG_FORMAT, stream=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    try:
-        if args.command == "list":
-            for name in scenarios.scenario_names():
-                loaded = scenarios.load(name)
-                s = loaded.scenario
-                if args.json:
-                    print(json.dumps({"name": s.name, "title": s.title, "length_s": s.length,
-                                      "gateway": loaded.bound.gateway_id, "path": loaded.path}))  # fmt: skip
-                else:
-                    print(f"{s.name:<14} {clock_text(s.length)}  {s.title}")
-            return EXIT_OK
-        if args.command == "check":
-            loaded = scenarios.load(args.scenario)
-            counts = f"{len(loaded.bound.devices)} devices, {len(loaded.bound.channels)} channels"
-            print(f"{loaded.path}: ok ({counts})")
-            return EXIT_OK
-        return asyncio.run(_run(args))
-    except ConfigError as e:
-        print(e.report(), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        return 130
+    return run_main(build_parser(), argv, configure_logging=configure_logging, bad_input=(ConfigError,))
 
 
 if __name__ == "__main__":
