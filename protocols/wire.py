@@ -197,11 +197,11 @@ def encode_batch(b: Batch) -> bytes:
     return orjson.dumps(batch_to_dict(b), option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def compress(body: bytes, min_bytes: int = GZIP_MIN_BYTES) -> tuple[bytes, bool]:
-    """``(payload, gzipped?)``: gzip (level 6) when the body is large enough for it to pay."""
+def compress(body: bytes, level: int = 6, min_bytes: int = GZIP_MIN_BYTES) -> tuple[bytes, bool]:
+    """``(payload, gzipped?)``: gzip at ``level`` when the body is large enough for it to pay."""
     if len(body) < min_bytes:
         return body, False
-    packed = gzip.compress(body, compresslevel=6, mtime=0)
+    packed = gzip.compress(body, compresslevel=level, mtime=0)
     return (packed, True) if len(packed) < len(body) else (body, False)
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from protocols.sqlscript import statements
+
 migrations = Migrations("fieldwatch-central")
 
 INITIAL = """
@@ -85,12 +87,6 @@ UPDATE rollup_hour SET (last_seq, last_value) = (
     AND r.ts_ms = rollup_hour.last_ts AND r.value IS NOT NULL ORDER BY r.seq DESC LIMIT 1
 );
 """
-
-
-def statements(script: str) -> list[str]:
-    """The statements of a DDL script (no ``;`` inside them): run one by one inside the migration's
-    transaction, because ``executescript`` would commit first."""
-    return [s.strip() for s in script.split(";") if s.strip()]
 
 
 INCARNATIONS = """

@@ -53,7 +53,15 @@ from edge.acquisition.schedule import BusSchedule
 from edge.acquisition.stats import BusCounters, RequestCounters
 from edge.acquisition.supervisor import Restarts
 from edge.clock import Clock
-from edge.modbus_client import ModbusLink, ReadDeadlines, ReadResult, ReadStatus, rtu_link, tcp_link
+from edge.modbus_client import (
+    NOT_CONNECTED,
+    ModbusLink,
+    ReadDeadlines,
+    ReadResult,
+    ReadStatus,
+    rtu_link,
+    tcp_link,
+)
 from edge.pipeline import Sink
 from protocols.backoff import Backoff
 from protocols.config import BoundDevice
@@ -67,7 +75,6 @@ log = logging.getLogger(__name__)
 
 RECONNECT = Backoff(first_s=0.5, max_s=30.0)
 SYNC_CHECK_S = 1.0
-NOT_CONNECTED = ReadResult(ReadStatus.DISCONNECTED, detail="not connected")
 COMM_ERROR = np.uint32(Quality.COMM_ERROR)
 BAD_FRAME = np.uint32(Quality.BAD_FRAME)
 CLOCK_UNSYNC = np.uint32(Quality.CLOCK_UNSYNC)

@@ -15,7 +15,6 @@ seqs it carries (its ``seq_ranges``), whatever gaps thinning or acks have left b
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,17 +26,9 @@ from edge.outbox.lineage import Lineage
 from edge.outbox.reader import EMPTY, MAX_SEQ, OutboxReader, StoredReadings
 from edge.uplink.base import Outgoing
 from protocols.records import Event, ReadingBlock
-from protocols.wire import GZIP_MIN_BYTES, Batch, ChannelMeta, SiteMeta, encode_batch, seq_ranges
+from protocols.wire import Batch, ChannelMeta, SiteMeta, compress, encode_batch, seq_ranges
 
 GZIP_LEVEL = 1  # on a gateway CPU is dearer than the few per cent level 6 saves on these columns
-
-
-def gzip_if_it_pays(body: bytes) -> tuple[bytes, bool]:
-    """``(payload, gzipped?)``: gzip at ``GZIP_LEVEL`` when the body is large enough for it to pay."""
-    if len(body) < GZIP_MIN_BYTES:
-        return body, False
-    packed = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
-    return (packed, True) if len(packed) < len(body) else (body, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +123,7 @@ class BatchBuilder:
         seqs = batch.seqs() if selection.events else seq  # readings: backlog then live, each in order
         if self.lineage is not None:
             batch.incarnations = self.lineage.listed(seqs)
-        payload, gzipped = gzip_if_it_pays(encode_batch(batch))
+        payload, gzipped = compress(encode_batch(batch), level=GZIP_LEVEL)
         ranges = seq_ranges(seqs)
         return PlannedBatch(
             outgoing=Outgoing(batch_id, payload, gzipped, batch.row_count, tuple(ranges)),

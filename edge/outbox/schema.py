@@ -34,6 +34,7 @@ from sqlite_utils.migrations import Migrations
 from edge.outbox import blocks, lineage
 from edge.outbox.transaction import immediate
 from protocols.records import ReadingBlock
+from protocols.sqlscript import statements
 
 migrations = Migrations("fieldwatch-edge-outbox")
 
@@ -59,11 +60,6 @@ CREATE TABLE dead_letters (
 );
 INSERT INTO meta (name, value) VALUES ('next_seq', 1), ('thinned_through', 0), ('boots', 0)
 """
-
-
-def statements(script: str) -> list[str]:
-    """One statement at a time inside the migration's transaction (``executescript`` would commit)."""
-    return [s.strip() for s in script.split(";") if s.strip()]
 
 
 @migrations(name="0001_initial")
