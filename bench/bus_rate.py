@@ -37,7 +37,7 @@ from _peers import PYTHON, ROOT, Peer, cpu_s, load_average, site_file
 from pymodbus.client import AsyncModbusSerialClient
 
 from edge.acquisition import Acquisition
-from edge.modbus_client import quiet_pymodbus_logging
+from edge.acquisition.modbus_client import quiet_pymodbus_logging
 from edge.siteconfig import load_site
 from protocols.bustiming import transaction_s
 from protocols.records import Event, ReadingBlock

@@ -44,7 +44,7 @@ from _peers import (
 )
 
 from edge.acquisition import Acquisition
-from edge.modbus_client import quiet_pymodbus_logging
+from edge.acquisition.modbus_client import quiet_pymodbus_logging
 from edge.siteconfig import load_site
 from protocols.quality import Quality
 from protocols.records import Event, ReadingBlock

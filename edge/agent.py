@@ -36,12 +36,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from edge.acquisition import Acquisition, supervise
+from edge.acquisition import Acquisition
 from edge.clock import Clock
 from edge.detect import DetectorBank, StateMismatchError, WarmUp
 from edge.forwarder import Forwarder
 from edge.heartbeat import Heartbeat
 from edge.outbox import Outbox
+from edge.supervisor import supervise
 from edge.systemd import Notifier
 from edge.uplink.base import Uplink
 from edge.uplink.http import HttpUplink, load_token

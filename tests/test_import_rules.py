@@ -30,8 +30,8 @@ MAY_IMPORT = {
 }
 # third-party package -> the modules allowed to import it, per top-level package
 CONFINED = {
-    "pymodbus": {"edge": {"edge.modbus_client"}, "simulator": None},
-    "serial": {"edge": {"edge.serial_port"}, "simulator": None},
+    "pymodbus": {"edge": {"edge.acquisition.modbus_client"}, "simulator": None},
+    "serial": {"edge": {"edge.acquisition.serial_port"}, "simulator": None},
     "aiomqtt": {"edge": {"edge.uplink.mqtt"}, "central": {"central.ingest.mqtt"}},
     "paho": {"edge": set(), "central": set()},
     "psycopg": {"edge": set(), "central": {"central.store.postgres", "central.store.postgres_feed"}},

@@ -15,8 +15,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from edge.acquisition.modbus_client import ReadDeadlines
 from edge.clock import Clock
-from edge.modbus_client import ReadDeadlines
 
 log = logging.getLogger(__name__)
 

@@ -43,17 +43,7 @@ import numpy.typing as npt
 
 from edge.acquisition.activity import BusActivity
 from edge.acquisition.health import DeviceHealth, ExceptionWatch
-from edge.acquisition.modbus_plan import (
-    ILLEGAL_DATA_VALUE,
-    PreparedRequest,
-    compile_device,
-    refused_read_hint,
-)
-from edge.acquisition.schedule import BusSchedule
-from edge.acquisition.stats import BusCounters, RequestCounters
-from edge.acquisition.supervisor import Restarts
-from edge.clock import Clock
-from edge.modbus_client import (
+from edge.acquisition.modbus_client import (
     NOT_CONNECTED,
     ModbusLink,
     ReadDeadlines,
@@ -62,7 +52,17 @@ from edge.modbus_client import (
     rtu_link,
     tcp_link,
 )
+from edge.acquisition.modbus_plan import (
+    ILLEGAL_DATA_VALUE,
+    PreparedRequest,
+    compile_device,
+    refused_read_hint,
+)
+from edge.acquisition.schedule import BusSchedule
+from edge.acquisition.stats import BusCounters, RequestCounters
+from edge.clock import Clock
 from edge.pipeline import Sink
+from edge.supervisor import Restarts
 from protocols.backoff import Backoff
 from protocols.config import BoundDevice
 from protocols.errors import RemoteProtocolError

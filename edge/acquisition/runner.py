@@ -17,9 +17,9 @@ from typing import Any
 from edge.acquisition.activity import BusActivity
 from edge.acquisition.modbus_bus import ModbusBus
 from edge.acquisition.serial_line import SerialLine
-from edge.acquisition.supervisor import supervise
 from edge.clock import Clock
 from edge.pipeline import Sink
+from edge.supervisor import supervise
 from protocols.config import BoundSite
 from protocols.site import RtuBus, SerialLineBus, TcpBus
 

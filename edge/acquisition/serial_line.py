@@ -1,6 +1,6 @@
 """One serial line sensor task: open the port, frame what arrives, hand readings on, reopen when it goes.
 
-The port is read as it delivers (``edge.serial_port``), bytes go to the sensor's sans-I/O decoder
+The port is read as it delivers (``edge.acquisition.serial_port``), bytes go to the sensor's sans-I/O decoder
 (``sensor_values.NmeaValues`` or ``LineValues``), and every value group becomes one ``ReadingBlock``
 stamped when its bytes arrived. A line profile with a ``poll_command`` gets it written every poll
 interval. Faults never end the task:
@@ -25,10 +25,10 @@ import numpy as np
 
 from edge.acquisition.health import DeviceHealth
 from edge.acquisition.sensor_values import LineValues, NmeaValues
-from edge.acquisition.supervisor import Restarts
+from edge.acquisition.serial_port import PortGone, SerialPort
 from edge.clock import Clock
 from edge.pipeline import Sink
-from edge.serial_port import PortGone, SerialPort
+from edge.supervisor import Restarts
 from protocols.backoff import Backoff
 from protocols.config import BoundDevice
 from protocols.profile import LineProfile, NmeaProfile

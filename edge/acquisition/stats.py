@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.modbus_client import ReadStatus
+from edge.acquisition.modbus_client import ReadStatus
 
 LATENCY_SAMPLES = 512
 

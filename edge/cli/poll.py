@@ -34,8 +34,8 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from edge.acquisition import Acquisition
+from edge.acquisition.modbus_client import quiet_pymodbus_logging
 from edge.clock import Clock
-from edge.modbus_client import quiet_pymodbus_logging
 from edge.siteconfig import load_site
 from protocols.config import BoundSite
 from protocols.quality import describe, exception_text

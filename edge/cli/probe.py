@@ -27,6 +27,14 @@ import math
 import sys
 from typing import Any
 
+from edge.acquisition.modbus_client import (
+    ModbusLink,
+    ReadResult,
+    ReadStatus,
+    quiet_pymodbus_logging,
+    rtu_link,
+    tcp_link,
+)
 from edge.acquisition.modbus_plan import (
     ILLEGAL_DATA_VALUE,
     PreparedRequest,
@@ -34,7 +42,6 @@ from edge.acquisition.modbus_plan import (
     refused_read_hint,
 )
 from edge.cli.poll import format_value
-from edge.modbus_client import ModbusLink, ReadResult, ReadStatus, quiet_pymodbus_logging, rtu_link, tcp_link
 from edge.siteconfig import load_profile
 from protocols.codecs import apply_scale, decode
 from protocols.config import BoundDevice

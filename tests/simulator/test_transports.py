@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.modbus_client import ReadStatus, rtu_link, tcp_link
-from edge.serial_port import SerialPort
+from edge.acquisition.modbus_client import ReadStatus, rtu_link, tcp_link
+from edge.acquisition.serial_port import SerialPort
 from protocols.codecs import decode
 from protocols.framing import NEED_DATA
 from protocols.geodesy import EnuFrame

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.modbus_client import PymodbusLink, ReadDeadlines, ReadStatus, rtu_link, tcp_link
+from edge.acquisition.modbus_client import PymodbusLink, ReadDeadlines, ReadStatus, rtu_link, tcp_link
 from simulator.modbus_slaves import SlaveMemory, SlaveServer, serve_rtu, serve_tcp
 from simulator.rs485wire import Rs485Wire, WireSettings
 

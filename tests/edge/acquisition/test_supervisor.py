@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from edge.acquisition.supervisor import Restarts, supervise
+from edge.supervisor import Restarts, supervise
 from protocols.errors import ConfigError, ConfigIssue
 
 
@@ -70,7 +70,7 @@ async def test_cancellation_passes_through() -> None:
 
 
 async def test_one_warning_per_failure_streak(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="edge.acquisition.supervisor")
+    caplog.set_level(logging.DEBUG, logger="edge.supervisor")
     await supervise("bus x", Loop(failures=3), sleep=Sleeps())
     levels = [r.levelno for r in caplog.records]
     assert levels == [logging.WARNING, logging.DEBUG, logging.DEBUG]
