@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.agent import Agent, DetectingSink, channel_metas, outbox_path, site_meta
+from edge.agent import Agent, channel_metas, outbox_path, site_meta
 from edge.clock import Clock
 from edge.detect import DetectorBank
 from edge.forwarder import Forwarder
 from edge.heartbeat import Heartbeat
 from edge.outbox import Outbox
+from edge.pipeline import DetectingSink
 from edge.siteconfig import load_site
 from edge.uplink.http import HttpUplink
 from protocols.config import BoundSite
