@@ -73,7 +73,7 @@ class Forwarder:
         self.builder = BatchBuilder(
             self.reader, gateway, channels=outbox.channels,
             channel_hashes={k: meta_hash(c) for k, c in outbox.channels.items()},
-            site=outbox.site, site_hash=outbox.site_hash, cache=outbox.writer.cache, lineage=outbox.lineage,
+            site=outbox.site, site_hash=outbox.site_hash, cache=outbox.tail, lineage=outbox.lineage,
         )  # fmt: skip
         self.max_rows = self.settings.max_batch_rows
         self.counters: Counter[str] = Counter()
@@ -108,8 +108,8 @@ class Forwarder:
 
     def _worth_waking(self) -> bool:
         """After a commit (writer thread): should the forwarder look now rather than at its own time?"""
-        w = self.outbox.writer
-        return self._wake_on_commit or w.event_rows > 0 or w.reading_rows >= self.max_rows
+        box = self.outbox
+        return self._wake_on_commit or box.waiting_events > 0 or box.waiting_readings >= self.max_rows
 
     def post_heartbeat(self, heartbeat: dict[str, Any]) -> None:
         self.heartbeat = heartbeat
@@ -148,15 +148,15 @@ class Forwarder:
     async def _pace(self) -> None:
         interval_s = self.settings.send_interval_ms / 1000
         while True:
-            w = self.outbox.writer
+            events, readings = self.outbox.waiting_events, self.outbox.waiting_readings
             waited = time.monotonic() - self._last_send
-            if w.event_rows or self.heartbeat is not None or w.reading_rows >= self.max_rows:
+            if events or self.heartbeat is not None or readings >= self.max_rows:
                 return
-            if w.reading_rows and waited >= interval_s:
+            if readings and waited >= interval_s:
                 return
             self._wake.clear()
-            self._wake_on_commit = not w.reading_rows
-            timeout = IDLE_CHECK_S if not w.reading_rows else min(IDLE_CHECK_S, interval_s - waited)
+            self._wake_on_commit = not readings
+            timeout = IDLE_CHECK_S if not readings else min(IDLE_CHECK_S, interval_s - waited)
             try:
                 async with asyncio.timeout(max(0.001, timeout)):
                     await self._wake.wait()
@@ -169,7 +169,7 @@ class Forwarder:
         """Select and encode the next batch (worker thread); None when nothing may go now."""
         self._refill_tokens()
         self._generation = self.outbox.inflight.generation  # before selecting (``Outbox.sending``)
-        has_events = self.outbox.writer.event_rows > 0
+        has_events = self.outbox.waiting_events > 0
         selection = self.builder.select(
             self.max_rows, self.live_mark(), self._backlog_allowed(), has_events=has_events
         )
@@ -312,7 +312,7 @@ class Forwarder:
         return int(self._tokens) if self._tokens >= self._backlog_step() or self._live_waiting() else 0
 
     def _live_waiting(self) -> bool:
-        return self.outbox.writer.event_rows > 0 or self.outbox.produced_through > self.live_mark()
+        return self.outbox.waiting_events > 0 or self.outbox.produced_through > self.live_mark()
 
     async def _wait_for_tokens(self) -> None:
         """Nothing may go now: only backlog is left and its budget has not made a step yet (wait for

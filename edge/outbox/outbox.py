@@ -31,6 +31,7 @@ import numpy as np
 import orjson
 
 from edge.outbox import blocks, lineage, salvage, schema
+from edge.outbox.cache import TailCache
 from edge.outbox.inflight import InFlight, merge, subtract
 from edge.outbox.lineage import Lineage
 from edge.outbox.ops import Op, OpResult
@@ -312,6 +313,21 @@ class Outbox:
     def produced_through(self) -> int:
         """The highest seq committed so far (0: none)."""
         return self.writer.next_seq - 1
+
+    @property
+    def waiting_events(self) -> int:
+        """Events committed and not yet acknowledged (the forwarder sends them first)."""
+        return self.writer.event_rows
+
+    @property
+    def waiting_readings(self) -> int:
+        """Readings committed and not yet acknowledged or given up."""
+        return self.writer.reading_rows
+
+    @property
+    def tail(self) -> TailCache:
+        """The newest committed readings in memory: the batch builder reads the live tail from here."""
+        return self.writer.cache
 
     @property
     def synchronous_full(self) -> bool:
