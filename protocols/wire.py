@@ -10,8 +10,8 @@ A batch is one JSON object (orjson), gzip-compressed when that pays::
                  "level": 2, "previous_level": 1, "value": 12.5, "message": "...",
                  "forecast": {"failure_ts_ms": ..., "r2": 0.93, "points": 40} | null}],
      "site": {"id", "name", "type", "latitude_deg", "longitude_deg"} | null,
-     "channels": [{"key", "device", "point", "unit", "profile", "latitude_deg", "longitude_deg",
-                   "physical_range": [min, max] | null}],
+     "channels": [{"key", "unit", "profile", "latitude_deg", "longitude_deg",
+                   "physical_range": [min, max] | null}],           # device and point: from the key
      "heartbeat": {...} | null,
      "incarnations": [{"id", "first_seq", "parent"}, ...]}   # optional: which outbox life numbered each row
 
