@@ -9,19 +9,48 @@ renders and ``--json`` prints.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from simulator.demo.accounting import account
+from simulator.demo.api import CentralApi
+from simulator.demo.fieldsite import SiteRun
 from simulator.demo.outcome import check, quiet_breaches
-
-if TYPE_CHECKING:
-    from simulator.demo.orchestra import Demo
+from simulator.demo.timebase import TimeBase
 
 CONCURRENT_REQUESTS = 8
 
 
+class RunOptions(Protocol):
+    @property
+    def workdir(self) -> Path: ...
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def speed(self) -> float: ...
+    @property
+    def seed(self) -> int: ...
+
+
+class FinishedDemo(Protocol):
+    """What the summary reads of the demo (``orchestra.Demo``), named here so neither imports the other."""
+
+    @property
+    def api(self) -> CentralApi | None: ...
+    @property
+    def sites(self) -> dict[str, SiteRun]: ...
+    @property
+    def timebase(self) -> TimeBase: ...
+    @property
+    def stopped_story_s(self) -> float: ...
+    @property
+    def interrupted(self) -> bool: ...
+    @property
+    def options(self) -> RunOptions: ...
+
+
 async def collect(
-    demo: Demo, statuses: dict[str, dict[str, Any]], simulator_stats: dict[str, dict[str, Any]]
+    demo: FinishedDemo, statuses: dict[str, dict[str, Any]], simulator_stats: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     api = demo.api
     assert api is not None
