@@ -38,8 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edge.forwarder.batches import BatchBuilder, PlannedBatch
-from edge.outbox import Outbox
-from edge.outbox.outbox import meta_hash
+from edge.outbox import Outbox, meta_hash
 from edge.uplink.base import AuthError, NotDeliveredError, TooLargeError, TransientError, Uplink
 from protocols.backoff import Backoff
 from protocols.site import Forwarding

@@ -12,7 +12,8 @@
 when it cannot be kept.
 """
 
-from edge.outbox.outbox import Outbox, OutboxError, meta_hash
+from edge.outbox.opening import meta_hash
+from edge.outbox.outbox import Outbox, OutboxError
 from edge.outbox.reader import OutboxReader, StoredReadings, open_reader
 
 __all__ = ["Outbox", "OutboxError", "OutboxReader", "StoredReadings", "meta_hash", "open_reader"]

@@ -18,7 +18,6 @@ The durability contract is ``docs/durability.md``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 import time
@@ -27,16 +26,15 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 
-from edge.outbox import blocks, lineage, salvage, schema
+from edge.outbox import blocks, lineage, salvage
 from edge.outbox.cache import TailCache
 from edge.outbox.inflight import InFlight, merge, subtract
 from edge.outbox.lineage import Lineage
+from edge.outbox.opening import meta_hash, open_file, recover, set_meta
 from edge.outbox.ops import Op, OpResult
 from edge.outbox.reader import OutboxReader
-from edge.outbox.transaction import immediate
 from edge.outbox.writer import Writer
 from protocols.records import Event, Level, ReadingBlock, split_channel_key
 from protocols.site import Outbox as OutboxSettings
@@ -53,11 +51,6 @@ log = logging.getLogger(__name__)
 
 class OutboxError(Exception):
     """The outbox cannot be opened or written (a startup error: the message says where and why)."""
-
-
-def meta_hash(meta: ChannelMeta | SiteMeta) -> str:
-    """A short, stable hash of metadata: when it changes, the metadata is sent again."""
-    return hashlib.sha256(repr(meta).encode()).hexdigest()[:16]
 
 
 class Outbox:
@@ -104,7 +97,7 @@ class Outbox:
         synchronous = settings.synchronous.upper()
         report = None
         try:
-            conn, ids, boots, entries = _open_file(path, synchronous, channels)
+            conn, ids, boots, entries = open_file(path, synchronous, channels)
         except sqlite3.DatabaseError as e:
             if not salvage.is_corrupt(e):
                 raise OutboxError(f"cannot open the outbox at {path}: {e}") from e
@@ -113,7 +106,7 @@ class Outbox:
             raise OutboxError(f"cannot open the outbox at {path}: {e}") from e
         if report is not None:
             try:
-                conn, ids, boots, entries = _recover(path, synchronous, channels, report)
+                conn, ids, boots, entries = recover(path, synchronous, channels, report)
             except (sqlite3.Error, OSError) as e:
                 raise OutboxError(f"cannot replace the corrupt outbox at {path}: {e}") from e
         in_flight = conn.execute("SELECT value FROM meta WHERE name = 'in_flight'").fetchone()
@@ -193,14 +186,14 @@ class Outbox:
             conn.executemany(
                 "UPDATE channels SET meta_acked_hash = ? WHERE key = ?", [(h, k) for k, h in acked_meta]
             )
-            _set_meta(conn, {"last_ack_ms": now_ms})
+            set_meta(conn, {"last_ack_ms": now_ms})
             conn.execute(  # the central's answer is per epoch; this file's own seqs only grow
                 "INSERT INTO meta (name, value) VALUES ('acked_through', ?) "
                 "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
                 (acked_through,),
             )
             if site_acked is not None:
-                _set_meta(conn, {"site_acked_hash": site_acked})
+                set_meta(conn, {"site_acked_hash": site_acked})
             if incarnations_acked:
                 lineage.mark_acked(conn, incarnations_acked)
             self._settle(conn, pairs)
@@ -244,7 +237,7 @@ class Outbox:
             return done
 
         def apply(conn: sqlite3.Connection) -> OpResult:
-            _set_meta(conn, {"in_flight": self.inflight.to_json()})
+            set_meta(conn, {"in_flight": self.inflight.to_json()})
             return OpResult()
 
         future = self._op(Op(apply, sync=not self.synchronous_full, urgent=urgent))
@@ -257,7 +250,7 @@ class Outbox:
         self.inflight.settle(pairs)
 
         def apply(conn: sqlite3.Connection) -> OpResult:
-            _set_meta(conn, {"in_flight": self.inflight.to_json()})
+            set_meta(conn, {"in_flight": self.inflight.to_json()})
             return OpResult()
 
         self._op(Op(apply, urgent=False))
@@ -266,13 +259,13 @@ class Outbox:
         """Inside an ack's or dead letter's transaction: what stays in flight after it (``meta``); the
         writer settles the rows in memory once the transaction has committed."""
         left = subtract(self.inflight.ranges(), merge(pairs))
-        _set_meta(conn, {"in_flight": orjson.dumps(left).decode()})
+        set_meta(conn, {"in_flight": orjson.dumps(left).decode()})
 
     def record(self, values: dict[str, Any]) -> Future[OpResult]:
         """Store state in ``meta`` (the uplink's last error, for ``fieldwatch-edge status``)."""
 
         def apply(conn: sqlite3.Connection) -> OpResult:
-            _set_meta(conn, values)
+            set_meta(conn, values)
             return OpResult()
 
         return self._op(Op(apply))
@@ -362,69 +355,3 @@ class Outbox:
             self.writer.stop(timeout_s)
         finally:
             self.writer.conn.close()
-
-
-def _open_file(
-    path: Path, synchronous: str, channels: Sequence[ChannelMeta]
-) -> tuple[sqlite3.Connection, np.ndarray, int, list[lineage.Entry]]:
-    """Check, create or migrate, connect, register: the file as it is (``sqlite3.DatabaseError`` with
-    SQLITE_CORRUPT or SQLITE_NOTADB when it is corrupt)."""
-    problem = salvage.check(path)
-    if problem is not None:
-        error = sqlite3.DatabaseError(problem)
-        error.sqlite_errorcode = sqlite3.SQLITE_CORRUPT
-        raise error
-    schema.create_or_migrate(path, synchronous)
-    conn = schema.connect(path, synchronous)
-    try:
-        return (conn, *_register(conn, channels))
-    except BaseException:
-        conn.close()
-        raise
-
-
-def _recover(
-    path: Path, synchronous: str, channels: Sequence[ChannelMeta], report: salvage.Report
-) -> tuple[sqlite3.Connection, np.ndarray, int, list[lineage.Entry]]:
-    """Move the corrupt file aside, salvage what reads of it into a new one, and open that."""
-    moved = salvage.move_aside(path)
-    report.moved_to = str(moved)
-    schema.create_or_migrate(path, synchronous)
-    conn = schema.connect(path, synchronous)
-    try:
-        salvage.salvage(moved, conn, report)
-        _set_meta(
-            conn,
-            {"corrupt_moved_to": str(moved), "corrupt_at_ms": time.time_ns() // 1_000_000,
-             "corrupt_message": report.message()},
-        )  # fmt: skip
-        return (conn, *_register(conn, channels))
-    except BaseException:
-        conn.close()
-        raise
-
-
-def _register(
-    conn: sqlite3.Connection, channels: Sequence[ChannelMeta]
-) -> tuple[np.ndarray, int, list[lineage.Entry]]:
-    """Give every key an outbox id (once, forever), store its metadata hash, count the boot, and start
-    this run's incarnation (before any row of the run is numbered)."""
-    with immediate(conn):
-        conn.executemany("INSERT OR IGNORE INTO channels (key) VALUES (?)", [(c.key,) for c in channels])
-        conn.executemany(
-            "UPDATE channels SET meta_hash = ? WHERE key = ?", [(meta_hash(c), c.key) for c in channels]
-        )
-        ids = dict(conn.execute("SELECT key, id FROM channels").fetchall())
-        conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'boots'")
-        boots = int(conn.execute("SELECT value FROM meta WHERE name = 'boots'").fetchone()[0])
-        next_seq = int(conn.execute("SELECT value FROM meta WHERE name = 'next_seq'").fetchone()[0])
-        entries = lineage.start(conn, next_seq, time.time_ns() // 1_000_000)
-    return np.array([ids[c.key] for c in channels], dtype=np.int64), boots, entries
-
-
-def _set_meta(conn: sqlite3.Connection, values: dict[str, Any]) -> None:
-    conn.executemany(
-        "INSERT INTO meta (name, value) VALUES (?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        list(values.items()),
-    )
