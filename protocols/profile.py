@@ -5,6 +5,9 @@ each with its unit, physical range, poll interval and default warning rules. ``h
 the technician's reference; this module is the machine's.
 
 Addresses are zero-based wire addresses (a datasheet's "40001" is holding register 0).
+
+Over 400 lines because the models of the three profile kinds sit together, as
+``hw_profiles/README.md`` describes them, and share their base classes and validators.
 """
 
 from __future__ import annotations

@@ -34,6 +34,9 @@ as before. Bounds: every seq is below 2^53 (exact in JSON numbers everywhere); c
 within -90..90 and -180..180; a heartbeat's ``heartbeat_interval_s`` is 1..3600 seconds.
 
 Sans-I/O: bytes in, ``Batch``/``Ack`` out, and back.
+
+Over 400 lines because the reference above, the encoder and the strict decoder of one format belong
+together: a field changes in all three at once.
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ Run it alone (the benchmarks do, to keep the slaves' CPU out of the edge's proce
 
     python -m simulator.modbus_slaves tcp --port 5020 --units 1-10 --registers 50 --changing
     python -m simulator.modbus_slaves rtu --serial /tmp/bus1/device --baud 19200 --framing 8E1 --units 1-8
+
+Over 400 lines because it is also a program (``python -m simulator.modbus_slaves``) whose command
+line builds the same slaves the tests use.
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ Importable (``Rs485Wire(...).start()`` / ``.stop()``, or ``with Rs485Wire(...) a
 
 The command line takes the same options as the independent ``shared/tools/serial_wire.py`` (``--bits``
 works as well as ``--framing``), so a benchmark can run against either.
+
+Over 400 lines because the line model is one state machine (``Rs485Wire``), with its program
+(``python -m simulator.rs485wire``).
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ Everything a kernel and its helpers need is in this one module: numba's cache on
 file that defines the cached function, so helpers in another file could be served stale. The column layout
 below is the contract with ``edge.detect.tables`` (which fills the tables) and ``edge.detect.reference``
 (the plain-Python twin the tests compare against).
+
+Over 400 lines because numba compiles the rule kinds and the pass over them (``rules_step``) as one
+unit, and the table layout they share is defined here once.
 """
 
 # numba kernels take their arrays and scalars positionally, and name arrays as the layout does.

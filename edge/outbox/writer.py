@@ -19,6 +19,9 @@ A full disk (``SQLITE_FULL``) lowers the budget to what the disk held, evicts un
 reasons and retries; if the rows still do not fit, the pending readings are dropped and counted
 (``dropped_disk_full``) and the events stay queued. Any other error is logged once, counted, and retried
 with backoff; ``healthy()`` turns False, which stops the systemd watchdog pings.
+
+Over 400 lines because the writer thread's state (queue, seq, row counts, byte budget, tail cache) is
+one object that only this thread touches; split, that state would be shared between modules.
 """
 
 from __future__ import annotations
