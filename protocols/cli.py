@@ -2,7 +2,8 @@
 
 ``command_parser`` makes the parser with ``-v``/``--verbose`` (counted) and one subcommand per module of a
 package (each with ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``); ``run_main``
-parses, lets the entry point configure logging (protocols never does), runs the subcommand and maps the
+parses, configures logging through the entry point's ``logging.basicConfig`` (protocols never imports
+logging), runs the subcommand and maps the
 outcome to the exit status: 0 success, 1 failure at run time, 2 bad input (the reason on stderr, never a
 traceback), 130 Ctrl-C.
 """
@@ -57,13 +58,14 @@ def run_main(
     parser: argparse.ArgumentParser,
     argv: Sequence[str] | None,
     *,
-    configure_logging: Callable[[int], None],
+    basic_config: Callable[..., None],
     bad_input: tuple[type[Exception], ...],
     explain: Callable[[Exception], str] | None = None,
 ) -> int:
-    """Parse ``argv``, configure logging for ``-v``, run the chosen subcommand (``args.run``)."""
+    """Parse ``argv``, configure logging for ``-v`` through the entry point's ``logging.basicConfig``
+    (passed in: protocols never imports logging), run the chosen subcommand (``args.run``)."""
     args = parser.parse_args(argv)
-    configure_logging(args.verbose)
+    basic_config(level=log_level(args.verbose), format=LOG_FORMAT, stream=sys.stderr)
     try:
         return int(args.run(args))
     except bad_input as e:

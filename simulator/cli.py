@@ -26,7 +26,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from protocols.cli import EXIT_OK, LOG_FORMAT, command_parser, log_level, run_main
+from protocols import cli as frame
+from protocols.cli import EXIT_OK
 from protocols.errors import ConfigError
 from simulator import scenario as scenarios
 from simulator.clock import clock_text
@@ -34,7 +35,7 @@ from simulator.runtime import Options, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser, sub = command_parser("fieldwatch-sim", "FieldWatch field-device simulator")
+    parser, sub = frame.command_parser("fieldwatch-sim", "FieldWatch field-device simulator")
     listing = sub.add_parser("list", help="list the shipped scenarios")
     listing.add_argument("--json", action="store_true", help="one JSON object per scenario")
     listing.set_defaults(run=list_scenarios)
@@ -134,12 +135,8 @@ def check_scenario(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def configure_logging(verbosity: int) -> None:
-    logging.basicConfig(level=log_level(verbosity), format=LOG_FORMAT, stream=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_main(build_parser(), argv, configure_logging=configure_logging, bad_input=(ConfigError,))
+    return frame.run_main(build_parser(), argv, basic_config=logging.basicConfig, bad_input=(ConfigError,))
 
 
 if __name__ == "__main__":

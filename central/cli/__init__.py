@@ -14,16 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from central.settings import SettingsError
-from protocols.cli import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
-    EXIT_OK,
-    LOG_FORMAT,
-    add_command_modules,
-    command_parser,
-    log_level,
-    run_main,
-)
+from protocols import cli as frame
+from protocols.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "build_parser", "main"]
 
@@ -31,17 +23,13 @@ COMMANDS = ("serve", "token")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser, sub = command_parser("fieldwatch-central", "FieldWatch central aggregator")
-    add_command_modules(sub, "central.cli", COMMANDS)
+    parser, sub = frame.command_parser("fieldwatch-central", "FieldWatch central aggregator")
+    frame.add_command_modules(sub, "central.cli", COMMANDS)
     return parser
 
 
-def configure_logging(verbosity: int) -> None:
-    logging.basicConfig(level=log_level(verbosity), format=LOG_FORMAT, stream=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_main(build_parser(), argv, configure_logging=configure_logging, bad_input=(SettingsError,))
+    return frame.run_main(build_parser(), argv, basic_config=logging.basicConfig, bad_input=(SettingsError,))
 
 
 if __name__ == "__main__":

@@ -12,16 +12,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from protocols.cli import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
-    EXIT_OK,
-    LOG_FORMAT,
-    add_command_modules,
-    command_parser,
-    log_level,
-    run_main,
-)
+from protocols import cli as frame
+from protocols.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from protocols.errors import ConfigError
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "build_parser", "main"]
@@ -30,17 +22,13 @@ COMMANDS = ("check", "plan", "detect", "run", "status", "poll", "probe", "warm")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser, sub = command_parser("fieldwatch-edge", "FieldWatch field gateway")
-    add_command_modules(sub, "edge.cli", COMMANDS)
+    parser, sub = frame.command_parser("fieldwatch-edge", "FieldWatch field gateway")
+    frame.add_command_modules(sub, "edge.cli", COMMANDS)
     return parser
 
 
-def configure_logging(verbosity: int) -> None:
-    logging.basicConfig(level=log_level(verbosity), format=LOG_FORMAT, stream=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_main(build_parser(), argv, configure_logging=configure_logging, bad_input=(ConfigError,))
+    return frame.run_main(build_parser(), argv, basic_config=logging.basicConfig, bad_input=(ConfigError,))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from protocols.errors import ConfigError, ConfigIssue
 
 
 def frame(outcome: BaseException | int) -> tuple[argparse.ArgumentParser, list[int]]:
+    """A parser with one subcommand, ``act``, that ends with ``outcome``; and the log levels set."""
+
     def act(_: argparse.Namespace) -> int:
         if isinstance(outcome, BaseException):
             raise outcome
@@ -23,8 +25,16 @@ def frame(outcome: BaseException | int) -> tuple[argparse.ArgumentParser, list[i
 
 def test_the_command_status_and_the_verbosity_pass_through() -> None:
     parser, levels = frame(7)
-    assert run_main(parser, ["-vv", "act"], configure_logging=levels.append, bad_input=(ConfigError,)) == 7
-    assert levels == [2]
+    assert (
+        run_main(
+            parser,
+            ["-vv", "act"],
+            basic_config=lambda **kw: levels.append(kw["level"]),
+            bad_input=(ConfigError,),
+        )
+        == 7
+    )
+    assert levels == [10]
     assert [log_level(n) for n in (0, 1, 2, 5)] == [30, 20, 10, 10]
 
 
@@ -34,7 +44,10 @@ def test_bad_input_is_status_2_with_every_problem_and_no_traceback(
     issues = [ConfigIssue("site.yaml", 3, "buses[0].port", "missing"), ConfigIssue("site.yaml", 9, "", "bad")]
     parser, levels = frame(ConfigError(issues))
     assert (
-        run_main(parser, ["act"], configure_logging=levels.append, bad_input=(ConfigError,)) == EXIT_BAD_INPUT
+        run_main(
+            parser, ["act"], basic_config=lambda **kw: levels.append(kw["level"]), bad_input=(ConfigError,)
+        )
+        == EXIT_BAD_INPUT
     )
     err = capsys.readouterr().err
     assert err.splitlines() == ["site.yaml:3: buses[0].port: missing", "site.yaml:9: bad", "2 problems found"]
@@ -43,9 +56,13 @@ def test_bad_input_is_status_2_with_every_problem_and_no_traceback(
 def test_ctrl_c_is_status_130_and_other_errors_propagate() -> None:
     parser, levels = frame(KeyboardInterrupt())
     assert (
-        run_main(parser, ["act"], configure_logging=levels.append, bad_input=(ConfigError,))
+        run_main(
+            parser, ["act"], basic_config=lambda **kw: levels.append(kw["level"]), bad_input=(ConfigError,)
+        )
         == EXIT_INTERRUPTED
     )
     parser, levels = frame(RuntimeError("a bug"))
     with pytest.raises(RuntimeError, match="a bug"):
-        run_main(parser, ["act"], configure_logging=levels.append, bad_input=(ConfigError,))
+        run_main(
+            parser, ["act"], basic_config=lambda **kw: levels.append(kw["level"]), bad_input=(ConfigError,)
+        )
