@@ -54,6 +54,12 @@ class Kind(StrEnum):
     LATE = "late"  # an event older than the alarm's state: kept for the record only
     ACKNOWLEDGED = "acknowledged"
     CLOSED = "closed"
+    FORCED_CLOSE = "forced_close"  # closed while its condition was still active
+    SHELVED = "shelved"
+    UNSHELVED = "unshelved"  # by an operator, by itself when the time ran out, or by an escalation
+    COMMENTED = "commented"
+    ASSIGNED = "assigned"
+    # reserved for notifications: NOTIFIED = "notified", NOTIFY_FAILED = "notify_failed"
 
 
 # the gateway-silence alarm: raised by the central, not by an edge rule
@@ -134,11 +140,31 @@ def acknowledge(status: Status, acknowledged: bool) -> Status:
     return Status.ACKNOWLEDGED if status is Status.OPEN else status
 
 
-def close(status: Status) -> Status:
-    """The status after closing; an operator may close any alarm that is not closed yet."""
+class StillActiveError(TransitionRefusedError):
+    """Closing an alarm whose condition is still active, without ``force`` (the API answers 409)."""
+
+
+def close(status: Status, *, force: bool = False) -> bool:
+    """May the alarm be closed; True if it is a forced close (its condition still active).
+
+    A cleared alarm closes plainly. An open or acknowledged one only with ``force``: closing it would take
+    a warning in force off the desk."""
     if status is Status.CLOSED:
         raise TransitionRefusedError("the alarm is already closed")
-    return Status.CLOSED
+    if status in ACTIVE_STATUSES:
+        if not force:
+            raise StillActiveError(
+                f"the alarm is still {status.value}: its condition has not cleared; "
+                'send {"force": true, "handling": "..."} to close it anyway'
+            )
+        return True
+    return False
+
+
+def shelve(status: Status) -> None:
+    """Any alarm not closed may be shelved (hidden from the active list, no notifications) for a while."""
+    if status is Status.CLOSED:
+        raise TransitionRefusedError("the alarm is closed")
 
 
 def event_kind_name(event: Event) -> str:

@@ -20,7 +20,17 @@ from fastapi import FastAPI
 
 from central import console
 from central.api import limits, problems
-from central.api.routers import alarms, channels, gateways, health, ingest, sites, stream, tokens
+from central.api.routers import (
+    alarm_handling,
+    alarms,
+    channels,
+    gateways,
+    health,
+    ingest,
+    sites,
+    stream,
+    tokens,
+)
 from central.auth import Authenticator
 from central.changes import ChangeHub
 from central.ingest.mqtt import MqttIngest
@@ -147,7 +157,7 @@ def create_app(
         docs_url=None,  # served by the console, from vendored files (no CDN)
         redoc_url=None,
     )
-    for module in (ingest, sites, gateways, channels, alarms, stream, tokens, health):
+    for module in (ingest, sites, gateways, channels, alarms, alarm_handling, stream, tokens, health):
         app.include_router(module.router)
     console.mount(app, settings)  # the page at /, its assets, and /docs
     limits.install(app, settings.body_timeout_s)

@@ -4,7 +4,8 @@ Every ``silence_check_interval_s`` the watcher asks the store for online gateway
 older than ``silence_factor`` x their heartbeat interval (from their latest heartbeat; default
 ``default_heartbeat_interval_s``), marks them silent and raises the alarm ``gateway_silent`` on the
 channel ``<gateway>/_gateway/_silent`` at ``silence_alarm_level``. The next batch from the gateway clears
-it (in the ingest's transaction). ``check(now_ms)`` is the whole job, callable directly in tests with any
+it (in the ingest's transaction). The same check unshelves the alarms whose shelving ran out
+(``central.store.handling_sql``). ``check(now_ms)`` is the whole job, callable directly in tests with any
 "now"; ``run()`` repeats it and survives a failing database (logged once per failure streak).
 """
 
@@ -28,7 +29,7 @@ class SilenceWatcher:
         self.hub = hub
         self.settings = settings
         self.clock_ms = clock_ms
-        self.counters = {"checks": 0, "gateways_silenced": 0, "failures": 0}
+        self.counters = {"checks": 0, "gateways_silenced": 0, "shelves_expired": 0, "failures": 0}
 
     async def check(self, now_ms: int) -> tuple[list[Alarm], list[GatewayChange]]:
         s = self.settings
@@ -39,8 +40,11 @@ class SilenceWatcher:
             s.default_heartbeat_interval_s,
             s.silence_alarm_level,
         )
+        unshelved = await self.store.call(self.store.expire_shelves, now_ms)  # the same periodic chore
+        alarms = [*alarms, *unshelved]
         self.counters["checks"] += 1
         self.counters["gateways_silenced"] += len(changes)
+        self.counters["shelves_expired"] += len(unshelved)
         for change in changes:
             logger.warning("gateway %s is silent since %d", change.gateway_id, change.last_seen_ms)
         await self.hub.announce(alarms, changes)

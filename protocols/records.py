@@ -98,6 +98,12 @@ class Event:
     message: str
     forecast: Forecast | None = None
     seq: int = 0
+    # What fired, for clients that write their own text (all optional: older edges send none of them).
+    rule_kind: str | None = None  # the rule's type: level, rate, slope, fault, comm, ...
+    criterion: str | None = None  # which test fired: level, rate, velocity, tangent_angle, ...
+    unit: str | None = None  # of value and threshold
+    threshold: float | None = None  # the threshold crossed (None when clearing or none applies)
+    direction: str | None = None  # rising | falling: the way the value crossed it
 
     @property
     def kind(self) -> EventKind:

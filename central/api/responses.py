@@ -24,6 +24,7 @@ def listing(rows: list[Any]) -> Response:
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for these error statuses (all carry ``{"detail": "..."}``)."""
     meaning = {
+        400: "the request makes no sense (e.g. a blank note)",
         401: "no token, or an unknown or revoked one",
         403: "the token's role (or gateway) does not allow this",
         404: "no such thing",

@@ -41,7 +41,14 @@ def example(value: dict[str, Any]) -> ConfigDict:
 SITE_EXAMPLE = {
     "id": "slope-north", "name": "North pit slope", "type": "mine_slope", "latitude_deg": 30.512,
     "longitude_deg": 110.321, "worst_level": 3, "open_alarms": 2, "gateways": ["gw-slope-01"],
+    "worst_hazard_level": 3, "faults": {"count": 1, "worst_level": 2}, "blind": False,
+    "contact_person": "Wang Fang", "contact_phone": "+86 717 555 0142", "time_zone": None,
 }  # fmt: skip
+
+
+class FaultsOut(Model):
+    count: int = Field(description="fault alarms in force (open, acknowledged)")
+    worst_level: LevelInt
 
 
 class SiteOut(Model):
@@ -52,9 +59,18 @@ class SiteOut(Model):
     type: str
     latitude_deg: float | None
     longitude_deg: float | None
-    worst_level: LevelInt = Field(description="highest level among open and acknowledged alarms; 0: none")
+    worst_level: LevelInt = Field(
+        description="highest level among open and acknowledged alarms, faults included; 0: none "
+        "(colour a site by worst_hazard_level)"
+    )
     open_alarms: int = Field(description="open and acknowledged alarms")
     gateways: list[str]
+    worst_hazard_level: LevelInt = Field(description="highest level among hazard alarms in force: the colour")
+    faults: FaultsOut = Field(description="fault alarms in force (equipment), apart from hazards")
+    blind: bool = Field(description="every measured channel of the site is covered by a fault in force")
+    contact_person: str | None
+    contact_phone: str | None
+    time_zone: str | None = Field(description="IANA name; null: the command center's")
 
 
 class SiteList(Model):
@@ -259,6 +275,9 @@ ALARM_EXAMPLE = {
     "updated_ms": 1764370060000, "message": "displacement velocity 12.5 mm/h reached orange", "value": 12.5,
     "forecast": {"failure_ts_ms": 1764400000000, "r2": 0.93, "points": 40}, "acknowledged_ms": None,
     "acknowledged_by": None, "cleared_ms": None, "closed_ms": None, "closed_by": None, "handling": None,
+    "category": "hazard", "rule_kind": "slope", "criterion": "velocity", "unit": "mm/h", "threshold": 10.0,
+    "direction": "rising", "shelved_until_ms": None, "shelved_by": None, "shelve_reason": None,
+    "assignee": "Li Wei", "forced_close": False,
 }  # fmt: skip
 
 
@@ -284,6 +303,21 @@ class AlarmOut(Model):
     closed_ms: int | None
     closed_by: str | None
     handling: str | None = Field(description="how the alarm was handled, recorded when closing")
+    category: Literal["hazard", "fault"] = Field(
+        description="hazard: a measured condition at the site; fault: the monitoring equipment failing"
+    )
+    rule_kind: str | None = Field(description="the rule's type (level, rate, slope, fault, comm, ...)")
+    criterion: str | None = Field(
+        description="what fired last: level, rate, velocity, tangent_angle, inverse_velocity_forecast, ..."
+    )
+    unit: str | None = Field(description="the unit of value and threshold")
+    threshold: float | None = Field(description="the threshold crossed")
+    direction: Literal["rising", "falling"] | None
+    shelved_until_ms: int | None = Field(description="shelved (hidden, no notifications) until then")
+    shelved_by: str | None
+    shelve_reason: str | None
+    assignee: str | None = Field(description="the person it is assigned to")
+    forced_close: bool = Field(description="closed while its condition was still active")
 
 
 class AlarmList(Model):
@@ -304,7 +338,8 @@ class TimelineEntryOut(Model):
     recorded_ms: int
     kind: Literal[
         "raised", "escalated", "deescalated", "cleared", "reraised", "updated", "late", "acknowledged",
-        "closed",
+        "closed", "forced_close", "shelved", "unshelved", "commented", "assigned", "notified",
+        "notify_failed",
     ]  # fmt: skip
     level: int | None
     actor: str = Field(description="'gateway <id>', 'central', or the operator token's name")
@@ -312,6 +347,10 @@ class TimelineEntryOut(Model):
     value: float | None
     event_seq: int | None
     forecast: ForecastOut | None
+    criterion: str | None = None
+    unit: str | None = None
+    threshold: float | None = None
+    direction: Literal["rising", "falling"] | None = None
 
 
 class AlarmDetailOut(Model):
@@ -329,6 +368,34 @@ class CloseIn(Model):
     model_config = example({"handling": "slope drained and re-surveyed; movement stopped after 6 h"})
 
     handling: Text = Field(min_length=1, description="how the alarm was handled: the loop's feedback")
+    force: bool = Field(
+        default=False, description="close although the condition is still active (409 without it)"
+    )
+
+
+MAX_SHELVE_S = 7 * 86400
+
+
+class ShelveIn(Model):
+    model_config = example({"duration_s": 3600, "reason": "blasting on bench 4 until 15:00"})
+
+    duration_s: int | None = Field(default=None, ge=1, le=MAX_SHELVE_S, description="shelve for this long")
+    until_ms: int | None = Field(default=None, ge=0, le=MAX_MS, description="or until then")
+    reason: Text = Field(min_length=1, description="why: shown on the timeline")
+
+
+class CommentIn(Model):
+    model_config = example({"note": "foreman on site, no cracks seen at the crest"})
+
+    note: Text = Field(min_length=1)
+
+
+class AssignIn(Model):
+    model_config = example({"assignee": "Li Wei"})
+
+    assignee: Text | None = Field(
+        max_length=200, description="a person's name (a user after accounts); null: nobody"
+    )
 
 
 # ---------------------------------------------------------------- tokens, ingest, health

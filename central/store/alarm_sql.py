@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from central import alarms as lifecycle
+from central.alarm_category import category_of
 from central.alarms import AlarmState, Kind, Status, TransitionRefusedError
 from central.store import channels_sql
 from central.store.base import NotFoundError
@@ -29,13 +30,22 @@ CENTRAL = "central"
 ALARM_SELECT = (
     "SELECT a.id, c.key AS channel, a.rule, g.site_id, c.gateway_id, a.status, a.level, a.max_level, "
     "a.opened_ms, a.updated_ms, a.message, a.value, a.forecast, a.acknowledged_ms, a.acknowledged_by, "
-    "a.cleared_ms, a.closed_ms, a.closed_by, a.handling "
+    "a.cleared_ms, a.closed_ms, a.closed_by, a.handling, a.category, a.rule_kind, a.criterion, a.unit, "
+    "a.threshold, a.direction, a.shelved_until_ms, a.shelved_by, a.shelve_reason, a.assignee, a.forced_close "
     "FROM alarms a JOIN channels c ON c.id = a.channel_id LEFT JOIN gateways g ON g.id = c.gateway_id"
 )
 TIMELINE_SELECT = (
-    "SELECT ts_ms, recorded_ms, kind, level, actor, note, value, event_seq, forecast FROM alarm_timeline "
-    "WHERE alarm_id = ? ORDER BY ts_ms, id"
+    "SELECT ts_ms, recorded_ms, kind, level, actor, note, value, event_seq, forecast, criterion, unit, "
+    "threshold, direction FROM alarm_timeline WHERE alarm_id = ? ORDER BY recorded_ms, id"
 )
+
+
+ORDERS = {  # the list's sort orders; the id breaks ties so pages never overlap
+    "id": "a.id DESC",
+    "level": "a.level DESC, a.opened_ms, a.id",  # highest first, then the one waiting longest
+    "opened": "a.opened_ms DESC, a.id DESC",
+    "updated": "a.updated_ms DESC, a.id DESC",
+}
 
 
 def _forecast(text: str | None) -> Forecast | None:
@@ -46,7 +56,7 @@ def _forecast(text: str | None) -> Forecast | None:
 
 
 def _alarm(row: Named) -> Alarm:
-    return Alarm(**{**row, "forecast": _forecast(row["forecast"])})
+    return Alarm(**{**row, "forecast": _forecast(row["forecast"]), "forced_close": bool(row["forced_close"])})
 
 
 def _timeline_entry(row: Named) -> TimelineEntry:
@@ -104,10 +114,11 @@ def apply_event(
         cleared = event.ts_ms if decision.status is Status.CLEARED else None
         found = db.one(
             "INSERT INTO alarms (channel_id, rule, status, level, max_level, opened_ms, updated_ms, message, "
-            "value, forecast, last_event_seq, cleared_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING id",
+            "value, forecast, last_event_seq, cleared_ms, category, rule_kind, criterion, unit, threshold, "
+            "direction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (channel_id, event.rule, decision.status.value, decision.level, decision.level, event.ts_ms,
-             now_ms, event.message, value, forecast, last, cleared),
+             now_ms, event.message, value, forecast, last, cleared,
+             category_of(event.rule_kind, event.rule).value, *what_fired(event)),
         )  # fmt: skip
         assert found is not None
         alarm_id = int(found[0])
@@ -121,12 +132,23 @@ def apply_event(
     note = event.message
     if decision.kind is Kind.LATE:
         note = f"late {lifecycle.event_kind_name(event)} ({event.previous_level} -> {event.level}): {note}"
+    _, criterion, unit, threshold, direction = what_fired(event)
     db.run(
         "INSERT INTO alarm_timeline (alarm_id, ts_ms, recorded_ms, kind, level, actor, note, value, "
-        "event_seq, forecast) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (alarm_id, event.ts_ms, now_ms, decision.kind.value, event.level, actor, note, value, seq, forecast),
-    )
+        "event_seq, forecast, criterion, unit, threshold, direction) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (alarm_id, event.ts_ms, now_ms, decision.kind.value, event.level, actor, note, value, seq, forecast,
+         criterion, unit, threshold, direction),
+    )  # fmt: skip
+    if decision.kind in (Kind.ESCALATED, Kind.RERAISED):
+        unshelve_on_escalation(db, alarm_id, event.level, now_ms)
     return alarm_id
+
+
+def what_fired(event: Event) -> tuple[str | None, str | None, str | None, float | None, str | None]:
+    """The event's structured fields as stored: (rule_kind, criterion, unit, threshold, direction)."""
+    threshold = event.threshold if event.threshold is not None and math.isfinite(event.threshold) else None
+    return event.rule_kind, event.criterion, event.unit, threshold, event.direction
 
 
 def _update(
@@ -142,6 +164,13 @@ def _update(
 ) -> None:
     sets = ["updated_ms = ?", "message = ?", "value = ?"]
     params: list[Any] = [now_ms, event.message, value]
+    if event.criterion is not None:  # what fired last (a clear keeps what had fired)
+        _, criterion, unit, threshold, direction = what_fired(event)
+        sets += ["criterion = ?", "unit = ?", "threshold = ?", "direction = ?"]
+        params += [criterion, unit, threshold, direction]
+    if event.rule_kind is not None:
+        sets.append("rule_kind = ?")
+        params.append(event.rule_kind)
     if forecast is not None:
         sets.append("forecast = ?")
         params.append(forecast)
@@ -220,27 +249,49 @@ def acknowledge(db: Db, alarm_id: int, actor: str, note: str, now_ms: int) -> No
     )
     if changed == 0:
         raise TransitionRefusedError("the alarm changed meanwhile; read it again")
-    _timeline(db, alarm_id, now_ms=now_ms, kind=Kind.ACKNOWLEDGED, level=level, actor=actor, note=note)
+    timeline(db, alarm_id, now_ms=now_ms, kind=Kind.ACKNOWLEDGED, level=level, actor=actor, note=note)
 
 
-def close(db: Db, alarm_id: int, actor: str, handling: str, now_ms: int) -> None:
+def close(db: Db, alarm_id: int, actor: str, handling: str, now_ms: int, *, force: bool = False) -> None:
     status, _, level = _status_of(db, alarm_id)
-    lifecycle.close(status)
+    forced = lifecycle.close(status, force=force)
     changed = db.run(
-        "UPDATE alarms SET status = 'closed', closed_ms = ?, closed_by = ?, handling = ?, updated_ms = ? "
-        "WHERE id = ? AND status = ?",
-        (now_ms, actor, handling, now_ms, alarm_id, status.value),
+        "UPDATE alarms SET status = 'closed', closed_ms = ?, closed_by = ?, handling = ?, updated_ms = ?, "
+        "forced_close = ?, shelved_until_ms = NULL WHERE id = ? AND status = ?",
+        (now_ms, actor, handling, now_ms, int(forced), alarm_id, status.value),
     )
     if changed == 0:
         raise TransitionRefusedError("the alarm changed meanwhile; read it again")
-    _timeline(db, alarm_id, now_ms=now_ms, kind=Kind.CLOSED, level=level, actor=actor, note=handling)
+    kind = Kind.FORCED_CLOSE if forced else Kind.CLOSED
+    timeline(db, alarm_id, now_ms=now_ms, kind=kind, level=level, actor=actor, note=handling)
 
 
-def _timeline(db: Db, alarm_id: int, *, now_ms: int, kind: Kind, level: int, actor: str, note: str) -> None:
+def unshelve_on_escalation(db: Db, alarm_id: int, level: int, now_ms: int) -> None:
+    """An escalation (or a re-raise) during shelving is recorded, and ends the shelving."""
+    changed = db.run(
+        "UPDATE alarms SET shelved_until_ms = NULL WHERE id = ? AND shelved_until_ms > ?", (alarm_id, now_ms)
+    )
+    if changed:
+        timeline(db, alarm_id, now_ms=now_ms, kind=Kind.UNSHELVED, level=level, actor=CENTRAL,
+                 note="escalated while shelved")  # fmt: skip
+
+
+def timeline(
+    db: Db,
+    alarm_id: int,
+    *,
+    now_ms: int,
+    kind: Kind,
+    level: int,
+    actor: str,
+    note: str,
+    ts_ms: int | None = None,
+) -> None:
+    """A timeline entry recorded now; ``ts_ms``: when it happened, if earlier (default: now)."""
     db.run(
         "INSERT INTO alarm_timeline (alarm_id, ts_ms, recorded_ms, kind, level, actor, note) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (alarm_id, now_ms, now_ms, kind.value, level, actor, note),
+        (alarm_id, now_ms if ts_ms is None else ts_ms, now_ms, kind.value, level, actor, note),
     )
 
 
@@ -280,13 +331,23 @@ def alarms(db: Db, where: AlarmFilter) -> AlarmPage:
         if value is not None:
             clauses.append(column)
             params.append(value)
-    sql_where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    if where.category is not None:
+        clauses.append("a.category = ?")
+        params.append(where.category)
+    clauses.append(
+        "a.shelved_until_ms > ?"
+        if where.shelved
+        else "(a.shelved_until_ms IS NULL OR a.shelved_until_ms <= ?)"
+    )
+    params.append(where.now_ms)
+    sql_where = f" WHERE {' AND '.join(clauses)}"
     total = db.one(
         "SELECT count(*) FROM alarms a JOIN channels c ON c.id = a.channel_id "  # noqa: S608
         f"LEFT JOIN gateways g ON g.id = c.gateway_id{sql_where}",
         params,
     )
     rows = db.named(
-        f"{ALARM_SELECT}{sql_where} ORDER BY a.id DESC LIMIT ? OFFSET ?", [*params, where.limit, where.offset]
+        f"{ALARM_SELECT}{sql_where} ORDER BY {ORDERS[where.sort]} LIMIT ? OFFSET ?",
+        [*params, where.limit, where.offset],
     )
     return AlarmPage([_alarm(r) for r in rows], int(total[0]) if total else 0)

@@ -227,8 +227,29 @@ class Store(ABC):
         """``NotFoundError``; ``central.alarms.TransitionRefusedError``."""
 
     @abstractmethod
-    def close_alarm(self, alarm_id: int, actor: str, handling: str, now_ms: int) -> Alarm:
-        """``NotFoundError``; ``central.alarms.TransitionRefusedError``."""
+    def close_alarm(
+        self, alarm_id: int, actor: str, handling: str, now_ms: int, *, force: bool = False
+    ) -> Alarm:
+        """``NotFoundError``; ``central.alarms.TransitionRefusedError`` (``StillActiveError`` when the
+        condition is still active and not ``force``)."""
+
+    @abstractmethod
+    def shelve_alarm(self, alarm_id: int, actor: str, now_ms: int, until_ms: int, reason: str) -> Alarm:
+        """Hide it from the active list, no notifications, until ``until_ms`` (see
+        ``central.store.handling_sql``)."""
+
+    @abstractmethod
+    def unshelve_alarm(self, alarm_id: int, actor: str, now_ms: int) -> Alarm: ...
+
+    @abstractmethod
+    def comment_alarm(self, alarm_id: int, actor: str, note: str, now_ms: int) -> Alarm: ...
+
+    @abstractmethod
+    def assign_alarm(self, alarm_id: int, actor: str, assignee: str | None, now_ms: int) -> Alarm: ...
+
+    @abstractmethod
+    def expire_shelves(self, now_ms: int) -> list[Alarm]:
+        """Unshelve the alarms whose shelving ran out; those alarms."""
 
     @abstractmethod
     def check_silence(

@@ -16,6 +16,8 @@ key here, so they need none), and who may change a site.
 
 from __future__ import annotations
 
+from central.alarm_category import backfill_sql
+
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_initial",
@@ -115,6 +117,23 @@ CREATE TABLE site_gateways (
     site_id TEXT NOT NULL, gateway_id TEXT NOT NULL, PRIMARY KEY (site_id, gateway_id)
 );
 """,
+    ),
+    (
+        "0005_alarm_handling",
+        """
+ALTER TABLE alarms ADD COLUMN category TEXT NOT NULL DEFAULT 'hazard', ADD COLUMN rule_kind TEXT,
+    ADD COLUMN criterion TEXT, ADD COLUMN unit TEXT, ADD COLUMN threshold DOUBLE PRECISION,
+    ADD COLUMN direction TEXT, ADD COLUMN shelved_until_ms BIGINT, ADD COLUMN shelved_by TEXT,
+    ADD COLUMN shelve_reason TEXT, ADD COLUMN assignee TEXT,
+    ADD COLUMN forced_close INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX alarms_category_status ON alarms (category, status);
+ALTER TABLE alarm_timeline ADD COLUMN criterion TEXT, ADD COLUMN unit TEXT,
+    ADD COLUMN threshold DOUBLE PRECISION, ADD COLUMN direction TEXT;
+CREATE INDEX alarm_timeline_recorded ON alarm_timeline (alarm_id, recorded_ms);
+ALTER TABLE sites ADD COLUMN contact_person TEXT, ADD COLUMN contact_phone TEXT, ADD COLUMN time_zone TEXT;
+"""
+        + backfill_sql()
+        + ";\n",
     ),
 ]
 

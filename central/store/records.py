@@ -17,9 +17,15 @@ class Site:
     type: str
     latitude_deg: float | None
     longitude_deg: float | None
-    worst_level: int  # the highest level among open and acknowledged alarms; 0: none
+    worst_level: int  # the highest level among open and acknowledged alarms, faults too; 0: none
     open_alarms: int
     gateways: list[str] = field(default_factory=list)
+    worst_hazard_level: int = 0  # the same among hazard alarms only: the site's colour
+    faults: dict[str, int] = field(default_factory=lambda: {"count": 0, "worst_level": 0})
+    blind: bool = False  # every measured channel is covered by a fault in force
+    contact_person: str | None = None
+    contact_phone: str | None = None
+    time_zone: str | None = None  # IANA name; None: the command center's
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,9 @@ class DeviceLocation:
     site_id: str | None
     latitude_deg: float
     longitude_deg: float
-    worst_level: int
+    worst_level: int  # hazards and faults
+    worst_hazard_level: int = 0
+    worst_fault_level: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +143,17 @@ class Alarm:
     closed_ms: int | None
     closed_by: str | None
     handling: str | None
+    category: str = "hazard"  # hazard | fault (central.alarm_category)
+    rule_kind: str | None = None  # what fired, as the edge's latest event said (None: an older edge)
+    criterion: str | None = None
+    unit: str | None = None
+    threshold: float | None = None
+    direction: str | None = None
+    shelved_until_ms: int | None = None  # shelved (hidden, no notifications) until then
+    shelved_by: str | None = None
+    shelve_reason: str | None = None
+    assignee: str | None = None
+    forced_close: bool = False  # closed while its condition was still active
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +167,10 @@ class TimelineEntry:
     value: float | None
     event_seq: int | None
     forecast: Forecast | None
+    criterion: str | None = None
+    unit: str | None = None
+    threshold: float | None = None
+    direction: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +195,10 @@ class AlarmFilter:
     until_ms: int | None = None  # opened before
     limit: int = 50
     offset: int = 0
+    category: str | None = None  # hazard | fault
+    shelved: bool = False  # False: shelved alarms left out; True: only the shelved ones
+    now_ms: int = 0  # what "shelved" is measured against
+    sort: str = "id"  # id (newest first) | level (highest, then oldest) | opened | updated (newest first)
 
 
 @dataclass(frozen=True, slots=True)

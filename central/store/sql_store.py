@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from central.store import alarm_sql, batch_sql, queries
+from central.store import alarm_sql, batch_sql, handling_sql, queries
 from central.store.base import Store
 from central.store.handle import Db
 from central.store.records import (
@@ -190,10 +190,37 @@ class SqlStore(Store):
             alarm_sql.acknowledge(db, alarm_id, actor, note, now_ms)
         return self.alarm(alarm_id).alarm
 
-    def close_alarm(self, alarm_id: int, actor: str, handling: str, now_ms: int) -> Alarm:
+    def close_alarm(
+        self, alarm_id: int, actor: str, handling: str, now_ms: int, *, force: bool = False
+    ) -> Alarm:
         with self._write() as db:
-            alarm_sql.close(db, alarm_id, actor, handling, now_ms)
+            alarm_sql.close(db, alarm_id, actor, handling, now_ms, force=force)
         return self.alarm(alarm_id).alarm
+
+    def shelve_alarm(self, alarm_id: int, actor: str, now_ms: int, until_ms: int, reason: str) -> Alarm:
+        with self._write() as db:
+            handling_sql.shelve(db, alarm_id, actor, now_ms, until_ms=until_ms, reason=reason)
+        return self.alarm(alarm_id).alarm
+
+    def unshelve_alarm(self, alarm_id: int, actor: str, now_ms: int) -> Alarm:
+        with self._write() as db:
+            handling_sql.unshelve(db, alarm_id, actor, now_ms)
+        return self.alarm(alarm_id).alarm
+
+    def comment_alarm(self, alarm_id: int, actor: str, note: str, now_ms: int) -> Alarm:
+        with self._write() as db:
+            handling_sql.comment(db, alarm_id, actor, note, now_ms)
+        return self.alarm(alarm_id).alarm
+
+    def assign_alarm(self, alarm_id: int, actor: str, assignee: str | None, now_ms: int) -> Alarm:
+        with self._write() as db:
+            handling_sql.assign(db, alarm_id, actor, assignee, now_ms)
+        return self.alarm(alarm_id).alarm
+
+    def expire_shelves(self, now_ms: int) -> list[Alarm]:
+        with self._write() as db:
+            ids = handling_sql.expire_shelves(db, now_ms)
+        return alarm_sql.alarms_by_id(self._db(), ids)
 
     def check_silence(
         self, now_ms: int, factor: float, default_interval_s: float, level: int

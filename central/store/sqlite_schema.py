@@ -17,6 +17,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from central.alarm_category import backfill_sql
 from protocols.sqlscript import statements
 
 migrations = Migrations("fieldwatch-central")
@@ -145,3 +146,36 @@ def incarnations_and_site_owners(db: Database) -> None:
     """Outbox incarnations and epochs (everything so far: the legacy incarnation, epoch 0); site owners."""
     for statement in statements(INCARNATIONS):
         db.execute(statement)
+
+
+ALARM_HANDLING = """
+ALTER TABLE alarms ADD COLUMN category TEXT NOT NULL DEFAULT 'hazard';
+ALTER TABLE alarms ADD COLUMN rule_kind TEXT;
+ALTER TABLE alarms ADD COLUMN criterion TEXT;
+ALTER TABLE alarms ADD COLUMN unit TEXT;
+ALTER TABLE alarms ADD COLUMN threshold REAL;
+ALTER TABLE alarms ADD COLUMN direction TEXT;
+ALTER TABLE alarms ADD COLUMN shelved_until_ms INTEGER;
+ALTER TABLE alarms ADD COLUMN shelved_by TEXT;
+ALTER TABLE alarms ADD COLUMN shelve_reason TEXT;
+ALTER TABLE alarms ADD COLUMN assignee TEXT;
+ALTER TABLE alarms ADD COLUMN forced_close INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX alarms_category_status ON alarms (category, status);
+ALTER TABLE alarm_timeline ADD COLUMN criterion TEXT;
+ALTER TABLE alarm_timeline ADD COLUMN unit TEXT;
+ALTER TABLE alarm_timeline ADD COLUMN threshold REAL;
+ALTER TABLE alarm_timeline ADD COLUMN direction TEXT;
+CREATE INDEX alarm_timeline_recorded ON alarm_timeline (alarm_id, recorded_ms);
+ALTER TABLE sites ADD COLUMN contact_person TEXT;
+ALTER TABLE sites ADD COLUMN contact_phone TEXT;
+ALTER TABLE sites ADD COLUMN time_zone TEXT
+"""
+
+
+@migrations(name="0005_alarm_handling")
+def alarm_handling(db: Database) -> None:
+    """Hazard or fault per alarm (existing fault rules backfilled), what fired, shelving, assignment,
+    forced close; the sites' contact and time zone."""
+    for statement in statements(ALARM_HANDLING):
+        db.execute(statement)
+    db.execute(backfill_sql())

@@ -254,11 +254,12 @@ def test_acknowledge_and_close_record_who_and_publish(api: Api) -> None:
         api.client.post("/api/v1/alarms/1/close", json={"handling": ""}, headers=api.operator).status_code
         == 422
     )
-    r = api.client.post("/api/v1/alarms/1/close", json={"handling": "benches re-cut"}, headers=api.operator)
+    closing = {"handling": "benches re-cut", "force": True}
+    r = api.client.post("/api/v1/alarms/1/close", json=closing, headers=api.operator)
     assert r.json()["status"] == "closed" and r.json()["handling"] == "benches re-cut"
     timeline = api.client.get("/api/v1/alarms/1", headers=api.viewer).json()["timeline"]
     assert [(e["kind"], e["actor"]) for e in timeline] == [
-        ("raised", "gateway gw-1"), ("acknowledged", "alice"), ("closed", "alice")
+        ("raised", "gateway gw-1"), ("acknowledged", "alice"), ("forced_close", "alice")
     ]  # fmt: skip
 
 

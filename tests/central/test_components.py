@@ -103,7 +103,7 @@ async def test_silence_watcher_publishes_what_it_raises(sqlite_store: Store, tmp
         _, changes = await watcher.check(T0 + 120_001)
         assert [c.status for c in changes] == ["silent"]
         assert [k for k, _ in (sub.queue.get_nowait(), sub.queue.get_nowait())] == ["alarm", "gateway"]
-    assert watcher.statistics() == {"checks": 2, "gateways_silenced": 1, "failures": 0}
+    assert watcher.statistics() == {"checks": 2, "gateways_silenced": 1, "shelves_expired": 0, "failures": 0}
 
 
 async def test_silence_watcher_runs_on_its_interval(sqlite_store: Store, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from central.alarms import (
     Decision,
     Kind,
     Status,
+    StillActiveError,
     TransitionRefusedError,
     acknowledge,
     close,
@@ -73,8 +74,11 @@ def test_acknowledge_refused(status: Status, acknowledged: bool, reason: str) ->
         acknowledge(status, acknowledged)
 
 
-def test_close_any_but_closed() -> None:
-    for status in (Status.OPEN, Status.ACKNOWLEDGED, Status.CLEARED):
-        assert close(status) is Status.CLOSED
+def test_close_a_cleared_alarm_and_an_active_one_only_by_force() -> None:
+    assert close(Status.CLEARED) is False
+    for status in (Status.OPEN, Status.ACKNOWLEDGED):
+        with pytest.raises(StillActiveError, match=f"still {status.value}"):
+            close(status)
+        assert close(status, force=True) is True  # a forced close
     with pytest.raises(TransitionRefusedError, match="already closed"):
-        close(Status.CLOSED)
+        close(Status.CLOSED, force=True)

@@ -1,8 +1,9 @@
-"""Alarms: the list (filtered, paged), one alarm with its timeline, acknowledge and close.
+"""Alarms: the list (filtered, sorted, paged), one alarm with its timeline, acknowledge and close.
 
 Acknowledging and closing need an operator (or admin) token; the token's name is recorded as who did
-it. A 409 means the alarm's status does not allow the action (already acknowledged, already closed, or
-changed by someone else meanwhile): read it again.
+it. A 409 means the alarm's status does not allow the action (already acknowledged, already closed,
+still active and not forced, or changed by someone else meanwhile): read it again. Shelving, comments
+and assignment are in ``central.api.routers.alarm_handling``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from central.alarms import TransitionRefusedError
 from central.api.deps import Operator, Reader, ServicesDep, StoreDep
+from central.api.levels import LEVEL_PATTERN, level_number, not_blank
 from central.api.responses import errors, json_response
 from central.api.schemas import (
     IDENT,
@@ -41,17 +43,27 @@ async def alarms(
     status_: Annotated[
         list[StatusName] | None, Query(alias="status", description="repeat for several")
     ] = None,
-    min_level: Annotated[int, Query(ge=0, le=4)] = 0,
+    min_level: Annotated[
+        str, Query(pattern=LEVEL_PATTERN, description="0-4 or blue, yellow, orange, red")
+    ] = "0",
+    category: Annotated[Literal["hazard", "fault"] | None, Query()] = None,
+    shelved: Annotated[bool, Query(description="true: only the shelved alarms (hidden otherwise)")] = False,
+    sort: Annotated[
+        Literal["id", "level", "opened", "updated"],
+        Query(description="id, opened, updated: newest first; level: highest first, then oldest"),
+    ] = "id",
     site: Annotated[str | None, Query(pattern=IDENT)] = None,
     gateway: Annotated[str | None, Query(pattern=IDENT)] = None,
     since_ms: Annotated[int | None, Query(ge=0, le=MAX_MS, description="opened at or after")] = None,
     until_ms: Annotated[int | None, Query(ge=0, le=MAX_MS, description="opened before")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    services: ServicesDep,
 ) -> Response:
     where = AlarmFilter(
-        statuses=tuple(dict.fromkeys(status_ or ())), min_level=min_level, site_id=site, gateway_id=gateway,
-        since_ms=since_ms, until_ms=until_ms, limit=limit, offset=offset,
+        statuses=tuple(dict.fromkeys(status_ or ())), min_level=level_number(min_level), site_id=site,
+        gateway_id=gateway, since_ms=since_ms, until_ms=until_ms, limit=limit, offset=offset,
+        category=category, shelved=shelved, now_ms=services.clock_ms(), sort=sort,
     )  # fmt: skip
     page = await store.query(store.alarms, where)
     return json_response({"data": page.data, "count": page.count, "limit": limit, "offset": offset})
@@ -93,13 +105,16 @@ async def acknowledge(
 @router.post(
     "/{alarm_id}/close",
     response_model=AlarmOut,
-    summary="Close an alarm, recording how it was handled (operator)",
-    responses=errors(401, 403, 404, 409, 422),
+    summary="Close an alarm, recording how it was handled (operator); 409 while active unless forced",
+    responses=errors(400, 401, 403, 404, 409, 422),
 )
 async def close(alarm_id: AlarmId, body: CloseIn, services: ServicesDep, who: Operator) -> Response:
     store = services.store
+    handling = not_blank(body.handling, "handling")
     try:
-        changed = await store.query(store.close_alarm, alarm_id, who.name, body.handling, services.clock_ms())
+        changed = await store.query(
+            store.close_alarm, alarm_id, who.name, handling, services.clock_ms(), force=body.force
+        )
     except NotFoundError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
     except TransitionRefusedError as e:

@@ -1,4 +1,5 @@
-"""Sites with their worst active level, the map layer (GeoJSON), and the admin's site editor.
+"""Sites with their worst active level (hazards apart from faults: ``central.store.site_faults``), the
+map layer (GeoJSON), and the admin's site editor.
 
 Sites are registered by the gateways' batches (the site file's ``site`` section): a gateway may create a
 site, and update the one it belongs to, but never another gateway's. An admin may create one before its
@@ -60,6 +61,7 @@ async def map_layer(store: StoreDep, _: Reader) -> Response:
         features.append({
             "type": "Feature", "id": f"site:{s.id}", "geometry": _point(s.latitude_deg, s.longitude_deg),
             "properties": {"kind": "site", "name": s.name, "type": s.type, "worst_level": s.worst_level,
+                           "worst_hazard_level": s.worst_hazard_level, "faults": s.faults, "blind": s.blind,
                            "open_alarms": s.open_alarms, "gateways": s.gateways},
         })  # fmt: skip
     for d in await store.query(store.device_locations):
@@ -67,6 +69,8 @@ async def map_layer(store: StoreDep, _: Reader) -> Response:
             "type": "Feature", "id": f"device:{d.gateway_id}/{d.device}",
             "geometry": _point(d.latitude_deg, d.longitude_deg),
             "properties": {"kind": "device", "gateway_id": d.gateway_id, "device": d.device,
-                           "site_id": d.site_id, "worst_level": d.worst_level},
+                           "site_id": d.site_id, "worst_level": d.worst_level,
+                           "worst_hazard_level": d.worst_hazard_level,
+                           "worst_fault_level": d.worst_fault_level},
         })  # fmt: skip
     return json_response({"type": "FeatureCollection", "features": features})

@@ -1,0 +1,68 @@
+"""A site's hazards apart from its faults, and whether it is blind.
+
+``worst_hazard_level`` counts only hazard alarms in force (open, acknowledged): a 4G outage or a dead
+sensor never colours a site as a hazard. Faults in force are counted apart (``faults``: count and worst
+level). A measured channel (not one of the reserved ``_...`` device or point names) is *unseen* when a
+fault in force covers it: one on the channel itself, on its device (``<device>/_device``: offline,
+exceptions) or on its gateway (``_gateway/...``: silent, outbox). A site whose measured channels are all
+unseen is *blind*: it may be anything but safe.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from central.alarms import ACTIVE_STATUSES
+
+if TYPE_CHECKING:
+    from central.store.handle import Db
+
+ACTIVE = "('" + "', '".join(s.value for s in ACTIVE_STATUSES) + "')"
+RESERVED = "\\_%"  # LIKE pattern of reserved names (``_gateway``, ``_device``, ``_site``...)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFaults:
+    worst_hazard_level: int = 0
+    fault_count: int = 0
+    worst_fault_level: int = 0
+    blind: bool = False
+
+
+def site_faults(db: Db) -> dict[str, SiteFaults]:
+    """Per site with alarms in force: its hazard level, its faults, and whether it is blind."""
+    by_site: dict[str, dict[str, int]] = defaultdict(lambda: {"hazard": 0, "faults": 0, "fault_level": 0})
+    covers: dict[str, set[tuple[str, str, str]]] = defaultdict(set)  # site -> (gateway, device, point)
+    for site_id, category, level, gateway_id, device, point in db.all(
+        "SELECT g.site_id, a.category, a.level, c.gateway_id, c.device, c.point FROM alarms a "  # noqa: S608
+        f"JOIN channels c ON c.id = a.channel_id JOIN gateways g ON g.id = c.gateway_id "
+        f"WHERE a.status IN {ACTIVE} AND g.site_id IS NOT NULL"
+    ):
+        s = by_site[site_id]
+        if category == "fault":
+            s["faults"] += 1
+            s["fault_level"] = max(s["fault_level"], int(level))
+            covers[site_id].add((gateway_id, device, point))
+        else:
+            s["hazard"] = max(s["hazard"], int(level))
+    return {
+        site_id: SiteFaults(s["hazard"], s["faults"], s["fault_level"], _blind(db, site_id, covers[site_id]))
+        for site_id, s in by_site.items()
+    }
+
+
+def _blind(db: Db, site_id: str, faults: set[tuple[str, str, str]]) -> bool:
+    if not faults:
+        return False
+    measured = db.all(
+        "SELECT c.gateway_id, c.device, c.point FROM channels c JOIN gateways g ON g.id = c.gateway_id "
+        "WHERE g.site_id = ? AND c.device NOT LIKE ? ESCAPE '\\' AND c.point NOT LIKE ? ESCAPE '\\'",
+        (site_id, RESERVED, RESERVED),
+    )
+    gateways = {g for g, d, _ in faults if d.startswith("_")}
+    devices = {(g, d) for g, d, p in faults if p.startswith("_")}
+    return bool(measured) and all(
+        g in gateways or (g, d) in devices or (g, d, p) in faults for g, d, p in measured
+    )
