@@ -116,6 +116,11 @@ function canAcknowledge(alarm) {
   return alarm.status === 'open' || (alarm.status === 'cleared' && alarm.acknowledged_ms == null);
 }
 
+// A warning still in force: closing it is a forced close (central/alarms.py).
+function isActive(alarm) {
+  return alarm.status === 'open' || alarm.status === 'acknowledged';
+}
+
 export function AlarmPage({ store, id }) {
   const [detail, setDetail] = useState(null);
   const [error, setError] = useState(null);
@@ -149,7 +154,8 @@ export function AlarmPage({ store, id }) {
           <${Action} name="acknowledge" label=${t('action.acknowledge')} field="note" fieldLabel=${t('action.note')}
             enabled=${canAcknowledge(alarm)} onSubmit=${(note) => api.acknowledge(alarm.id, note).then(load)} />
           <${Action} name="close" label=${t('action.close')} field="handling" fieldLabel=${t('action.handling')} required
-            enabled=${alarm.status !== 'closed'} onSubmit=${(handling) => api.close(alarm.id, handling).then(load)} />
+            enabled=${alarm.status !== 'closed'}
+            onSubmit=${(handling) => api.close(alarm.id, handling, isActive(alarm)).then(load)} />
         </section>
         <${Timeline} entries=${detail.timeline} unit=${unit} />
       </div>

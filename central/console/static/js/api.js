@@ -35,7 +35,8 @@ export const api = {
   alarms: (params) => call('GET', 'api/v1/alarms', { params }),
   alarm: (id) => call('GET', `api/v1/alarms/${id}`),
   acknowledge: (id, note) => call('POST', `api/v1/alarms/${id}/acknowledge`, { body: { note } }),
-  close: (id, handling) => call('POST', `api/v1/alarms/${id}/close`, { body: { handling } }),
+  // force: the officer closes an alarm whose condition is still active (the timeline marks it forced_close)
+  close: (id, handling, force = false) => call('POST', `api/v1/alarms/${id}/close`, { body: { handling, force } }),
   gateways: () => call('GET', 'api/v1/gateways'),
   channels: (params) => call('GET', 'api/v1/channels', { params }),
   latest: (params) => call('GET', 'api/v1/latest', { params }),
