@@ -8,7 +8,9 @@ A batch is one JSON object (orjson), gzip-compressed when that pays::
      "readings": {"seq": [...], "channel": [...], "ts_ms": [...], "value": [...], "quality": [...]},
      "events": [{"seq": 1002, "channel": "gw-slope-01/gnss-01/north_mm", "ts_ms": ..., "rule": "velocity",
                  "level": 2, "previous_level": 1, "value": 12.5, "message": "...",
-                 "forecast": {"failure_ts_ms": ..., "r2": 0.93, "points": 40} | null}],
+                 "forecast": {"failure_ts_ms": ..., "r2": 0.93, "points": 40} | null,
+                 "rule_kind": "slope", "criterion": "velocity", "unit": "mm/h", "threshold": 10.0,
+                 "direction": "rising"}],                # optional (protocols.event_fields)
      "site": {"id", "name", "type", "latitude_deg", "longitude_deg"} | null,
      "channels": [{"key", "unit", "profile", "latitude_deg", "longitude_deg",
                    "physical_range": [min, max] | null}],           # device and point: from the key
@@ -51,6 +53,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from protocols import event_fields
 from protocols import incarnations as inc
 from protocols.errors import WireError
 from protocols.incarnations import Incarnation
@@ -159,6 +162,7 @@ def _event_dict(e: Event) -> dict[str, Any]:
         "previous_level": e.previous_level, "value": e.value if math.isfinite(e.value) else None,
         "message": e.message,
         "forecast": None if f is None else {"failure_ts_ms": f.failure_ts_ms, "r2": f.r2, "points": f.points},
+        **event_fields.detail(e),
     }  # fmt: skip
 
 
@@ -330,11 +334,15 @@ def _event(obj: Any, i: int, gateway: str) -> Event:
             float(_req(fc, "r2", (int, float), f"{where}.forecast")),
             _req(fc, "points", int, f"{where}.forecast"),
         )
-    return Event(
+    bad = event_fields.problems(obj)
+    if bad:
+        raise WireError(f"{where}.{bad[0]}")
+    event = Event(
         channel=channel, ts_ms=ts, rule=_req(obj, "rule", str, where), level=level, previous_level=prev,
         value=math.nan if value is None else float(value), message=_req(obj, "message", str, where),
         forecast=forecast, seq=seq,
     )  # fmt: skip
+    return event_fields.with_detail(event, obj)
 
 
 def _check_key(key: str, gateway: str, where: str) -> None:

@@ -212,7 +212,9 @@ def raise_silence(
     channel_id = channels_sql.ensure_channels(db, [key], cache=cache, added=added, now_ms=now_ms)[key]
     silent_s = (now_ms - last_seen_ms) / 1000.0
     message = f"no report for {silent_s:.0f} s (expected every {interval_s:g} s)"
-    event = Event(key, now_ms, lifecycle.SILENCE_RULE, level, 0, math.nan, message)
+    event = Event(key, now_ms, lifecycle.SILENCE_RULE, level, 0, silent_s, message,
+                  rule_kind=lifecycle.SILENCE_RULE, criterion="silent", unit="s",
+                  direction="rising")  # fmt: skip
     return apply_event(db, channel_id, event, CENTRAL, now_ms)
 
 
@@ -225,7 +227,8 @@ def clear_silence(db: Db, gateway_id: str, now_ms: int) -> list[int]:
     )
     if row is None:
         return []
-    event = Event(key, now_ms, lifecycle.SILENCE_RULE, 0, int(row[1]), math.nan, "the gateway reports again")
+    event = Event(key, now_ms, lifecycle.SILENCE_RULE, 0, int(row[1]), math.nan, "the gateway reports again",
+                  rule_kind=lifecycle.SILENCE_RULE, criterion="silent", direction="falling")  # fmt: skip
     return [apply_event(db, int(row[0]), event, CENTRAL, now_ms)]
 
 

@@ -192,7 +192,8 @@ def _outbox_alarms(
     channel_id = channels_sql.ensure_channels(db, [key], cache=cache, added=added, now_ms=now_ms)[key]
     out = []
     for c in resolved.changes:
-        event = Event(key, now_ms, c.rule, OUTBOX_FAULT_LEVEL, 0, float(c.lost), c.message)
+        event = Event(key, now_ms, c.rule, OUTBOX_FAULT_LEVEL, 0, float(c.lost), c.message, rule_kind=c.rule,
+                      criterion=c.rule, unit="seqs")  # fmt: skip
         out.append(alarm_sql.apply_event(db, channel_id, event, alarm_sql.CENTRAL, now_ms))
     return out
 

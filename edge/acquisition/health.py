@@ -81,6 +81,9 @@ class DeviceHealth:
             previous_level=OFFLINE_LEVEL,
             value=math.nan,
             message="device answering again",
+            rule_kind=RULE,
+            criterion="offline",
+            direction="falling",
         )
 
     def failure(self, now_s: float, ts_ms: int, why: str) -> Event | None:
@@ -108,6 +111,9 @@ class DeviceHealth:
             previous_level=0,
             value=math.nan,
             message=message,
+            rule_kind=RULE,
+            criterion="offline",
+            direction="rising",
         )
 
     def snapshot(self) -> dict[str, object]:
@@ -153,7 +159,8 @@ class ExceptionWatch:
         message = f"device fault: {self.consecutive} consecutive exception responses, {codes}"
         log.warning("%s: %s", self.device_id, message)
         return Event(self.event_channel, ts_ms, EXCEPTION_RULE, level=OFFLINE_LEVEL, previous_level=0,
-                     value=math.nan, message=message)  # fmt: skip
+                     value=math.nan, message=message, rule_kind=EXCEPTION_RULE, criterion="exceptions",
+                     direction="rising")  # fmt: skip
 
     def answered(self, ts_ms: int) -> Event | None:
         """A good answer; returns the clearing event if the device was faulty."""
@@ -164,7 +171,8 @@ class ExceptionWatch:
         self.faulty = False
         log.info("device %s answers without exceptions again", self.device_id)
         return Event(self.event_channel, ts_ms, EXCEPTION_RULE, level=0, previous_level=OFFLINE_LEVEL,
-                     value=math.nan, message="device answering without exceptions again")  # fmt: skip
+                     value=math.nan, message="device answering without exceptions again",
+                     rule_kind=EXCEPTION_RULE, criterion="exceptions", direction="falling")  # fmt: skip
 
     def snapshot(self) -> dict[str, object]:
         return {"faulty": self.faulty, "consecutive_exceptions": self.consecutive}

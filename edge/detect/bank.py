@@ -27,7 +27,8 @@ from edge.detect import rulekernel as rk
 from edge.detect.anomaly import DEFAULT_ANOMALY, AnomalyConfig
 from edge.detect.anomalykernel import anomaly_step
 from edge.detect.combined import COMBINED_DEVICE, COMBINED_POINT, Joint, resolve, watchers
-from edge.detect.messages import describe_combined, phrase, say
+from edge.detect.fired import fired
+from edge.detect.messages import describe_combined, phrase, say_fired
 from edge.detect.tables import build_tables
 from protocols.config import BoundSite, Channel
 from protocols.quality import NO_VALUE, Quality
@@ -202,9 +203,14 @@ class DetectorBank:
         ):
             ref = self.tables.refs[r]
             forecast = _forecast(fc_ts, fc_r2, fc_points)
-            message = say(self._phrases[r], level, previous, value, forecast)
+            f = fired(ref.rule, self.channels[ref.channel].unit, level, previous, value,
+                      reference_velocity=self._reference_velocity(r))  # fmt: skip
+            message = say_fired(self._phrases[r], f, level, previous, value=value, forecast=forecast)
             key = self.channels[ref.channel].key
-            out.append(Event(key, ts_ms, ref.name, level, previous, value, message, forecast))
+            out.append(
+                Event(key, ts_ms, ref.name, level, previous, value, message, forecast, rule_kind=f.rule_kind,
+                      criterion=f.criterion, unit=f.unit, threshold=f.threshold, direction=f.direction)
+            )  # fmt: skip
             if levels is not None:
                 levels[r] = level
                 out += self._joint_events(r, levels, ts_ms, value)
@@ -212,6 +218,11 @@ class DetectorBank:
             self._counts[_KIND_NAMES.get((ev.previous_level, ev.level)) or ev.kind.name.lower()] += 1
         self._counts["events"] += len(out)
         return out
+
+    def _reference_velocity(self, r: int) -> float:
+        """A slope rule's steady-creep velocity: as configured, or as learned so far (NaN: not yet)."""
+        given = float(self.tables.params[r, rk.P_VREF])
+        return given if not math.isnan(given) else float(self.rule_state[r, rk.S_VREF])
 
     def _joint_events(self, r: int, levels: npt.NDArray[np.float64], ts_ms: int, value: float) -> list[Event]:
         out = []
@@ -222,7 +233,11 @@ class DetectorBank:
             if level != previous:
                 self.joint_levels[j] = level
                 message = describe_combined(joint.name, joint.message, level, previous)
-                out.append(Event(self._joint_key, ts_ms, joint.name, level, previous, value, message))
+                out.append(
+                    Event(self._joint_key, ts_ms, joint.name, level, previous, value, message,
+                          rule_kind="combined", criterion="all_conditions",
+                          direction="rising" if level > previous else "falling")
+                )  # fmt: skip
         return out
 
     def warm_up(self) -> WarmUp:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from edge.detect.fired import Fired
 from protocols.config import Channel
 from protocols.records import Forecast, Level
 from protocols.rules import (
@@ -30,6 +31,7 @@ class Phrase:
     what: str  # what is measured
     unit: str
     thresholds: dict[int, float]  # level -> threshold, for the levels the quantity is compared with
+    angle_thresholds: dict[int, float] = field(default_factory=dict)  # a slope's tangent-angle levels
 
 
 def _quantity(rule: Rule, unit: str) -> tuple[str, str, Levels | None]:
@@ -51,7 +53,11 @@ def _quantity(rule: Rule, unit: str) -> tuple[str, str, Levels | None]:
 
 def phrase(rule: Rule, channel: Channel) -> Phrase:
     what, unit, levels = _quantity(rule, channel.unit)
-    return Phrase(channel.point, what, unit, dict(levels.thresholds()) if levels is not None else {})
+    angles = rule.tangent_angle_levels if isinstance(rule, SlopeRule) else None
+    return Phrase(
+        channel.point, what, unit, dict(levels.thresholds()) if levels is not None else {},
+        dict(angles.thresholds()) if angles is not None else {},
+    )  # fmt: skip
 
 
 def describe(
@@ -72,12 +78,27 @@ def say(p: Phrase, level: int, previous: int, value: float, forecast: Forecast |
         text = f"{p.point}: {p.what} {shown}, back to normal (was {LABELS[previous]})"
     else:
         text = f"{p.point}: {p.what} {shown}, down to {LABELS[level]} (was {LABELS[previous]})"
-    if forecast is not None:
-        when = datetime.fromtimestamp(forecast.failure_ts_ms / 1000.0, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-        text += (
-            f"; inverse-velocity forecast of failure {when} (r2 {forecast.r2:.2f}, {forecast.points} points)"
-        )
-    return text
+    return text + _forecast_text(forecast)
+
+
+def say_fired(
+    p: Phrase, f: Fired, level: int, previous: int, *, value: float, forecast: Forecast | None
+) -> str:
+    """``say``, naming the criterion that fired: a slope that warned on its tangent angle says so, with
+    the angle's threshold, and gives the velocity beside it (not the velocity threshold it did not reach)."""
+    if f.criterion != "tangent_angle":
+        return say(p, level, previous, value, forecast)
+    angle = Phrase(p.point, "tangent angle", "deg", p.angle_thresholds)
+    velocity = "no value" if math.isnan(value) else f"{value:.6g} {p.unit}"
+    text = say(angle, level, previous, f.value, None)
+    return f"{text}; {p.what} {velocity}{_forecast_text(forecast)}"
+
+
+def _forecast_text(forecast: Forecast | None) -> str:
+    if forecast is None:
+        return ""
+    when = datetime.fromtimestamp(forecast.failure_ts_ms / 1000.0, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"; inverse-velocity forecast of failure {when} (r2 {forecast.r2:.2f}, {forecast.points} points)"
 
 
 def describe_combined(name: str, message: str, level: int, previous: int) -> str:

@@ -139,7 +139,10 @@ class Outbox:
             now_ms = time.time_ns() // 1_000_000
             key = OUTBOX_FAULT_CHANNEL.format(gateway=gateway)
             lost = float(report.lost_readings)
-            self.append_event(Event(key, now_ms, OUTBOX_CORRUPT_RULE, int(Level.ORANGE), 0, lost, message))
+            self.append_event(
+                Event(key, now_ms, OUTBOX_CORRUPT_RULE, int(Level.ORANGE), 0, lost, message,
+                      rule_kind=OUTBOX_CORRUPT_RULE, criterion="rows_lost", unit="rows")
+            )  # fmt: skip
 
     # ------------------------------------------------------------------ appending (any thread, never blocks)
 

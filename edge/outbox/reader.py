@@ -15,14 +15,16 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from edge.outbox import blocks, budget, schema
 from edge.outbox.blocks import EMPTY, StoredReadings
+from protocols import event_fields
 from protocols.records import Event, Forecast
 
 SELECT_EVENTS = (
-    "SELECT seq, channel, ts_ms, rule, level, previous_level, value, message, failure_ts_ms, r2, points "
-    "FROM events ORDER BY seq LIMIT ?"
+    "SELECT seq, channel, ts_ms, rule, level, previous_level, value, message, failure_ts_ms, r2, points, "
+    "detail FROM events ORDER BY seq LIMIT ?"
 )
 MAX_SEQ = (1 << 63) - 1
 __all__ = ["EMPTY", "MAX_SEQ", "OutboxReader", "StoredReadings", "open_reader"]
@@ -139,12 +141,16 @@ class OutboxReader:
 
 
 def _event(r: tuple[Any, ...]) -> Event:
-    seq, channel, ts_ms, rule, level, previous, value, message, fc_ts, fc_r2, fc_points = r
+    seq, channel, ts_ms, rule, level, previous, value, message, fc_ts, fc_r2, fc_points, detail = r
     forecast = None if fc_ts is None else Forecast(int(fc_ts), float(fc_r2), int(fc_points))
-    return Event(
+    event = Event(
         channel=channel, ts_ms=int(ts_ms), rule=rule, level=int(level), previous_level=int(previous),
         value=math.nan if value is None else float(value), message=message, forecast=forecast, seq=int(seq),
     )  # fmt: skip
+    if detail is None:
+        return event
+    fields = orjson.loads(detail)
+    return event_fields.with_detail(event, fields) if not event_fields.problems(fields) else event
 
 
 def open_reader(path: Path | str) -> OutboxReader:

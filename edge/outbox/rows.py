@@ -11,13 +11,15 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from edge.outbox import blocks
+from protocols import event_fields
 from protocols.records import Event, ReadingBlock
 
 INSERT_EVENT = (
     "INSERT INTO events (seq, channel, ts_ms, rule, level, previous_level, value, message, failure_ts_ms,"
-    " r2, points) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " r2, points, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 Inserted = list[tuple[npt.NDArray[np.int64], ReadingBlock]]  # readings as stored: seqs, outbox channel ids
@@ -75,4 +77,11 @@ def _event_row(seq: int, e: Event) -> tuple[Any, ...]:
     return (
         seq, e.channel, e.ts_ms, e.rule, e.level, e.previous_level, e.value, e.message,
         None if f is None else f.failure_ts_ms, None if f is None else f.r2, None if f is None else f.points,
+        _detail_json(e),
     )  # fmt: skip
+
+
+def _detail_json(e: Event) -> str | None:
+    """The structured fields (``protocols.event_fields``) as JSON, or NULL for an event without them."""
+    found = event_fields.detail(e)
+    return orjson.dumps(found).decode() if found else None

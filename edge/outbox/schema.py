@@ -9,7 +9,8 @@ Tables:
   (``blocks``); until migration ``0002_reading_blocks`` they were rows of ``readings`` (seq, channel id,
   ts_ms, value, quality), a row per reading;
 - ``events``: seq, the channel key as text (device-level and combined-rule events have keys that are not
-  measured channels), and the event's fields;
+  measured channels), and the event's fields; ``detail`` (migration ``0004_event_detail``) holds what
+  fired as JSON (``protocols.event_fields``);
 - ``meta``: one row per name: ``next_seq`` (written in the same transaction as the rows it numbers, so a
   seq never repeats across crashes), ``thinned_through``, the boot counter, the last ack ...;
 - ``drops``: rows evicted, by reason (``thinned_budget``, ``dropped_budget``, ``dropped_disk_full`` ...);
@@ -109,6 +110,12 @@ def incarnations(db: Database) -> None:
     (sent without an incarnation before, so they must keep being sent as the legacy one). It counts as
     acknowledged: a central that has this gateway's rows knows it."""
     db.execute(lineage.CREATE)
+
+
+@migrations(name="0004_event_detail")
+def event_detail(db: Database) -> None:
+    """The events' structured fields (``protocols.event_fields``) as a JSON text; NULL for older rows."""
+    db.execute("ALTER TABLE events ADD COLUMN detail TEXT")
     next_seq = int(db.execute("SELECT value FROM meta WHERE name = 'next_seq'").fetchone()[0])
     if next_seq > 1:
         db.execute(

@@ -183,3 +183,22 @@ def test_comments_and_assignment_change_no_status(desk: Desk) -> None:
         ("raised", "level 0 -> 3"), ("commented", "foreman on site, no cracks"), ("assigned", "Li Wei"),
         ("assigned", ""),
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- what fired
+
+
+def test_what_fired_is_kept_on_the_alarm_and_its_timeline(desk: Desk) -> None:
+    fields = {"rule_kind": "slope", "criterion": "tangent_angle", "unit": "deg", "threshold": 80.0,
+              "direction": "rising"}  # fmt: skip
+    raised = dataclasses.replace(event("gw-1", 1, 3, 0, rule="slope", value=81.2), **fields)
+    cleared = dataclasses.replace(event("gw-1", 2, 0, 3, rule="slope"), rule_kind="slope")
+    desk.store.ingest(events_batch("gw-1", [raised]), T0)
+    alarm = desk.get("/api/v1/alarms/1")["alarm"]
+    assert {k: alarm[k] for k in fields} == fields
+    desk.store.ingest(events_batch("gw-1", [cleared], 2), T0)
+    detail = desk.get("/api/v1/alarms/1")
+    assert detail["alarm"]["criterion"] == "tangent_angle"  # a clear keeps what had fired
+    first, second = detail["timeline"]
+    assert (first["criterion"], first["threshold"], first["unit"]) == ("tangent_angle", 80.0, "deg")
+    assert (second["criterion"], second["threshold"]) == (None, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import time
@@ -258,4 +259,21 @@ def test_a_lazy_ack_rides_with_the_rows_commit_or_goes_at_once_when_none_flow(tm
     outbox.flush().result(timeout=10)  # the rows' commit, with the delete in it
     assert ack.result(timeout=10).readings_removed == 3
     assert outbox.reader().readings(0).seq.tolist() == list(range(7, 21))
+    outbox.close()
+
+
+def test_an_events_structured_fields_survive_the_outbox(tmp_path: Path) -> None:
+    outbox = open_outbox(tmp_path / "o.db")
+    fired = dataclasses.replace(
+        event("gw/dev3/p", 6.0), rule_kind="level", criterion="level", unit="m", threshold=5.0,
+        direction="rising",
+    )  # fmt: skip
+    outbox.append_event(fired)
+    outbox.append_event(event("gw/dev3/p", 7.0))  # one without them
+    outbox.flush().result(timeout=10)
+    first, second = outbox.reader().events()
+    assert (first.rule_kind, first.criterion, first.unit, first.threshold, first.direction) == (
+        "level", "level", "m", 5.0, "rising",
+    )  # fmt: skip
+    assert (second.rule_kind, second.threshold) == (None, None)
     outbox.close()
