@@ -210,8 +210,11 @@ class Store(ABC):
         """Raw readings of a channel in [start_ms, end_ms), oldest first; ``NotFoundError``."""
 
     @abstractmethod
-    def history(self, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> list[Bucket]:
-        """Buckets of ``bucket_ms`` aligned to the epoch, empty ones left out; ``NotFoundError``."""
+    def history(
+        self, key: str, start_ms: int, end_ms: int, bucket_ms: int, *, day_zone: str | None = None
+    ) -> list[Bucket]:
+        """Buckets of ``bucket_ms`` aligned to the epoch, empty ones left out; ``NotFoundError``. Day
+        buckets with ``day_zone`` (an IANA name) run from local midnight (``central.localtime``)."""
 
     # ------------------------------------------------------------ alarms
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import orjson
 
+from central import localtime
 from central.alarms import ACTIVE_STATUSES
 from central.store import rollup
 from central.store.base import NotFoundError
@@ -359,8 +361,12 @@ def readings(db: Db, key: str, start_ms: int, end_ms: int, limit: int) -> list[R
     return [RawReading(int(r[0]), int(r[1]), r[2], int(r[3])) for r in rows]
 
 
-def history(db: Db, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> list[Bucket]:
+def history(
+    db: Db, key: str, start_ms: int, end_ms: int, bucket_ms: int, *, day_zone: str | None = None
+) -> list[Bucket]:
     channel_id = _channel_id(db, key)
+    if day_zone is not None and bucket_ms == rollup.DAY_MS:
+        return _local_days(db, channel_id, start_ms, end_ms, localtime.zone(day_zone))
     start, end = start_ms // bucket_ms * bucket_ms, -(-end_ms // bucket_ms) * bucket_ms  # whole buckets
     if bucket_ms % rollup.HOUR_MS == 0:
         hours = db.all(
@@ -382,6 +388,19 @@ def history(db: Db, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> lis
         Bucket(int(r[0]) * bucket_ms, r[1], r[2], None if r[3] is None else float(r[3]), r[4], int(r[5]))
         for r in rows
     ]
+
+
+def _local_days(db: Db, channel_id: int, start_ms: int, end_ms: int, tz: ZoneInfo) -> list[Bucket]:
+    """Day buckets from local midnight to local midnight, from the hourly rollups."""
+    start = localtime.day_start_ms(start_ms, tz)
+    end = localtime.day_start_ms(end_ms - 1, tz)
+    end = localtime.next_day_start_ms(end, tz)
+    hours = db.all(
+        "SELECT hour_ms, n, total, lo, hi, last_ts, last_seq, last_value FROM rollup_hour "
+        "WHERE channel_id = ? AND hour_ms >= ? AND hour_ms < ? ORDER BY hour_ms",
+        (channel_id, start, end),
+    )
+    return [Bucket(*b) for b in rollup.merge(hours, rollup.DAY_MS, lambda h: localtime.day_start_ms(h, tz))]
 
 
 # ---------------------------------------------------------------- gauges

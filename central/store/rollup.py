@@ -12,12 +12,14 @@ and 1 d outlive the raw data. Readings without a value (void quality) are not co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
 
 # (channel_id, hour_ms, n, sum, min, max, last_ts, last_seq, last_value)
 Row = tuple[int, int, int, float, float, float, int, int, float]
@@ -51,13 +53,16 @@ def hourly(
     )  # fmt: skip
 
 
-def merge(rows: list[tuple[Any, ...]], bucket_ms: int) -> list[tuple[int, float, float, float, float, int]]:
+def merge(
+    rows: list[tuple[Any, ...]], bucket_ms: int, bucket_of: Callable[[int], int] | None = None
+) -> list[tuple[int, float, float, float, float, int]]:
     """Hourly ``(hour_ms, n, sum, min, max, last_ts, last_seq, last_value)`` rows, sorted by hour, into
-    ``(start_ms, min, max, mean, last, count)`` buckets of ``bucket_ms`` (a multiple of an hour)."""
+    ``(start_ms, min, max, mean, last, count)`` buckets of ``bucket_ms`` (a multiple of an hour), or of
+    ``bucket_of(hour_ms)``: the start of the hour's bucket (local days)."""
     out: list[tuple[int, float, float, float, float, int]] = []
     current: list[Any] | None = None
     for hour_ms, n, total, lo, hi, last_ts, last_seq, last_value in rows:
-        start = hour_ms // bucket_ms * bucket_ms
+        start = bucket_of(hour_ms) if bucket_of is not None else hour_ms // bucket_ms * bucket_ms
         if current is None or current[0] != start:
             if current is not None:
                 out.append(_bucket(current))

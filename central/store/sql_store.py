@@ -162,8 +162,10 @@ class SqlStore(Store):
     def readings(self, key: str, start_ms: int, end_ms: int, limit: int) -> list[RawReading]:
         return queries.readings(self._db(), key, start_ms, end_ms, limit)
 
-    def history(self, key: str, start_ms: int, end_ms: int, bucket_ms: int) -> list[Bucket]:
-        return queries.history(self._db(), key, start_ms, end_ms, bucket_ms)
+    def history(
+        self, key: str, start_ms: int, end_ms: int, bucket_ms: int, *, day_zone: str | None = None
+    ) -> list[Bucket]:
+        return queries.history(self._db(), key, start_ms, end_ms, bucket_ms, day_zone=day_zone)
 
     def counts(self) -> dict[str, Any]:
         return queries.counts(self._db())

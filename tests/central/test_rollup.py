@@ -67,7 +67,7 @@ def test_the_rollup_migration_backfills_existing_readings(tmp_path: Path) -> Non
     db.close()
     store = SqliteStore(path, threads=1)
     try:
-        assert store.migrate() == ["0002_rollup_hour", "0003_incarnations_and_site_owners"]
+        assert store.migrate()[:2] == ["0002_rollup_hour", "0003_incarnations_and_site_owners"]  # and later
         got = store.history(key("gw-1", "dev-1", "p0"), T0, T0 + 3 * HOUR_MS, HOUR_MS)
         assert sum(b.count for b in got) == 12
         assert got[-1].last == 12.0 and got[0].min == 1.0

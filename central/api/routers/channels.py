@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
+from central import localtime
 from central.api.deps import Reader, ServicesDep, StoreDep
 from central.api.responses import errors, json_response
 from central.api.schemas import IDENT, KEY, MAX_MS, ChannelList, History, LatestList, ReadingList
@@ -109,18 +110,28 @@ async def readings(
     "/history",
     response_model=History,
     summary="One channel's history in time buckets (min, max, mean, last, count)",
-    description="Buckets are aligned to UTC (a 1d bucket is a UTC day); buckets without readings are "
+    description="Buckets are aligned to UTC (a 1d bucket is a UTC day) unless `tz` names a time zone: "
+    "then 1d buckets run from local midnight to local midnight. Buckets without readings are "
     "left out. Defaults: the window ends now and spans 6 h (1m), 2 d (10m), 30 d (1h) or 1 y (1d).",
     responses=errors(401, 403, 404, 422),
 )
 async def history(
+    *,
     services: ServicesDep,
     _: Reader,
     channel: Annotated[str, Query(pattern=KEY, description="the channel key gateway/device/point")],
     bucket: Literal["1m", "10m", "1h", "1d"] = "1h",
     start_ms: Annotated[int | None, Query(ge=0, le=MAX_MS)] = None,
     end_ms: Annotated[int | None, Query(ge=0, le=MAX_MS)] = None,
+    tz: Annotated[
+        str | None, Query(max_length=64, description="IANA time zone for 1d buckets, e.g. Asia/Shanghai")
+    ] = None,
 ) -> Response:
+    if tz is not None:
+        try:
+            localtime.zone(tz)
+        except localtime.UnknownZoneError as e:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(e)) from None
     end = end_ms if end_ms is not None else services.clock_ms()
     start = start_ms if start_ms is not None else max(0, end - DEFAULT_SPAN_MS[bucket])
     width = BUCKET_MS[bucket]
@@ -132,7 +143,7 @@ async def history(
         )
     store = services.store
     try:
-        data = await store.query(store.history, channel, start, end, width)
+        data = await store.query(store.history, channel, start, end, width, day_zone=tz)
     except NotFoundError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
     return json_response(
