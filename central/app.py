@@ -27,6 +27,7 @@ from central.api.routers import (
     gateways,
     health,
     ingest,
+    reports,
     sites,
     stream,
     tokens,
@@ -157,7 +158,18 @@ def create_app(
         docs_url=None,  # served by the console, from vendored files (no CDN)
         redoc_url=None,
     )
-    for module in (ingest, sites, gateways, channels, alarms, alarm_handling, stream, tokens, health):
+    for module in (
+        ingest,
+        sites,
+        gateways,
+        channels,
+        alarms,
+        alarm_handling,
+        reports,
+        stream,
+        tokens,
+        health,
+    ):
         app.include_router(module.router)
     console.mount(app, settings)  # the page at /, its assets, and /docs
     limits.install(app, settings.body_timeout_s)

@@ -39,6 +39,7 @@ from central.store.records import (
     Site,
     Token,
 )
+from central.store.shift_sql import ShiftAlarm
 from protocols.wire import Batch, SiteMeta
 
 P = ParamSpec("P")
@@ -249,6 +250,10 @@ class Store(ABC):
 
     @abstractmethod
     def assign_alarm(self, alarm_id: int, actor: str, assignee: str | None, now_ms: int) -> Alarm: ...
+
+    @abstractmethod
+    def shift_alarms(self, start_ms: int, end_ms: int) -> list[ShiftAlarm]:
+        """The alarms that existed during [start_ms, end_ms), for the shift report (``shift_sql``)."""
 
     @abstractmethod
     def expire_shelves(self, now_ms: int) -> list[Alarm]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from central.store import alarm_sql, batch_sql, handling_sql, queries
+from central.store import alarm_sql, batch_sql, handling_sql, queries, shift_sql
 from central.store.base import Store
 from central.store.handle import Db
 from central.store.records import (
@@ -36,6 +36,7 @@ from central.store.records import (
     Site,
     Token,
 )
+from central.store.shift_sql import ShiftAlarm
 from protocols.wire import Batch, SiteMeta
 
 
@@ -218,6 +219,9 @@ class SqlStore(Store):
         with self._write() as db:
             handling_sql.assign(db, alarm_id, actor, assignee, now_ms)
         return self.alarm(alarm_id).alarm
+
+    def shift_alarms(self, start_ms: int, end_ms: int) -> list[ShiftAlarm]:
+        return shift_sql.shift_alarms(self._db(), start_ms, end_ms)
 
     def expire_shelves(self, now_ms: int) -> list[Alarm]:
         with self._write() as db:
