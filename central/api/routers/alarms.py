@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
+from central import localtime
 from central.alarms import TransitionRefusedError
+from central.api import exports
+from central.api.csv_export import csv_documented, csv_pages_response, wants_csv
 from central.api.deps import Operator, Reader, ServicesDep, StoreDep
 from central.api.levels import LEVEL_PATTERN, level_number, not_blank
 from central.api.responses import errors, json_response
@@ -35,7 +38,12 @@ AlarmId = Annotated[int, Path(ge=1, le=MAX_ID)]
 StatusName = Literal["open", "acknowledged", "cleared", "closed"]
 
 
-@router.get("", response_model=AlarmList, summary="Alarms, newest first", responses=errors(401, 403, 422))
+@router.get(
+    "",
+    response_model=AlarmList,
+    summary="Alarms, newest first (or sorted)",
+    responses={**errors(401, 403, 422), **csv_documented()},
+)
 async def alarms(
     *,
     store: StoreDep,
@@ -59,12 +67,20 @@ async def alarms(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     services: ServicesDep,
+    request: Request,
+    format_: Annotated[
+        Literal["json", "csv"] | None,
+        Query(alias="format", description="csv (or Accept: text/csv): every matching alarm, streamed"),
+    ] = None,
 ) -> Response:
     where = AlarmFilter(
         statuses=tuple(dict.fromkeys(status_ or ())), min_level=level_number(min_level), site_id=site,
         gateway_id=gateway, since_ms=since_ms, until_ms=until_ms, limit=limit, offset=offset,
         category=category, shelved=shelved, now_ms=services.clock_ms(), sort=sort,
     )  # fmt: skip
+    if wants_csv(request, format_):
+        tz = localtime.zone(services.settings.time_zone)
+        return csv_pages_response("alarms.csv", exports.ALARM_HEADER, exports.alarm_pages(store, where, tz))
     page = await store.query(store.alarms, where)
     return json_response({"data": page.data, "count": page.count, "limit": limit, "offset": offset})
 

@@ -6,13 +6,15 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from central import localtime
+from central.api import exports
+from central.api.csv_export import csv_documented, csv_pages_response, csv_response, wants_csv
 from central.api.deps import Reader, ServicesDep, StoreDep
 from central.api.responses import errors, json_response
 from central.api.schemas import IDENT, KEY, MAX_MS, ChannelList, History, LatestList, ReadingList
-from central.store.base import NotFoundError
+from central.store.base import NotFoundError, Store
 
 router = APIRouter(prefix="/api/v1", tags=["channels"])
 
@@ -79,6 +81,14 @@ async def latest(
     return page(rows, count, limit, offset)
 
 
+async def _known_channel(store: Store, key: str) -> None:
+    """404 before a CSV starts streaming (its status line is sent with the first bytes)."""
+    try:
+        await store.query(store.readings, key, 0, 1, 1)
+    except NotFoundError as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
+
+
 def _is_key(key: str) -> bool:
     return re.fullmatch(KEY, key) is not None
 
@@ -87,18 +97,29 @@ def _is_key(key: str) -> bool:
     "/readings",
     response_model=ReadingList,
     summary="One channel's raw readings with their quality flags, oldest first",
-    responses=errors(401, 403, 404, 422),
+    responses={**errors(401, 403, 404, 422), **csv_documented()},
 )
 async def readings(
+    *,
     services: ServicesDep,
     _: Reader,
+    request: Request,
     channel: Annotated[str, Query(pattern=KEY, description="the channel key gateway/device/point")],
     start_ms: Annotated[int, Query(ge=0, le=MAX_MS)] = 0,
     end_ms: Annotated[int | None, Query(ge=0, le=MAX_MS, description="default: now")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    format_: Annotated[
+        Literal["json", "csv"] | None,
+        Query(alias="format", description="csv (or Accept: text/csv): the whole window, streamed"),
+    ] = None,
 ) -> Response:
     end = end_ms if end_ms is not None else services.clock_ms()
     store = services.store
+    if wants_csv(request, format_):
+        await _known_channel(store, channel)
+        tz = localtime.zone(services.settings.time_zone)
+        pages = exports.reading_pages(store, channel, start_ms, end, tz)
+        return csv_pages_response("readings.csv", exports.READING_HEADER, pages)
     try:
         data = await store.query(store.readings, channel, start_ms, end, limit)
     except NotFoundError as e:
@@ -113,7 +134,7 @@ async def readings(
     description="Buckets are aligned to UTC (a 1d bucket is a UTC day) unless `tz` names a time zone: "
     "then 1d buckets run from local midnight to local midnight. Buckets without readings are "
     "left out. Defaults: the window ends now and spans 6 h (1m), 2 d (10m), 30 d (1h) or 1 y (1d).",
-    responses=errors(401, 403, 404, 422),
+    responses={**errors(400, 401, 403, 404, 422), **csv_documented()},
 )
 async def history(
     *,
@@ -125,6 +146,10 @@ async def history(
     end_ms: Annotated[int | None, Query(ge=0, le=MAX_MS)] = None,
     tz: Annotated[
         str | None, Query(max_length=64, description="IANA time zone for 1d buckets, e.g. Asia/Shanghai")
+    ] = None,
+    request: Request,
+    format_: Annotated[
+        Literal["json", "csv"] | None, Query(alias="format", description="csv: a spreadsheet")
     ] = None,
 ) -> Response:
     if tz is not None:
@@ -146,6 +171,10 @@ async def history(
         data = await store.query(store.history, channel, start, end, width, day_zone=tz)
     except NotFoundError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
+    if wants_csv(request, format_):
+        zone = localtime.zone(tz or services.settings.time_zone)
+        rows = [exports.bucket_row(channel, b, zone) for b in data]
+        return csv_response("history.csv", exports.HISTORY_HEADER, rows)
     return json_response(
         {"channel": channel, "bucket": bucket, "start_ms": start, "end_ms": end, "data": data}
     )

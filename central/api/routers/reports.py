@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from central import localtime
-from central.api.csv_export import csv_response, wants_csv
+from central.api.csv_export import csv_documented, csv_response, wants_csv
 from central.api.deps import Reader, ServicesDep
 from central.api.responses import errors, json_response
 from central.api.schemas import MAX_MS
@@ -26,7 +26,7 @@ MAX_SPAN_MS = 31 * 86_400_000
     "/shift",
     summary="The shift handover: per site, alarms opened, still active, acknowledged, closed with their "
     "handling, not acknowledged, shelved, the longest wait, silent gateways and faults",
-    responses=errors(400, 401, 403, 422),
+    responses={**errors(400, 401, 403, 422), **csv_documented("text/html")},
 )
 async def shift(
     *,
