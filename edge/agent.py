@@ -90,7 +90,10 @@ def channel_metas(site: BoundSite) -> list[ChannelMeta]:
 
 def site_meta(site: BoundSite) -> SiteMeta:
     s = site.site.site
-    return SiteMeta(s.id, s.name, s.type, s.latitude_deg, s.longitude_deg)
+    return SiteMeta(
+        s.id, s.name, s.type, s.latitude_deg, s.longitude_deg, contact_person=s.contact_person or None,
+        contact_phone=s.contact_phone or None, time_zone=s.time_zone,
+    )  # fmt: skip
 
 
 def make_uplink(site: BoundSite, environ: Mapping[str, str] | None = None) -> Uplink:

@@ -16,7 +16,11 @@ from pydantic import Field
 from protocols.modelbase import Identifier, StrictModel, at, cross_check, knows
 from protocols.rules import LevelName, Rule, check_unique_rule_names
 
-SiteType = Literal["mine_slope", "tank_farm", "forest_tower", "hydrology", "geohazard", "other"]
+SiteType = Literal[
+    "mine_slope", "tank_farm", "forest_tower", "hydrology", "geohazard", "tailings_dam", "reservoir",
+    "hazardous_chemicals_warehouse", "fireworks_storage", "other",
+]  # fmt: skip
+ZONE_NAME = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"  # an IANA name's shape (the central checks it)
 Parity = Literal["N", "E", "O"]
 STANDARD_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 
@@ -40,6 +44,11 @@ class SiteInfo(StrictModel):
     latitude_deg: float = Field(ge=-90, le=90, allow_inf_nan=False)
     longitude_deg: float = Field(ge=-180, le=180, allow_inf_nan=False)
     township: str = ""
+    contact_person: str = Field(default="", max_length=100, description="who to call at the site")
+    contact_phone: str = Field(default="", max_length=40, pattern=r"^[0-9+()\- ]*$")
+    time_zone: str | None = Field(
+        default=None, max_length=64, pattern=ZONE_NAME, description="IANA name; default: the central's"
+    )
 
 
 class Device(StrictModel):

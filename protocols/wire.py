@@ -11,7 +11,8 @@ A batch is one JSON object (orjson), gzip-compressed when that pays::
                  "forecast": {"failure_ts_ms": ..., "r2": 0.93, "points": 40} | null,
                  "rule_kind": "slope", "criterion": "velocity", "unit": "mm/h", "threshold": 10.0,
                  "direction": "rising"}],                # optional (protocols.event_fields)
-     "site": {"id", "name", "type", "latitude_deg", "longitude_deg"} | null,
+     "site": {"id", "name", "type", "latitude_deg", "longitude_deg",
+              "contact_person"?, "contact_phone"?, "time_zone"?} | null,   # optional: sent when set
      "channels": [{"key", "unit", "profile", "latitude_deg", "longitude_deg",
                    "physical_range": [min, max] | null}],           # device and point: from the key
      "heartbeat": {...} | null,
@@ -78,6 +79,12 @@ class SiteMeta:
     type: str
     latitude_deg: float
     longitude_deg: float
+    contact_person: str | None = None  # optional on the wire (sent when set)
+    contact_phone: str | None = None
+    time_zone: str | None = None
+
+
+SITE_EXTRAS = ("contact_person", "contact_phone", "time_zone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +192,7 @@ def batch_to_dict(b: Batch) -> dict[str, Any]:
         "site": None if b.site is None else {
             "id": b.site.id, "name": b.site.name, "type": b.site.type,
             "latitude_deg": b.site.latitude_deg, "longitude_deg": b.site.longitude_deg,
+            **{k: getattr(b.site, k) for k in SITE_EXTRAS if getattr(b.site, k) is not None},
         },
         "channels": [
             {"key": c.key, "unit": c.unit, "profile": c.profile, "latitude_deg": c.latitude_deg,
@@ -397,9 +405,11 @@ def _site(obj: Any) -> SiteMeta | None:
     lon = _check_degrees(
         _req(obj, "longitude_deg", (int, float), "site"), MAX_LONGITUDE_DEG, "site.longitude_deg"
     )
+    extras = {k: _opt(obj, k, str, "site") for k in SITE_EXTRAS}
     return SiteMeta(
-        _req(obj, "id", str, "site"), _req(obj, "name", str, "site"), _req(obj, "type", str, "site"), lat, lon
-    )
+        _req(obj, "id", str, "site"), _req(obj, "name", str, "site"), _req(obj, "type", str, "site"),
+        lat, lon, **extras,
+    )  # fmt: skip
 
 
 def _check_degrees(value: float, limit: float, where: str) -> float:

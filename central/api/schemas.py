@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from central.auth import Role
+from protocols.site import ZONE_NAME, SiteType
 
 TEXT = r"^[^\x00]*$"
 IDENT = r"^[^\x00/]{1,128}$"
@@ -80,9 +81,14 @@ class SiteList(Model):
 
 class SiteIn(Model):
     name: Text = Field(min_length=1)
-    type: Literal["mine_slope", "tank_farm", "forest_tower", "hydrology", "geohazard", "other"]
+    type: SiteType
     latitude_deg: float = Field(ge=-90, le=90)
     longitude_deg: float = Field(ge=-180, le=180)
+    contact_person: Text | None = Field(default=None, max_length=100, description="who to call at the site")
+    contact_phone: str | None = Field(default=None, max_length=40, pattern=r"^[0-9+()\- ]*$")
+    time_zone: str | None = Field(
+        default=None, max_length=64, pattern=ZONE_NAME, description="IANA name; null: the command center's"
+    )
     gateways: list[Ident] | None = Field(
         default=None,
         max_length=1000,

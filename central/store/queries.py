@@ -83,6 +83,7 @@ def put_site(db: Db, site: SiteMeta, now_ms: int, gateways: tuple[str, ...] | No
         "updated_ms = excluded.updated_ms, managed = 1",
         (site.id, site.name, site.type, site.latitude_deg, site.longitude_deg, now_ms),
     )
+    _site_contact(db, site)
     if gateways is not None:
         gateways = tuple(dict.fromkeys(gateways))  # a gateway named twice is listed once
         db.run("DELETE FROM site_gateways WHERE site_id = ?", (site.id,))
@@ -90,6 +91,15 @@ def put_site(db: Db, site: SiteMeta, now_ms: int, gateways: tuple[str, ...] | No
             "INSERT INTO site_gateways (site_id, gateway_id) VALUES (?, ?)", [(site.id, g) for g in gateways]
         )
         db.many("UPDATE gateways SET site_id = ? WHERE id = ?", [(site.id, g) for g in gateways])
+
+
+def _site_contact(db: Db, site: SiteMeta, *, only_if_unmanaged: bool = False) -> None:
+    """The site's contact and time zone as ``site`` gives them (a gateway's: unless an admin manages it)."""
+    db.run(
+        "UPDATE sites SET contact_person = ?, contact_phone = ?, time_zone = ? WHERE id = ?"  # noqa: S608
+        + (" AND managed = 0" if only_if_unmanaged else ""),
+        (site.contact_person, site.contact_phone, site.time_zone, site.id),
+    )
 
 
 def gateway_site(db: Db, gateway_id: str, current: str | None, site: SiteMeta, now_ms: int) -> bool:
@@ -115,6 +125,7 @@ def gateway_site(db: Db, gateway_id: str, current: str | None, site: SiteMeta, n
             "WHERE id = ?",
             (site.name, site.type, site.latitude_deg, site.longitude_deg, now_ms, site.id),
         )
+    _site_contact(db, site, only_if_unmanaged=True)
     if current != site.id:
         db.run("UPDATE gateways SET site_id = ? WHERE id = ?", (site.id, gateway_id))
     return True

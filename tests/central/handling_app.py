@@ -24,6 +24,7 @@ class Desk:
     operator: dict[str, str]
     viewer: dict[str, str]
     now: list[int] = field(default_factory=lambda: [T0 + 3_600_000])
+    admin: dict[str, str] = field(default_factory=dict)
 
     def get(self, path: str) -> Any:
         r = self.client.get(path, headers=self.viewer)
@@ -44,4 +45,5 @@ def desk(store: Store, tmp_path: Path) -> Iterator[Desk]:
         yield Desk(
             client, store, bearer(add_token(store, Role.OPERATOR, name="alice")),
             bearer(add_token(store, Role.VIEWER, name="vic")), now,
+            bearer(add_token(store, Role.ADMIN, name="root")),
         )  # fmt: skip

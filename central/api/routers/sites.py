@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, HTTPException, Path, Response, status
 
+from central import localtime
 from central.api.deps import Admin, Reader, ServicesDep, StoreDep
 from central.api.responses import errors, json_response, listing
 from central.api.schemas import IDENT, FeatureCollection, SiteIn, SiteList, SiteOut
@@ -32,13 +33,21 @@ async def sites(store: StoreDep, _: Reader) -> Response:
     "/sites/{site_id}",
     response_model=SiteOut,
     summary="Create or correct a site (admin)",
-    responses=errors(401, 403, 422),
+    responses=errors(400, 401, 403, 422),
 )
 async def put_site(
     site_id: Annotated[str, Path(pattern=IDENT)], body: SiteIn, services: ServicesDep, _: Admin
 ) -> Response:
     store = services.store
-    meta = SiteMeta(site_id, body.name, body.type, body.latitude_deg, body.longitude_deg)
+    if body.time_zone is not None:
+        try:
+            localtime.zone(body.time_zone)
+        except localtime.UnknownZoneError as e:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(e)) from None
+    meta = SiteMeta(
+        site_id, body.name, body.type, body.latitude_deg, body.longitude_deg,
+        contact_person=body.contact_person, contact_phone=body.contact_phone, time_zone=body.time_zone,
+    )  # fmt: skip
     gateways = None if body.gateways is None else tuple(body.gateways)
     return json_response(await store.query(store.put_site, meta, services.clock_ms(), gateways))
 
