@@ -9,7 +9,6 @@ time) key for min, max, mean and count, and one index probe per bucket for its l
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -23,14 +22,11 @@ from central.store.records import (
     Bucket,
     Channel,
     Device,
-    DeviceLocation,
     Gateway,
     Latest,
     RawReading,
-    Site,
     Token,
 )
-from central.store.site_faults import SiteFaults, site_faults
 from protocols.wire import SiteMeta
 
 if TYPE_CHECKING:
@@ -129,61 +125,6 @@ def gateway_site(db: Db, gateway_id: str, current: str | None, site: SiteMeta, n
     if current != site.id:
         db.run("UPDATE gateways SET site_id = ? WHERE id = ?", (site.id, gateway_id))
     return True
-
-
-def sites(db: Db) -> list[Site]:
-    worst: dict[str, tuple[int, int]] = {
-        r[0]: (int(r[1]), int(r[2]))
-        for r in db.all(
-            "SELECT g.site_id, max(a.level), count(*) FROM alarms a JOIN channels c ON c.id = a.channel_id "  # noqa: S608
-            f"JOIN gateways g ON g.id = c.gateway_id WHERE a.status IN {ACTIVE} AND g.site_id IS NOT NULL "
-            "GROUP BY g.site_id"
-        )
-    }
-    members: dict[str, list[str]] = defaultdict(list)
-    for site_id, gateway_id in db.all(
-        "SELECT site_id, id FROM gateways WHERE site_id IS NOT NULL ORDER BY id"
-    ):
-        members[site_id].append(gateway_id)
-    faults = site_faults(db)
-    none = SiteFaults()
-    out = []
-    for r in db.named(
-        "SELECT id, name, type, latitude_deg, longitude_deg, contact_person, contact_phone, time_zone "
-        "FROM sites ORDER BY id"
-    ):
-        worst_level, open_alarms = worst.get(r["id"], (0, 0))
-        f = faults.get(r["id"], none)
-        out.append(
-            Site(**r, worst_level=worst_level, open_alarms=open_alarms, gateways=members[r["id"]],
-                 worst_hazard_level=f.worst_hazard_level,
-                 faults={"count": f.fault_count, "worst_level": f.worst_fault_level}, blind=f.blind)
-        )  # fmt: skip
-    return out
-
-
-def device_locations(db: Db) -> list[DeviceLocation]:
-    worst: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for gateway_id, device, category, level in db.all(
-        "SELECT c.gateway_id, c.device, a.category, max(a.level) FROM alarms a "  # noqa: S608
-        "JOIN channels c ON c.id = a.channel_id "
-        f"WHERE a.status IN {ACTIVE} GROUP BY c.gateway_id, c.device, a.category"
-    ):
-        worst[(gateway_id, device)][category] = int(level)
-    rows = db.all(
-        "SELECT c.gateway_id, c.device, g.site_id, avg(c.latitude_deg), avg(c.longitude_deg) FROM channels c "
-        "LEFT JOIN gateways g ON g.id = c.gateway_id "
-        "WHERE c.latitude_deg IS NOT NULL AND c.longitude_deg IS NOT NULL "
-        "GROUP BY c.gateway_id, c.device, g.site_id ORDER BY c.gateway_id, c.device"
-    )
-    out = []
-    for r in rows:
-        found = worst.get((r[0], r[1]), {})
-        hazard, fault = found.get("hazard", 0), found.get("fault", 0)
-        out.append(
-            DeviceLocation(r[0], r[1], r[2], float(r[3]), float(r[4]), max(hazard, fault), hazard, fault)
-        )
-    return out
 
 
 # ---------------------------------------------------------------- gateways and channels

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from central.store import alarm_sql, batch_sql, handling_sql, queries, shift_sql
+from central.store import alarm_sql, batch_sql, handling_sql, queries, shift_sql, site_faults
 from central.store.base import Store
 from central.store.handle import Db
 from central.store.records import (
@@ -106,10 +106,10 @@ class SqlStore(Store):
         self._db().all("SELECT 1")
 
     def sites(self) -> list[Site]:
-        return queries.sites(self._db())
+        return site_faults.sites(self._db())
 
     def device_locations(self) -> list[DeviceLocation]:
-        return queries.device_locations(self._db())
+        return site_faults.device_locations(self._db())
 
     def gateways(self) -> list[Gateway]:
         return queries.gateways(self._db())

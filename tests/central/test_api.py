@@ -12,7 +12,7 @@ import orjson
 import pytest
 from pydantic import BaseModel
 
-from central.api import schemas
+from central.api import alarm_schemas, schemas
 from central.app import create_app
 from central.auth import Role
 from central.settings import load_settings
@@ -212,8 +212,8 @@ def seed(api: Api) -> None:
             schemas.History,
         ),
         ("/api/v1/history?channel=gw-1/dev-1/p0&bucket=1d", schemas.History),
-        ("/api/v1/alarms?status=open&min_level=2&site=slope-north", schemas.AlarmList),
-        ("/api/v1/alarms/1", schemas.AlarmDetailOut),
+        ("/api/v1/alarms?status=open&min_level=2&site=slope-north", alarm_schemas.AlarmList),
+        ("/api/v1/alarms/1", alarm_schemas.AlarmDetailOut),
     ],
 )
 def test_queries_answer_in_their_documented_shape(api: Api, path: str, model: type[BaseModel]) -> None:

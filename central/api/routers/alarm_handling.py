@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Response, status
 
 from central.alarms import TransitionRefusedError
+from central.api.alarm_schemas import MAX_SHELVE_S, AlarmOut, AssignIn, CommentIn, ShelveIn
 from central.api.deps import Operator, ServicesDep
 from central.api.levels import not_blank
 from central.api.responses import errors, json_response
-from central.api.schemas import MAX_ID, MAX_SHELVE_S, AlarmOut, AssignIn, CommentIn, ShelveIn
+from central.api.schemas import MAX_ID
 from central.services import Services
 from central.store.base import NotFoundError
 

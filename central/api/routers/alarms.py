@@ -15,20 +15,12 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from central import localtime
 from central.alarms import TransitionRefusedError
 from central.api import exports
+from central.api.alarm_schemas import AcknowledgeIn, AlarmDetailOut, AlarmList, AlarmOut, CloseIn
 from central.api.csv_export import csv_documented, csv_pages_response, wants_csv
 from central.api.deps import Operator, Reader, ServicesDep, StoreDep
 from central.api.levels import LEVEL_PATTERN, level_number, not_blank
 from central.api.responses import errors, json_response
-from central.api.schemas import (
-    IDENT,
-    MAX_ID,
-    MAX_MS,
-    AcknowledgeIn,
-    AlarmDetailOut,
-    AlarmList,
-    AlarmOut,
-    CloseIn,
-)
+from central.api.schemas import IDENT, MAX_ID, MAX_MS
 from central.store.base import NotFoundError
 from central.store.records import AlarmFilter
 

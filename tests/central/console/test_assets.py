@@ -12,7 +12,7 @@ from typing import get_args
 
 import pytest
 
-from central.api.schemas import TimelineEntryOut
+from central.api.alarm_schemas import TimelineEntryOut
 from central.app import create_app
 from central.console.routes import STATIC, quality_flags
 from central.settings import SettingsError, load_settings
