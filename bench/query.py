@@ -1,4 +1,5 @@
-"""Command-center queries: latest values of 10 k channels, and one channel's 30 days by the hour.
+"""Command-center queries: latest values of 10 k channels, one channel's 30 days by the hour, and the
+shift handover report.
 
     .venv/bin/python bench/query.py [--repeat 20] [--pg postgresql://127.0.0.1:5432/test]
 
@@ -11,6 +12,12 @@ of 10-second readings (259 200 rows). Then, timed ``--repeat`` times each (media
 - ``history``: one channel's 30 days in 1-hour buckets (min, max, mean, last, count: 720 buckets), as the
   store returns them (target < 100 ms; read from the hourly rollups), and through ``GET /api/v1/history``;
   and, for scale, 2 days in 10-minute buckets, which the store computes from the raw readings.
+
+- ``shift``: the shift report (``GET /api/v1/reports/shift``) over the last day of alarms: every gateway
+  (a site each) raises and clears ``ALARM_CYCLES`` alarms that day, half of them acknowledged and closed
+  by an officer, one gateway silent for an hour: ~2 000 alarms and ~7 000 timeline entries, more than
+  the demo's day makes (target < 500 ms), as the store and the report build it, and as JSON and HTML
+  over HTTP. Baseline: a bare SELECT of the same alarms' rows.
 
 Baselines measured in the same run: for ``latest``, a bare ``SELECT * FROM latest`` on a raw connection
 (no join with channel keys, no objects); for ``history``, the naive way: fetch the channel's 259 200
@@ -38,11 +45,12 @@ import numpy as np
 import psycopg
 from _central import T0, PgSchemas, Server, admin_token
 
+from central.reports.shift import shift_report
 from central.store.base import Store
 from central.store.postgres import PostgresStore
 from central.store.sqlite import SqliteStore
-from protocols.records import ReadingBlock
-from protocols.wire import Batch
+from protocols.records import Event, ReadingBlock
+from protocols.wire import Batch, SiteMeta
 
 RESULTS = Path(__file__).resolve().parent / "results" / "query.json"
 GATEWAYS = 100
@@ -74,6 +82,40 @@ def load(store: Store) -> None:
         value = np.cumsum(rng.normal(0, 0.01, len(seq))) + first * 1e-5
         block = ReadingBlock.of(np.zeros(len(seq)), ts, value, np.zeros(len(seq)))
         store.ingest(Batch("gw-hist", first, T0, [HISTORY_KEY], block, seq), END_MS)
+
+
+ALARM_CYCLES = 20  # per gateway in the shift report's day
+
+
+def load_alarms(store: Store) -> None:
+    """A day of alarms before END_MS: raises and clears on every gateway, officers on half of them."""
+    rng = np.random.default_rng(11)
+    day0 = END_MS - DAY_MS
+    for g in range(GATEWAYS):
+        gateway = f"gw-{g:03d}"
+        site = SiteMeta(f"site-{g:03d}", f"站点 {g:03d}", "tank_farm", 30.0 + g / 100, 110.0)
+        events = []
+        for i in range(ALARM_CYCLES):
+            opened = day0 + int(rng.uniform(0, DAY_MS - HOUR_MS))
+            key = f"{gateway}/dev-{i % 10}/p{i % 10}"
+            level = int(rng.integers(1, 5))
+            events.append(Event(key, opened, f"rule{i}", level, 0, 1.0, "raised", seq=100_000 + 2 * i))
+            events.append(
+                Event(key, opened + 600_000, f"rule{i}", 0, level, 0.5, "cleared", seq=100_001 + 2 * i)
+            )
+        store.ingest(Batch(gateway, 2, END_MS, events=events, site=site), END_MS)
+    for alarm_id in range(1, GATEWAYS * ALARM_CYCLES + 1, 2):
+        opened = store.alarm(alarm_id).alarm.opened_ms
+        store.acknowledge(alarm_id, "bench officer", "seen", opened + 120_000)
+        store.close_alarm(alarm_id, "bench officer", "checked on site", opened + 900_000)
+    quiet = SiteMeta("site-quiet", "失联站点", "reservoir", 29.0, 110.0)
+    store.ingest(Batch("gw-quiet", 1, END_MS, site=quiet), END_MS - 2 * HOUR_MS)
+    store.check_silence(END_MS - HOUR_MS, 3.0, 60.0, 3)  # gw-quiet: silent for the last hour
+
+
+def shift_rows(store: Store) -> list[Any]:
+    start = END_MS - DAY_MS
+    return shift_report(store.shift_alarms(start, END_MS), start, END_MS, "Asia/Shanghai")["sites"]
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, int]:
@@ -125,6 +167,12 @@ def measure(
     add("history: store.history(), 2 d by 10 min (raw readings)",
         timed(lambda: store.history(HISTORY_KEY, start_2d, END_MS, 600_000), repeat))  # fmt: skip
 
+    shift_sql = f"SELECT * FROM alarms WHERE opened_ms < {END_MS} AND (closed_ms IS NULL OR closed_ms >= {END_MS - DAY_MS})"  # noqa: E501
+    bare_shift = timed(lambda: raw(shift_sql), repeat)
+    add("shift: bare SELECT of the day's alarms", bare_shift)
+    add("shift: store.shift_alarms() + report, a day", timed(lambda: shift_rows(store), repeat), "< 500 ms",
+        bare_shift[0])  # fmt: skip
+
     server = Server(database, admin_token_for(store, database))
     try:
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}) as client:
@@ -137,6 +185,11 @@ def measure(
                 "history: GET /api/v1/history over HTTP",
                 timed(lambda: client.get(path).json()["data"], repeat),
             )
+            shift = f"/api/v1/reports/shift?start={END_MS - DAY_MS}&end={END_MS}"
+            as_json = timed(lambda: client.get(shift).json()["sites"], repeat)
+            add("shift: GET /api/v1/reports/shift over HTTP", as_json, "< 500 ms", bare_shift[0])
+            as_html = timed(lambda: client.get(f"{shift}&format=html").text, repeat)
+            add("shift: GET ...&format=html over HTTP", as_html, "< 500 ms", bare_shift[0])
     finally:
         server.stop()
     return rows
@@ -165,6 +218,7 @@ def main() -> None:
         store.migrate()
         start = time.perf_counter()
         load(store)
+        load_alarms(store)
         print(f"SQLite loaded in {time.perf_counter() - start:.1f} s", flush=True)
         conn = sqlite3.connect(path)
         rows += measure(
@@ -180,6 +234,7 @@ def main() -> None:
         pg.migrate()
         start = time.perf_counter()
         load(pg)
+        load_alarms(pg)
         with psycopg.connect(url, autocommit=True) as conn_pg:
             conn_pg.execute("VACUUM ANALYZE")
             print(f"PostgreSQL loaded and vacuumed in {time.perf_counter() - start:.1f} s", flush=True)
