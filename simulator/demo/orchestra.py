@@ -286,7 +286,9 @@ class Demo:
             for gw in s["gateways"]:
                 row = self.state.sites.get(gw)
                 if row is not None:
-                    row.worst_level, row.open_alarms = int(s["worst_level"]), int(s["open_alarms"])
+                    row.worst_level = int(s.get("worst_hazard_level", s["worst_level"]))  # faults apart
+                    row.faults = int((s.get("faults") or {}).get("count", 0))
+                    row.open_alarms = int(s["open_alarms"])
         for g in await self.api.gateways():
             row = self.state.sites.get(g["id"])
             if row is None:

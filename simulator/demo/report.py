@@ -1,5 +1,5 @@
-"""The demo's summary: per site, the alarms raised and the highest level, the expected alarms, and the
-delivery of every row, from what the central holds (``accounting``, ``outcome``).
+"""The demo's summary: per site, the alarms raised, the highest hazard level and the faults apart, the
+expected alarms, and the delivery of every row, from what the central holds (``accounting``, ``outcome``).
 
 ``collect`` reads the central once everything has stopped but the central: every alarm of each gateway
 with its timeline, every channel's stored readings. The summary is a plain dict, the same one the view
@@ -77,8 +77,13 @@ async def collect(
             "site_id": site.loaded.bound.site.site.id,
             "alarms_raised": len(alarms),
             "highest_level": max((int(a["max_level"]) for a in alarms), default=0),
+            "highest_hazard_level": max(
+                (int(a["max_level"]) for a in alarms if a.get("category", "hazard") == "hazard"), default=0
+            ),
+            "faults": sum(1 for a in alarms if a.get("category") == "fault"),
             "alarms": [{"channel": a["channel"], "rule": a["rule"], "max_level": a["max_level"],
-                        "status": a["status"]} for a in alarms],
+                        "status": a["status"], "category": a.get("category"),
+                        "criterion": a.get("criterion")} for a in alarms],
             "expected": [o.as_dict() for o in outcomes],
             "quiet_breaches": quiet_breaches(site.loaded.scenario, gateway, alarms),
             "delivery": delivery.as_dict(),

@@ -35,7 +35,8 @@ class SiteRow:
     title: str
     site_id: str
     gateway: str
-    worst_level: int = 0
+    worst_level: int = 0  # the worst hazard in force: equipment faults are counted apart
+    faults: int = 0
     open_alarms: int = 0
     alarms_raised: int = 0
     link: str = "starting"  # starting | up | cut | rebooting | draining | stopped
@@ -116,7 +117,7 @@ def header(state: DemoState) -> RenderableType:
 
 def sites_table(state: DemoState) -> Table:
     table = Table(expand=True, title="sites", title_justify="left")
-    for name in ("site", "worst open", "open", "raised", "gateway", "link", "outbox", "acked seq"):
+    for name in ("site", "hazard", "faults", "open", "raised", "gateway", "link", "outbox", "acked seq"):
         table.add_column(name, no_wrap=name != "site")
     now = time.time()
     for row in state.sites.values():
@@ -128,6 +129,7 @@ def sites_table(state: DemoState) -> Table:
         table.add_row(
             Text(row.title.split(" - ")[0]),
             level_text(row.worst_level),
+            str(row.faults),
             str(row.open_alarms),
             str(row.alarms_raised),
             row.gateway,
@@ -161,7 +163,9 @@ def live(state: DemoState) -> RenderableType:
 
 def summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="summary", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    columns = ("site", "alarms", "highest", "expected", "rows sent", "stored", "not sent", "lost", "dup")
+    columns = (
+        "site", "alarms", "hazard", "faults", "expected", "rows sent", "stored", "not sent", "lost", "dup",
+    )  # fmt: skip
     for name in columns:
         table.add_column(name, justify="left" if name == "site" else "right", no_wrap=True)
     for site in summary["sites"]:
@@ -172,7 +176,8 @@ def summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(
             site["scenario"].replace("_", " "),
             str(site["alarms_raised"]),
-            level_text(site["highest_level"]),
+            level_text(site.get("highest_hazard_level", site["highest_level"])),
+            str(site.get("faults", 0)),
             Text(
                 f"{met}/{len(due)}" + (f" of {total}" if len(due) < total else ""),
                 style="green" if met == len(due) else "bold red",
