@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from protocols.records import Level
+from protocols.records import LEVEL_BY_NAME, Level
 
 ENV_PREFIX = "FIELDWATCH_"
 DEFAULT_DATABASE = "sqlite:///fieldwatch-central.db"
@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     silence_factor: float = Field(default=3.0, gt=1.0, description="silent after factor x heartbeat interval")
     default_heartbeat_interval_s: float = Field(default=60.0, gt=0)
     silence_check_interval_s: float = Field(default=15.0, gt=0)
-    silence_alarm_level: int = Field(default=int(Level.ORANGE), ge=1, le=4)
+    silence_alarm_level: int = Field(default=int(Level.ORANGE), ge=1, le=4, description="1-4 or blue..red")
     retention_days: float | None = Field(default=None, gt=0, description="raw readings older are deleted")
     retention_check_interval_s: float = Field(default=3600.0, gt=0)
     token_cache_s: float = Field(default=10.0, ge=0, description="how long a checked token stays trusted")
@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         if scheme == "sqlite" and not url.startswith("sqlite:///"):
             raise ValueError("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
         return url
+
+    @field_validator("silence_alarm_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: Any) -> Any:
+        """``orange`` as well as ``3``."""
+        if isinstance(value, str) and value.strip().lower() in LEVEL_BY_NAME:
+            return int(LEVEL_BY_NAME[value.strip().lower()])
+        return value
 
     @field_validator("time_zone")
     @classmethod

@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
+
+from central.settings import SettingsError, load_settings
 from protocols.wire import SiteMeta
 from tests.central.builders import T0, event, events_batch, key, readings_batch
 from tests.central.handling_app import Desk, desk
@@ -202,3 +205,10 @@ def test_what_fired_is_kept_on_the_alarm_and_its_timeline(desk: Desk) -> None:
     first, second = detail["timeline"]
     assert (first["criterion"], first["threshold"], first["unit"]) == ("tangent_angle", 80.0, "deg")
     assert (second["criterion"], second["threshold"]) == (None, None)
+
+
+def test_the_silence_level_takes_a_name_too() -> None:
+    assert load_settings({"FIELDWATCH_SILENCE_ALARM_LEVEL": "yellow"}).silence_alarm_level == 2
+    assert load_settings({"FIELDWATCH_SILENCE_ALARM_LEVEL": "4"}).silence_alarm_level == 4
+    with pytest.raises(SettingsError, match="SILENCE_ALARM_LEVEL"):
+        load_settings({"FIELDWATCH_SILENCE_ALARM_LEVEL": "purple"})
