@@ -5,8 +5,9 @@ closed); ``acknowledged`` in it; ``not_acknowledged`` (in force during the shift
 before its end); ``shelved`` in it; ``faults`` (equipment alarms in force during it); the
 ``longest_unacknowledged_wait_s`` (from the raise to the first acknowledgement, or to the end of the
 shift); the alarms ``closed`` in it with their handling; and the gateways' ``silent_periods`` (a
-``gateway_silent`` alarm from its raise to its clear, cut to the shift). Pure: ``shift_sql`` reads the
-rows (``central.store.shift_sql``).
+``gateway_silent`` alarm from its raise to its clear, cut to the shift). A site's texts are in its own
+time zone when it has one, else the report's. Pure: ``shift_sql`` reads the rows
+(``central.store.shift_sql``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,17 @@ def _wait_ms(a: ShiftAlarm, end_ms: int) -> int:
     return max(0, acked - a.opened_ms)
 
 
-def _site(alarms: list[ShiftAlarm], start_ms: int, end_ms: int, tz: ZoneInfo) -> dict[str, Any]:
+def _site_zone(alarms: list[ShiftAlarm], default: ZoneInfo) -> ZoneInfo:
+    """The site's own zone when it names a known one, else the report's."""
+    name = alarms[0].site_time_zone
+    try:
+        return localtime.zone(name) if name else default
+    except localtime.UnknownZoneError:
+        return default
+
+
+def _site(alarms: list[ShiftAlarm], start_ms: int, end_ms: int, report_tz: ZoneInfo) -> dict[str, Any]:
+    tz = _site_zone(alarms, report_tz)
     in_force = [a for a in alarms if _in_force(a, start_ms)]
     unacknowledged = [a for a in in_force if a.first_ack_ms is None or a.first_ack_ms >= end_ms]
     longest = max(in_force, key=lambda a: _wait_ms(a, end_ms), default=None)
@@ -43,6 +54,7 @@ def _site(alarms: list[ShiftAlarm], start_ms: int, end_ms: int, tz: ZoneInfo) ->
     return {
         "site_id": alarms[0].site_id or NO_SITE,
         "site_name": alarms[0].site_name or alarms[0].site_id or NO_SITE,
+        "time_zone": tz.key,  # of this site's texts: its own, else the report's
         "opened": sum(start_ms <= a.opened_ms < end_ms for a in alarms),
         "still_active": sum(_still_active(a, end_ms) for a in alarms),
         "acknowledged": sum(a.acks_in_shift > 0 for a in alarms),

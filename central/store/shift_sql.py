@@ -19,6 +19,7 @@ class ShiftAlarm:
     id: int
     site_id: str | None
     site_name: str | None
+    site_time_zone: str | None
     gateway_id: str
     channel: str
     rule: str
@@ -37,7 +38,8 @@ class ShiftAlarm:
 
 
 SHIFT_SELECT = (
-    "SELECT a.id, g.site_id, s.name AS site_name, c.gateway_id, c.key AS channel, a.rule, a.category, "
+    "SELECT a.id, g.site_id, s.name AS site_name, s.time_zone AS site_time_zone, c.gateway_id, "
+    "c.key AS channel, a.rule, a.category, "
     "a.level, a.max_level, a.opened_ms, a.cleared_ms, a.closed_ms, a.closed_by, a.handling, a.forced_close, "
     "(SELECT min(t.ts_ms) FROM alarm_timeline t WHERE t.alarm_id = a.id AND t.kind = 'acknowledged') "
     "AS first_ack_ms, "

@@ -115,3 +115,13 @@ def test_the_printable_page_is_chinese_by_default(desk: Desk) -> None:
     assert "交接班报告" in page.text and "复测位移已稳定" in page.text and f"{DAY} 14:05 +08:00" in page.text
     english = desk.client.get(url + "&lang=en", headers=desk.viewer).text
     assert "Shift handover" in english and "Closed, with handling" in english
+
+
+def test_a_site_with_its_own_time_zone_reads_its_times_in_it(desk: Desk) -> None:
+    west = SiteMeta("far-west", "西部站点", "reservoir", 43.8, 87.6, time_zone="Asia/Urumqi")
+    desk.store.ingest(readings_batch("gw-w", [1], site=west), at("06:00"))
+    raised = Event("gw-w/dev-1/p0", at("09:00"), "level", 2, 0, 1.0, "high", seq=2)
+    desk.store.ingest(events_batch("gw-w", [raised], 2), at("09:00"))
+    act(desk, "10:00", "/api/v1/alarms/1/close", {"handling": "水位回落", "force": True})
+    [site] = report(desk)["sites"]
+    assert (site["time_zone"], site["closed"][0]["closed_text"]) == ("Asia/Urumqi", f"{DAY} 08:00 +06:00")
