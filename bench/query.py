@@ -15,7 +15,7 @@ of 10-second readings (259 200 rows). Then, timed ``--repeat`` times each (media
 
 - ``shift``: the shift report (``GET /api/v1/reports/shift``) over the last day of alarms: every gateway
   (a site each) raises and clears ``ALARM_CYCLES`` alarms that day, half of them acknowledged and closed
-  by an officer, one gateway silent for an hour: ~2 000 alarms and ~7 000 timeline entries, more than
+  by an officer, one gateway silent for an hour: ~2 000 alarms and ~6 000 timeline entries, more than
   the demo's day makes (target < 500 ms), as the store and the report build it, and as JSON and HTML
   over HTTP. Baseline: a bare SELECT of the same alarms' rows.
 

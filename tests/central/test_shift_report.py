@@ -125,3 +125,11 @@ def test_a_site_with_its_own_time_zone_reads_its_times_in_it(desk: Desk) -> None
     act(desk, "10:00", "/api/v1/alarms/1/close", {"handling": "水位回落", "force": True})
     [site] = report(desk)["sites"]
     assert (site["time_zone"], site["closed"][0]["closed_text"]) == ("Asia/Urumqi", f"{DAY} 08:00 +06:00")
+
+
+def test_the_printable_page_escapes_what_officers_typed(desk: Desk) -> None:
+    scripted_day(desk)
+    act(desk, "19:00", "/api/v1/alarms/1/close", {"handling": "<script>alert(1)</script>", "force": True})
+    url = f"/api/v1/reports/shift?start={at('08:00')}&end={at('20:00')}&format=html"
+    page = desk.client.get(url, headers=desk.viewer).text
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
