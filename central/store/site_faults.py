@@ -4,8 +4,8 @@
 sensor never colours a site as a hazard. Faults in force are counted apart (``faults``: count and worst
 level). A measured channel (not one of the reserved ``_...`` device or point names) is *unseen* when a
 fault in force covers it: one on the channel itself, on its device (``<device>/_device``: offline,
-exceptions) or on its gateway (``_gateway/...``: silent, outbox). A site whose measured channels are all
-unseen is *blind*: it may be anything but safe.
+exceptions) or its gateway's silence (``_gateway/_silent``); an outbox fault loses rows but blinds
+nothing. A site whose measured channels are all unseen is *blind*: it may be anything but safe.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from central.alarms import ACTIVE_STATUSES
+from central.alarms import ACTIVE_STATUSES, SILENCE_DEVICE, SILENCE_POINT
 from central.store.records import DeviceLocation, Site
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 ACTIVE = "('" + "', '".join(s.value for s in ACTIVE_STATUSES) + "')"
 RESERVED = "\\_%"  # LIKE pattern of reserved names (``_gateway``, ``_device``, ``_site``...)
+DEVICE_POINT = "_device"  # a device's own events: offline, exceptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,25 +49,35 @@ def site_faults(db: Db) -> dict[str, SiteFaults]:
             covers[site_id].add((gateway_id, device, point))
         else:
             s["hazard"] = max(s["hazard"], int(level))
+    blind = _blind_sites(db, covers)
     return {
-        site_id: SiteFaults(s["hazard"], s["faults"], s["fault_level"], _blind(db, site_id, covers[site_id]))
+        site_id: SiteFaults(s["hazard"], s["faults"], s["fault_level"], site_id in blind)
         for site_id, s in by_site.items()
     }
 
 
-def _blind(db: Db, site_id: str, faults: set[tuple[str, str, str]]) -> bool:
-    if not faults:
-        return False
-    measured = db.all(
-        "SELECT c.gateway_id, c.device, c.point FROM channels c JOIN gateways g ON g.id = c.gateway_id "
-        "WHERE g.site_id = ? AND c.device NOT LIKE ? ESCAPE '\\' AND c.point NOT LIKE ? ESCAPE '\\'",
-        (site_id, RESERVED, RESERVED),
-    )
-    gateways = {g for g, d, _ in faults if d.startswith("_")}
-    devices = {(g, d) for g, d, p in faults if p.startswith("_")}
-    return bool(measured) and all(
-        g in gateways or (g, d) in devices or (g, d, p) in faults for g, d, p in measured
-    )
+def _blind_sites(db: Db, covers: dict[str, set[tuple[str, str, str]]]) -> set[str]:
+    """The sites (of those with faults in force) whose measured channels are all covered: one query."""
+    suspects = sorted(site for site, faults in covers.items() if faults)
+    if not suspects:
+        return set()
+    measured: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for site_id, gateway_id, device, point in db.all(
+        "SELECT g.site_id, c.gateway_id, c.device, c.point FROM channels c "  # noqa: S608
+        f"JOIN gateways g ON g.id = c.gateway_id WHERE g.site_id IN ({', '.join('?' * len(suspects))}) "
+        "AND c.device NOT LIKE ? ESCAPE '\\' AND c.point NOT LIKE ? ESCAPE '\\'",
+        (*suspects, RESERVED, RESERVED),
+    ):
+        measured[site_id].append((gateway_id, device, point))
+    return {site for site in suspects if measured[site] and _all_covered(measured[site], covers[site])}
+
+
+def _all_covered(measured: list[tuple[str, str, str]], faults: set[tuple[str, str, str]]) -> bool:
+    """A silent gateway covers its channels, a device offline or faulty (``_device``) the device's, a
+    fault on a channel the channel; an outbox fault or a combined rule covers none."""
+    silent = {g for g, d, p in faults if (d, p) == (SILENCE_DEVICE, SILENCE_POINT)}
+    devices = {(g, d) for g, d, p in faults if p == DEVICE_POINT}
+    return all(g in silent or (g, d) in devices or (g, d, p) in faults for g, d, p in measured)
 
 
 def sites(db: Db) -> list[Site]:

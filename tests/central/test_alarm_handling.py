@@ -75,6 +75,10 @@ def test_a_site_is_blind_only_when_every_sensor_is_faulted(desk: Desk) -> None:
     desk.store.ingest(events_batch("gw-t", [sensor], 5), T0 + 23_000)
     s = site(desk, "tank-area-c")
     assert (s["blind"], s["faults"]["count"]) == (False, 1)  # p0 still reports (with a hazard on it)
+    replaced = event("gw-t", 16, 3, 0, rule="outbox_replaced", channel=key("gw-t", "_gateway", "_outbox"))
+    desk.store.ingest(events_batch("gw-t", [replaced], 6), T0 + 24_000)
+    s = site(desk, "tank-area-c")
+    assert (s["blind"], s["faults"]["count"]) == (False, 2)  # rows lost, but the sensors still report
 
 
 def test_the_rule_kind_decides_the_category_when_the_edge_sends_it(desk: Desk) -> None:
