@@ -58,10 +58,11 @@ officer's round, step by step.
 
 TAGS = [
     {"name": "ingest", "description": "Batches from gateways (wire v1), acknowledged after commit."},
-    {"name": "sites", "description": "Sites, their worst open level, and the GeoJSON map layer."},
+    {"name": "sites", "description": "Sites, worst hazard and faults apart, and the GeoJSON map layer."},
     {"name": "gateways", "description": "Gateways and their health (heartbeats, silence)."},
-    {"name": "channels", "description": "Channels, latest values, and history in time buckets."},
-    {"name": "alarms", "description": "Alarms, their timelines, acknowledge and close."},
+    {"name": "channels", "description": "Channels, latest values, and history in time buckets (CSV too)."},
+    {"name": "alarms", "description": "Alarms, timelines, acknowledge, close, shelve, comment, assign."},
+    {"name": "reports", "description": "The shift handover: JSON, CSV, or a printable page."},
     {"name": "stream", "description": "Server-sent events of alarm changes and gateway status."},
     {"name": "tokens", "description": "Bearer tokens (admin)."},
     {"name": "health", "description": "Liveness and Prometheus metrics."},
