@@ -31,7 +31,6 @@ LABELS = {
         "none": "无",
         "forced": "强制关闭",
         "by": "处置人",
-        "seconds": "秒",
         "alarm": "预警",
         "handling": "处置情况",
         "gateway": "网关",
@@ -56,7 +55,6 @@ LABELS = {
         "none": "none",
         "forced": "forced close",
         "by": "by",
-        "seconds": "s",
         "alarm": "Alarm",
         "handling": "Handling",
         "gateway": "Gateway",
@@ -85,5 +83,17 @@ def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
     ]  # fmt: skip
 
 
+def duration(seconds: int | None, lang: str) -> str:
+    """``1 h 05 min`` / ``1小时05分`` (``–`` for none): waits and silences, for people."""
+    if seconds is None:
+        return "–"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    if lang == "zh":
+        return f"{hours}小时{minutes:02d}分" if hours else f"{minutes}分钟"
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
 def html(report: dict[str, Any], lang: str) -> str:
-    return _env.get_template("shift.html").render(report=report, t=LABELS[lang], lang=lang)
+    return _env.get_template("shift.html").render(
+        report=report, t=LABELS[lang], lang=lang, duration=lambda s: duration(s, lang)
+    )

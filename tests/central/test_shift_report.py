@@ -113,8 +113,9 @@ def test_the_printable_page_is_chinese_by_default(desk: Desk) -> None:
     page = desk.client.get(url, headers=desk.viewer)
     assert page.headers["content-type"].startswith("text/html")
     assert "交接班报告" in page.text and "复测位移已稳定" in page.text and f"{DAY} 14:05 +08:00" in page.text
+    assert "11小时00分" in page.text and "15分钟" in page.text  # the longest wait, the 4G outage
     english = desk.client.get(url + "&lang=en", headers=desk.viewer).text
-    assert "Shift handover" in english and "Closed, with handling" in english
+    assert "Shift handover" in english and "Closed, with handling" in english and "11 h 00 min" in english
 
 
 def test_a_site_with_its_own_time_zone_reads_its_times_in_it(desk: Desk) -> None:
