@@ -1,13 +1,13 @@
 """The shift handover: per site, what happened in [start, end) and what the next shift takes over.
 
 Per site: alarms ``opened`` in the shift; ``still_active`` at its end (raised, not cleared, not
-closed); ``acknowledged`` in it; ``not_acknowledged`` (in force during the shift, no acknowledgement
-before its end); ``shelved`` in it; ``faults`` (equipment alarms in force during it); the
-``longest_unacknowledged_wait_s`` (from the raise to the first acknowledgement, or to the end of the
-shift); the alarms ``closed`` in it with their handling; and the gateways' ``silent_periods`` (a
-``gateway_silent`` alarm from its raise to its clear, cut to the shift). A site's texts are in its own
-time zone when it has one, else the report's. Pure: ``shift_sql`` reads the rows
-(``central.store.shift_sql``).
+closed); ``acknowledged`` in it; ``not_acknowledged`` (in force during the shift, neither acknowledged
+nor closed before its end: the next shift's to acknowledge); ``shelved`` in it; ``faults`` (equipment
+alarms in force during it); the ``longest_unacknowledged_wait_s`` (from the raise to the first
+acknowledgement or the close, or to the end of the shift); the alarms ``closed`` in it with their
+handling; and the gateways' ``silent_periods`` (a ``gateway_silent`` alarm from its raise to its
+clear, cut to the shift). A site's texts are in its own time zone when it has one, else the report's.
+Pure: ``shift_sql`` reads the rows (``central.store.shift_sql``).
 """
 
 from __future__ import annotations
@@ -31,9 +31,14 @@ def _still_active(a: ShiftAlarm, end_ms: int) -> bool:
     return (a.cleared_ms is None or a.cleared_ms >= end_ms) and (a.closed_ms is None or a.closed_ms >= end_ms)
 
 
+def _waited_until_ms(a: ShiftAlarm, end_ms: int) -> int:
+    """When the alarm stopped waiting for someone: its first acknowledgement or its close, else the end."""
+    done = [t for t in (a.first_ack_ms, a.closed_ms) if t is not None and t < end_ms]
+    return min(done, default=end_ms)
+
+
 def _wait_ms(a: ShiftAlarm, end_ms: int) -> int:
-    acked = a.first_ack_ms if a.first_ack_ms is not None and a.first_ack_ms < end_ms else end_ms
-    return max(0, acked - a.opened_ms)
+    return max(0, _waited_until_ms(a, end_ms) - a.opened_ms)
 
 
 def _site_zone(alarms: list[ShiftAlarm], default: ZoneInfo) -> ZoneInfo:
@@ -48,7 +53,7 @@ def _site_zone(alarms: list[ShiftAlarm], default: ZoneInfo) -> ZoneInfo:
 def _site(alarms: list[ShiftAlarm], start_ms: int, end_ms: int, report_tz: ZoneInfo) -> dict[str, Any]:
     tz = _site_zone(alarms, report_tz)
     in_force = [a for a in alarms if _in_force(a, start_ms)]
-    unacknowledged = [a for a in in_force if a.first_ack_ms is None or a.first_ack_ms >= end_ms]
+    unacknowledged = [a for a in in_force if _waited_until_ms(a, end_ms) == end_ms]
     longest = max(in_force, key=lambda a: _wait_ms(a, end_ms), default=None)
     closed = [a for a in alarms if a.closed_ms is not None and start_ms <= a.closed_ms < end_ms]
     return {
