@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from central import console
+from central.accounts.sessions import SessionPolicy
 from central.api import limits, problems
 from central.api.routers import (
     alarm_handling,
@@ -100,7 +101,10 @@ def build_services(settings: Settings, store: Store, clock_ms: Callable[[], int]
         retention = Retention(store, settings.retention_days, settings.retention_check_interval_s, clock_ms)
     return Services(
         settings=settings, store=store, hub=hub, ingestor=ingestor,
-        auth=Authenticator(store, settings.token_cache_s),
+        auth=Authenticator(
+            store, settings.token_cache_s, clock_ms=clock_ms,
+            session_policy=SessionPolicy(settings.session_idle_s, settings.session_absolute_s),
+        ),
         silence=SilenceWatcher(store, hub, settings, clock_ms), retention=retention, mqtt=mqtt, relay=relay,
         clock_ms=clock_ms,
     )  # fmt: skip

@@ -61,6 +61,19 @@ class Settings(BaseSettings):
     retention_days: float | None = Field(default=None, gt=0, description="raw readings older are deleted")
     retention_check_interval_s: float = Field(default=3600.0, gt=0)
     token_cache_s: float = Field(default=10.0, ge=0, description="how long a checked token stays trusted")
+    session_idle_s: float = Field(default=1800.0, gt=0, description="a session unused this long ends")
+    session_absolute_s: float = Field(
+        default=43200.0, gt=0, description="a session ends this long after login"
+    )
+    login_delay_s: float = Field(
+        default=1.0, ge=0, description="wait after a failed login, doubling each time"
+    )
+    login_max_delay_s: float = Field(default=60.0, ge=0)
+    login_max_failures_per_user: int = Field(default=5, ge=1, description="then the username is locked")
+    login_max_failures_per_client: int = Field(default=20, ge=1, description="then the address is locked")
+    login_lockout_s: float = Field(
+        default=3600.0, gt=0, description="a lockout lasts this long (or until lifted)"
+    )
     stream_queue_size: int = Field(default=1000, ge=1, description="changes held per SSE subscriber")
     time_zone: str = Field(default="Asia/Shanghai", description="the command center's IANA time zone")
     map_tiles: str | None = Field(default=None, description="the console's basemap: a {z}/{x}/{y} tile URL")

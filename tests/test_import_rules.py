@@ -33,6 +33,7 @@ CONFINED = {
     "pymodbus": {"edge": {"edge.acquisition.modbus_client"}, "simulator": None},
     "serial": {"edge": {"edge.acquisition.serial_port"}, "simulator": None},
     "aiomqtt": {"edge": {"edge.uplink.mqtt"}, "central": {"central.ingest.mqtt"}},
+    "argon2": {"central": {"central.accounts.passwords"}},
     "paho": {"edge": set(), "central": set()},
     "psycopg": {"edge": set(), "central": {"central.store.postgres", "central.store.postgres_feed"}},
 }

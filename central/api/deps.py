@@ -3,8 +3,10 @@
 All are ``async def`` though none awaits much: FastAPI runs a plain ``def`` dependency on a worker thread,
 a hop per request that the ingest path cannot afford.
 
-``Reader``, ``Operator`` and ``Admin`` each resolve the bearer token to a ``Principal`` and refuse the
-request with 403 when its role is not enough; a missing or unknown token is 401. The store is a
+``Reader``, ``Operator`` and ``Admin`` each resolve the bearer token (or else the session cookie) to a
+``Principal`` and refuse the request with 403 when its role is not enough; a missing or unknown token is
+401. A cookie-authenticated unsafe request must come from this origin (``central.api.csrf``): 403.
+``ScopeDep`` is what the caller's organization sees (``None``: everything). The store is a
 dependency of its own (``StoreDep``) so a test can swap it with ``app.dependency_overrides``.
 """
 
@@ -16,8 +18,11 @@ from typing import Annotated, cast
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from central.accounts.sessions import COOKIE
+from central.api.csrf import check_origin
 from central.auth import ADMINS, OPERATORS, READERS, AuthError, Principal, Role
 from central.services import Services
+from central.store.account_records import Visible
 from central.store.base import Store
 
 bearer = HTTPBearer(auto_error=False, description="a token made by `fieldwatch-central token create`")
@@ -42,12 +47,17 @@ def unauthorized(reason: str) -> HTTPException:
 
 
 async def get_principal(
-    services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    if credentials is None:
+    presented = credentials.credentials if credentials is not None else request.cookies.get(COOKIE)
+    if not presented:
         raise unauthorized("a bearer token is required (Authorization: Bearer fwt_...)")
+    if credentials is None:
+        check_origin(request)  # only a cookie rides along on a forged cross-site request
     try:
-        return await services.auth.principal(credentials.credentials)
+        return await services.auth.principal(presented)
     except AuthError as e:
         raise unauthorized(str(e)) from None
 
@@ -65,6 +75,14 @@ def require(roles: frozenset[Role], what: str) -> Callable[[Principal], Awaitabl
 
     return check
 
+
+async def get_scope(services: ServicesDep, who: PrincipalDep) -> Visible | None:
+    if who.orgs is None:
+        return None
+    return await services.store.query(services.auth.accounts.visible, who.orgs)
+
+
+ScopeDep = Annotated[Visible | None, Depends(get_scope)]
 
 Reader = Annotated[Principal, Depends(require(READERS, "reading"))]
 Operator = Annotated[Principal, Depends(require(OPERATORS, "acknowledging and closing alarms"))]

@@ -17,6 +17,7 @@ key here, so they need none), and who may change a site.
 from __future__ import annotations
 
 from central.alarm_category import backfill_sql
+from central.store import accounts_schema
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -118,6 +119,7 @@ CREATE TABLE site_gateways (
 );
 """,
     ),
+    ("0004_accounts", accounts_schema.POSTGRESQL),
     (
         "0005_alarm_handling",
         """

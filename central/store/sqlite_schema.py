@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from central.alarm_category import backfill_sql
+from central.store import accounts_schema
 from protocols.sqlscript import statements
 
 migrations = Migrations("fieldwatch-central")
@@ -145,6 +146,14 @@ def rollup_hour(db: Database) -> None:
 def incarnations_and_site_owners(db: Database) -> None:
     """Outbox incarnations and epochs (everything so far: the legacy incarnation, epoch 0); site owners."""
     for statement in statements(INCARNATIONS):
+        db.execute(statement)
+
+
+@migrations(name="0004_accounts")
+def accounts(db: Database) -> None:
+    """Organizations, users, sessions, login failures and the audit log (``central.store.accounts_schema``);
+    sites and tokens gain their organization (the top one, ``county``, for everything so far)."""
+    for statement in statements(accounts_schema.SQLITE):
         db.execute(statement)
 
 
