@@ -24,14 +24,18 @@ from central.api import limits, problems
 from central.api.routers import (
     alarm_handling,
     alarms,
+    audit,
     channels,
     gateways,
     health,
     ingest,
+    orgs,
     reports,
+    session,
     sites,
     stream,
     tokens,
+    users,
 )
 from central.auth import Authenticator
 from central.changes import ChangeHub
@@ -66,6 +70,8 @@ TAGS = [
     {"name": "reports", "description": "The shift handover: JSON, CSV, or a printable page."},
     {"name": "stream", "description": "Server-sent events of alarm changes and gateway status."},
     {"name": "tokens", "description": "Bearer tokens (admin)."},
+    {"name": "session", "description": "Logging in and out with a username and password."},
+    {"name": "accounts", "description": "Organizations, users, lockouts and the audit log."},
     {"name": "health", "description": "Liveness and Prometheus metrics."},
 ]
 
@@ -163,18 +169,8 @@ def create_app(
         docs_url=None,  # served by the console, from vendored files (no CDN)
         redoc_url=None,
     )
-    for module in (
-        ingest,
-        sites,
-        gateways,
-        channels,
-        alarms,
-        alarm_handling,
-        reports,
-        stream,
-        tokens,
-        health,
-    ):
+    resources = (ingest, sites, gateways, channels, alarms, alarm_handling, reports, stream, tokens, health)
+    for module in (*resources, session, users, orgs, audit):
         app.include_router(module.router)
     console.mount(app, settings)  # the page at /, its assets, and /docs
     limits.install(app, settings.body_timeout_s)

@@ -43,6 +43,11 @@ class OrgTree:
         return None if self.is_top(org_id) else self.subtree(org_id)
 
 
+def sees(scope: tuple[str, ...] | None, org_id: str) -> bool:
+    """Does a caller whose scope is ``scope`` (None: everything) see ``org_id``?"""
+    return scope is None or org_id in scope
+
+
 def check_new_org(tree: OrgTree, org_id: str, parent_id: str | None) -> None:
     """``ValueError`` naming what is wrong with a new organization."""
     if not ORG_ID.match(org_id):
