@@ -19,7 +19,7 @@ from protocols.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "build_parser", "main"]
 
-COMMANDS = ("serve", "token")
+COMMANDS = ("serve", "token", "org", "user", "site", "audit")
 
 
 def build_parser() -> argparse.ArgumentParser:
