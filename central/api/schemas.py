@@ -94,6 +94,9 @@ class SiteIn(Model):
         max_length=1000,
         description="gateways that may report for this site (attached now if they exist); omitted: unchanged",
     )
+    org: Ident | None = Field(
+        default=None, description="the organization it belongs to; omitted: unchanged (new: the caller's)"
+    )
 
 
 class Point(Model):
@@ -275,6 +278,10 @@ class TokenIn(Model):
     role: Role
     name: Text = Field(default="", max_length=200, description="who: shown in alarm timelines")
     gateway_id: Ident | None = Field(default=None, description="required for, and only for, role gateway")
+    org_id: Ident | None = Field(
+        default=None, description="the organization it acts for (default: the caller's)"
+    )
+    expires_in_days: float | None = Field(default=None, gt=0, le=36500, description="default: never")
 
 
 class TokenOut(Model):
@@ -284,6 +291,8 @@ class TokenOut(Model):
     gateway_id: str | None
     created_ms: int
     revoked_ms: int | None
+    org_id: str
+    expires_ms: int | None
 
 
 class TokenCreated(TokenOut):

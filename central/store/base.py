@@ -180,9 +180,17 @@ class Store(ABC):
 
     @abstractmethod
     def channel_page(
-        self, site_id: str | None, gateway_id: str | None, device: str | None, limit: int, offset: int
+        self,
+        site_id: str | None,
+        gateway_id: str | None,
+        device: str | None,
+        limit: int,
+        offset: int,
+        *,
+        within: tuple[str, ...] | None = None,
     ) -> tuple[list[Channel], int]:
-        """A page of ``channels`` (ordered by key) and how many there are in all."""
+        """A page of ``channels`` (ordered by key) and how many there are in all; ``within``: only these
+        gateways' (an organization's caller), None: all."""
 
     @abstractmethod
     def latest(
@@ -203,8 +211,9 @@ class Store(ABC):
         *,
         limit: int,
         offset: int,
+        within: tuple[str, ...] | None = None,
     ) -> tuple[list[Latest], int]:
-        """A page of ``latest`` (ordered by key) and how many there are in all."""
+        """A page of ``latest`` (ordered by key) and how many there are in all; ``within`` as above."""
 
     @abstractmethod
     def readings(self, key: str, start_ms: int, end_ms: int, limit: int) -> list[RawReading]:

@@ -164,8 +164,19 @@ def silent_gateways(
     return out
 
 
-def _filters(site_id: str | None, gateway_id: str | None, device: str | None) -> tuple[str, list[Any]]:
-    clauses, params = [], []
+def within_gateways(column: str, gateways: tuple[str, ...] | None) -> tuple[list[str], list[Any]]:
+    """The clause that keeps an organization's caller to its gateways (None: no limit)."""
+    if gateways is None:
+        return [], []
+    if not gateways:
+        return ["1 = 0"], []
+    return [f"{column} IN ({', '.join('?' * len(gateways))})"], list(gateways)
+
+
+def _filters(
+    site_id: str | None, gateway_id: str | None, device: str | None, within: tuple[str, ...] | None = None
+) -> tuple[str, list[Any]]:
+    clauses, params = within_gateways("c.gateway_id", within)
     for clause, value in (
         ("g.site_id = ?", site_id),
         ("c.gateway_id = ?", gateway_id),
@@ -188,8 +199,10 @@ def channels(
     gateway_id: str | None,
     device: str | None,
     page: tuple[int, int] | None = None,
+    *,
+    within: tuple[str, ...] | None = None,
 ) -> list[Channel]:
-    where, params = _filters(site_id, gateway_id, device)
+    where, params = _filters(site_id, gateway_id, device, within)
     limit, more = _page(page)
     rows = db.named(
         "SELECT c.id, c.key, c.gateway_id, c.device, c.point, g.site_id, c.unit, c.profile, c.latitude_deg, "  # noqa: S608
@@ -253,17 +266,28 @@ def device_attributes(heartbeat: Any) -> dict[str, dict[str, str | None]]:
     return out
 
 
-def count_channels(db: Db, site_id: str | None, gateway_id: str | None, device: str | None) -> int:
-    where, params = _filters(site_id, gateway_id, device)
+def count_channels(
+    db: Db,
+    site_id: str | None,
+    gateway_id: str | None,
+    device: str | None,
+    *,
+    within: tuple[str, ...] | None = None,
+) -> int:
+    where, params = _filters(site_id, gateway_id, device, within)
     join = " LEFT JOIN gateways g ON g.id = c.gateway_id" if site_id is not None else ""
     row = db.one(f"SELECT count(*) FROM channels c{join}{where}", params)  # noqa: S608
     return int(row[0]) if row else 0
 
 
 def _latest_where(
-    site_id: str | None, gateway_id: str | None, device: str | None, keys: tuple[str, ...]
+    site_id: str | None,
+    gateway_id: str | None,
+    device: str | None,
+    keys: tuple[str, ...],
+    within: tuple[str, ...] | None = None,
 ) -> tuple[str, list[Any]]:
-    where, params = _filters(site_id, gateway_id, device)
+    where, params = _filters(site_id, gateway_id, device, within)
     if keys:
         where += (" AND " if where else " WHERE ") + f"c.key IN ({', '.join('?' * len(keys))})"
         params += list(keys)
@@ -279,8 +303,9 @@ def latest(
     keys: tuple[str, ...],
     *,
     page: tuple[int, int] | None = None,
+    within: tuple[str, ...] | None = None,
 ) -> list[Latest]:
-    source, params = _latest_where(site_id, gateway_id, device, keys)
+    source, params = _latest_where(site_id, gateway_id, device, keys, within)
     limit, more = _page(page)
     rows = db.named(
         f"SELECT c.key AS channel, l.ts_ms, l.value, l.quality, l.seq {source} ORDER BY c.key{limit}",
@@ -290,9 +315,15 @@ def latest(
 
 
 def count_latest(
-    db: Db, site_id: str | None, gateway_id: str | None, device: str | None, keys: tuple[str, ...]
+    db: Db,
+    site_id: str | None,
+    gateway_id: str | None,
+    device: str | None,
+    keys: tuple[str, ...],
+    *,
+    within: tuple[str, ...] | None = None,
 ) -> int:
-    source, params = _latest_where(site_id, gateway_id, device, keys)
+    source, params = _latest_where(site_id, gateway_id, device, keys, within)
     row = db.one(f"SELECT count(*) {source}", params)
     return int(row[0]) if row else 0
 

@@ -193,6 +193,7 @@ class AlarmFilter:
     gateway_id: str | None = None
     since_ms: int | None = None  # opened at or after
     until_ms: int | None = None  # opened before
+    within: tuple[str, ...] | None = None  # only these gateways' (an organization's caller); None: all
     limit: int = 50
     offset: int = 0
     category: str | None = None  # hazard | fault

@@ -127,12 +127,19 @@ class SqlStore(Store):
         return queries.devices(self._db(), site_id, gateway_id)
 
     def channel_page(
-        self, site_id: str | None, gateway_id: str | None, device: str | None, limit: int, offset: int
+        self,
+        site_id: str | None,
+        gateway_id: str | None,
+        device: str | None,
+        limit: int,
+        offset: int,
+        *,
+        within: tuple[str, ...] | None = None,
     ) -> tuple[list[Channel], int]:
         db = self._db()
         return (
-            queries.channels(db, site_id, gateway_id, device, (limit, offset)),
-            queries.count_channels(db, site_id, gateway_id, device),
+            queries.channels(db, site_id, gateway_id, device, (limit, offset), within=within),
+            queries.count_channels(db, site_id, gateway_id, device, within=within),
         )
 
     def latest_page(
@@ -144,11 +151,12 @@ class SqlStore(Store):
         *,
         limit: int,
         offset: int,
+        within: tuple[str, ...] | None = None,
     ) -> tuple[list[Latest], int]:
         db = self._db()
         return (
-            queries.latest(db, site_id, gateway_id, device, keys, page=(limit, offset)),
-            queries.count_latest(db, site_id, gateway_id, device, keys),
+            queries.latest(db, site_id, gateway_id, device, keys, page=(limit, offset), within=within),
+            queries.count_latest(db, site_id, gateway_id, device, keys, within=within),
         )
 
     def latest(

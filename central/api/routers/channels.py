@@ -11,9 +11,10 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from central import localtime
 from central.api import exports
 from central.api.csv_export import csv_documented, csv_pages_response, csv_response, wants_csv
-from central.api.deps import Reader, ServicesDep, StoreDep
+from central.api.deps import Reader, ScopeDep, ServicesDep, StoreDep
 from central.api.responses import errors, json_response
 from central.api.schemas import IDENT, KEY, MAX_MS, ChannelList, History, LatestList, ReadingList
+from central.api.scoping import gateway_of, not_found_unless, sees_gateway, within
 from central.store.base import NotFoundError, Store
 
 router = APIRouter(prefix="/api/v1", tags=["channels"])
@@ -42,6 +43,7 @@ def page(rows: Sequence[object], count: int, limit: int, offset: int) -> Respons
 async def channels(
     store: StoreDep,
     _: Reader,
+    scope: ScopeDep,
     site: SiteQ = None,
     gateway: GatewayQ = None,
     device: DeviceQ = None,
@@ -49,7 +51,9 @@ async def channels(
     limit: LimitQ = PAGE_ROWS,
     offset: OffsetQ = 0,
 ) -> Response:
-    rows, count = await store.query(store.channel_page, site, gateway, device, limit, offset)
+    rows, count = await store.query(
+        store.channel_page, site, gateway, device, limit, offset, within=within(scope)
+    )
     return page(rows, count, limit, offset)
 
 
@@ -60,13 +64,14 @@ async def channels(
     responses=errors(401, 403, 422),
 )
 async def latest(
+    *,
     store: StoreDep,
     _: Reader,
+    scope: ScopeDep,
     site: SiteQ = None,
     gateway: GatewayQ = None,
     device: DeviceQ = None,
     channel: Annotated[list[str] | None, Query(max_length=1000, description="channel keys (repeat)")] = None,
-    *,
     limit: LimitQ = PAGE_ROWS,
     offset: OffsetQ = 0,
 ) -> Response:
@@ -76,7 +81,7 @@ async def latest(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "channel: expected gateway/device/point keys"
         )
     rows, count = await store.query(
-        store.latest_page, site, gateway, device, keys, limit=limit, offset=offset
+        store.latest_page, site, gateway, device, keys, limit=limit, offset=offset, within=within(scope)
     )
     return page(rows, count, limit, offset)
 
@@ -104,6 +109,7 @@ async def readings(
     services: ServicesDep,
     _: Reader,
     request: Request,
+    scope: ScopeDep,
     channel: Annotated[str, Query(pattern=KEY, description="the channel key gateway/device/point")],
     start_ms: Annotated[int, Query(ge=0, le=MAX_MS)] = 0,
     end_ms: Annotated[int | None, Query(ge=0, le=MAX_MS, description="default: now")] = None,
@@ -113,6 +119,7 @@ async def readings(
         Query(alias="format", description="csv (or Accept: text/csv): the whole window, streamed"),
     ] = None,
 ) -> Response:
+    not_found_unless(sees_gateway(scope, gateway_of(channel)), f"channel {channel}")
     end = end_ms if end_ms is not None else services.clock_ms()
     store = services.store
     if wants_csv(request, format_):
@@ -140,6 +147,7 @@ async def history(
     *,
     services: ServicesDep,
     _: Reader,
+    scope: ScopeDep,
     channel: Annotated[str, Query(pattern=KEY, description="the channel key gateway/device/point")],
     bucket: Literal["1m", "10m", "1h", "1d"] = "1h",
     start_ms: Annotated[int | None, Query(ge=0, le=MAX_MS)] = None,
@@ -157,6 +165,7 @@ async def history(
             localtime.zone(tz)
         except localtime.UnknownZoneError as e:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(e)) from None
+    not_found_unless(sees_gateway(scope, gateway_of(channel)), f"channel {channel}")
     end = end_ms if end_ms is not None else services.clock_ms()
     start = start_ms if start_ms is not None else max(0, end - DEFAULT_SPAN_MS[bucket])
     width = BUCKET_MS[bucket]

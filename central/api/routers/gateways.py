@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
-from central.api.deps import Reader, StoreDep
+from central.api.deps import Reader, ScopeDep, StoreDep
 from central.api.responses import errors, json_response, listing
 from central.api.schemas import IDENT, DeviceList, GatewayList, GatewayOut
+from central.api.scoping import sees_gateway
 
 router = APIRouter(prefix="/api/v1", tags=["gateways"])
 
@@ -17,8 +18,8 @@ router = APIRouter(prefix="/api/v1", tags=["gateways"])
 @router.get(
     "/gateways", response_model=GatewayList, summary="Gateways and their health", responses=errors(401, 403)
 )
-async def gateways(store: StoreDep, _: Reader) -> Response:
-    return listing(await store.query(store.gateways))
+async def gateways(store: StoreDep, _: Reader, scope: ScopeDep) -> Response:
+    return listing([g for g in await store.query(store.gateways) if sees_gateway(scope, g.id)])
 
 
 @router.get(
@@ -27,9 +28,11 @@ async def gateways(store: StoreDep, _: Reader) -> Response:
     summary="One gateway",
     responses=errors(401, 403, 404),
 )
-async def gateway(gateway_id: Annotated[str, Path(pattern=IDENT)], store: StoreDep, _: Reader) -> Response:
+async def gateway(
+    gateway_id: Annotated[str, Path(pattern=IDENT)], store: StoreDep, _: Reader, scope: ScopeDep
+) -> Response:
     found = await store.query(store.gateway, gateway_id)
-    if found is None:
+    if found is None or not sees_gateway(scope, gateway_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no gateway {gateway_id}")
     return json_response(found)
 
@@ -43,7 +46,9 @@ async def gateway(gateway_id: Annotated[str, Path(pattern=IDENT)], store: StoreD
 async def devices(
     store: StoreDep,
     _: Reader,
+    scope: ScopeDep,
     site: Annotated[str | None, Query(pattern=IDENT, description="site id")] = None,
     gateway: Annotated[str | None, Query(pattern=IDENT, description="gateway id")] = None,
 ) -> Response:
-    return listing(await store.query(store.devices, site, gateway))
+    found = await store.query(store.devices, site, gateway)
+    return listing([d for d in found if sees_gateway(scope, d.gateway_id)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response, status
 
 from central.api.deps import Reader, ServicesDep
 from central.api.responses import errors, json_response
@@ -37,7 +37,9 @@ async def healthz(services: ServicesDep) -> Response:
         **errors(401, 403),
     },
 )
-async def metrics(services: ServicesDep, _: Reader) -> Response:
+async def metrics(services: ServicesDep, who: Reader) -> Response:
+    if who.orgs is not None:  # counts over the whole county: not an enterprise's to read
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "metrics are for the top organization's callers")
     store = services.store
     counts = await store.query(store.counts)
     return Response(render(services, counts), media_type="text/plain; version=0.0.4")

@@ -13,8 +13,9 @@ import orjson
 from fastapi import APIRouter
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from central.api.deps import Reader, ServicesDep
+from central.api.deps import Reader, ScopeDep, ServicesDep
 from central.api.responses import errors
+from central.api.scoping import sees_gateway
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["stream"])
     summary="Live alarm changes and gateway status (text/event-stream)",
     responses=errors(401, 403),
 )
-async def stream(services: ServicesDep, _: Reader) -> AsyncIterator[ServerSentEvent]:
+async def stream(services: ServicesDep, _: Reader, scope: ScopeDep) -> AsyncIterator[ServerSentEvent]:
     async with services.hub.subscribe() as sub:
         yield ServerSentEvent(comment="fieldwatch: subscribed")
         while True:
@@ -33,4 +34,6 @@ async def stream(services: ServicesDep, _: Reader) -> AsyncIterator[ServerSentEv
             if kind == "cut":
                 yield ServerSentEvent(event="cut", raw_data="you fell behind; reconnect and read the state")
                 return
+            if not sees_gateway(scope, payload.get("gateway_id")):
+                continue  # another organization's (the scope is read once, when the stream opens)
             yield ServerSentEvent(event=kind, raw_data=orjson.dumps(payload).decode())
