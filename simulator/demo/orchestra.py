@@ -1,8 +1,10 @@
 """The demo's run, in phases: start, hold, go, play, finish.
 
 1. **start**: the central (SQLite in the run's folder) with a token per gateway and one operator token
-   for the viewer; per scenario a simulator (held at t = 0) behind which its gateway starts, its uplink
-   through a proxy; wait until every gateway has reported to the central.
+   for the viewer, the county's duty officer and one enterprise (with its operator) per site
+   (``simulator.demo.accounts``); per scenario a simulator (held at t = 0) behind which its gateway
+   starts, its uplink through a proxy; wait until every gateway has reported to the central, then give
+   each site to its enterprise.
 2. **go**: SIGUSR1 to every simulator: the three stories start at the same instant.
 3. **play**: until the stories are over (or the duration, or Ctrl-C): the view is refreshed from the
    central (sites, gateways, the event stream of alarm changes) and from the simulators' reports, and the
@@ -32,6 +34,7 @@ from typing import Any
 import httpx
 
 from simulator import scenario as scenarios
+from simulator.demo.accounts import assign_sites, create_people, new_password
 from simulator.demo.api import CentralApi
 from simulator.demo.fieldsite import SiteRun, tool
 from simulator.demo.procs import Child, run_once
@@ -127,10 +130,14 @@ class Demo:
             self._tasks.append(asyncio.create_task(self._read_simulator(site), name=f"sim {site.name}"))
         self._tasks.append(asyncio.create_task(self._follow_stream(), name="stream"))
         await self._wait_for_gateways()
+        await assign_sites(self.database, [row.site_id for row in self.state.sites.values()])
 
     async def _start_central(self) -> None:
         self.options.workdir.mkdir(parents=True, exist_ok=True)
         self.state.token = await self._token("operator", "--name", "demo viewer")
+        sites = {loaded.bound.site.site.id: loaded.scenario.title for loaded in self.loaded}
+        self.state.password = new_password()
+        self.state.logins = await create_people(self.database, sites, self.state.password)
         self.central = Child(
             "central",
             [tool("fieldwatch-central"), "serve", "--database", self.database, "--host", "127.0.0.1",

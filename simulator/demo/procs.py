@@ -103,19 +103,25 @@ class Child:
 
 
 async def run_once(
-    argv: Sequence[str], *, timeout_s: float = 60.0, env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    *,
+    timeout_s: float = 60.0,
+    env: Mapping[str, str] | None = None,
+    stdin_text: str | None = None,
 ) -> str:
-    """Run a command to its end and return its stdout; RuntimeError with its stderr when it fails."""
+    """Run a command to its end and return its stdout; RuntimeError with its stderr when it fails.
+    ``stdin_text``: what it reads on stdin (a password: never an argument)."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin_text is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+        given = None if stdin_text is None else stdin_text.encode()
+        out, err = await asyncio.wait_for(proc.communicate(given), timeout_s)
     except TimeoutError:
         proc.kill()
         await proc.wait()

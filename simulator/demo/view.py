@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulator.clock import clock_text
+from simulator.demo.accounts import Login
 from simulator.demo.timebase import TimeBase
 
 LEVEL_STYLE = {0: "green", 1: "bold blue", 2: "bold yellow", 3: "bold dark_orange", 4: "bold red"}
@@ -79,6 +80,8 @@ class DemoState:
     feed: deque[FeedLine] = field(default_factory=lambda: deque(maxlen=200))
     story: deque[FeedLine] = field(default_factory=lambda: deque(maxlen=100))
     phase: str = "starting"
+    logins: list[Login] = field(default_factory=list)  # people who may log in to the console
+    password: str = ""  # theirs, made for this run
     started_wall_s: float = field(default_factory=time.time)
     running_wall_s: float | None = None
 
@@ -98,7 +101,16 @@ def api_lines(state: DemoState) -> list[str]:
         f"token {state.token}",
         f"  export TOKEN={state.token}",
         f'  curl -s -H "Authorization: Bearer $TOKEN" {state.api_url}/api/v1/sites',
+        *login_lines(state),
     ]
+
+
+def login_lines(state: DemoState) -> list[str]:
+    if not state.logins:
+        return []
+    lines = [f"log in at {state.api_url}/ with the password {state.password} as:"]
+    lines += [f"  {x.username:<28} {x.what}" for x in state.logins]
+    return lines
 
 
 def header(state: DemoState) -> RenderableType:
@@ -112,6 +124,9 @@ def header(state: DemoState) -> RenderableType:
     lines.append(state.token, style="bold cyan")
     lines.append("\n")
     lines.append(f'curl -s -H "Authorization: Bearer $TOKEN" {state.api_url}/api/v1/sites', style="dim")
+    if state.logins:
+        users = ", ".join(x.username for x in state.logins)
+        lines.append(f"\nlog in as {users}  ·  password {state.password}", style="dim")
     return Panel(lines, border_style="cyan")
 
 

@@ -123,3 +123,10 @@ def test_the_faults_really_happened(summary: dict[str, Any]) -> None:
         assert site(summary, scenario)["uplink"]["cuts"] == 1
     comm = {a["channel"].split("/")[1] for s in summary["sites"] for a in s["alarms"] if a["rule"] == "comm"}
     assert {"piezo-e2", "h2s-t103", "flame-south"} <= comm  # the dead slaves went offline, and came back
+
+
+def test_the_demo_prints_how_to_log_in(summary: dict[str, Any]) -> None:
+    out = summary["output"]
+    assert "log in at http://127.0.0.1:" in out
+    assert "  duty " in out
+    assert out.count(".op ") == 3  # one operator per enterprise, one enterprise per site

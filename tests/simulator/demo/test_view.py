@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from simulator.demo import view
+from simulator.demo.accounts import Login, enterprise_of
 from simulator.demo.timebase import TimeBase
 from simulator.demo.view import DemoState, FeedLine, SiteRow
 
@@ -112,3 +113,20 @@ def test_a_run_cut_short_says_how_much_of_the_story_ran() -> None:
     assert "--   gnss/horizontal_mm intensity: none (expected blue > red; none due by 2:00:00)" in text
     assert "the stories ran to 2:00:00 of 4:00:00: 1 of 2 expected alarms were due by then" in text
     assert "expected alarms due: 1/1 came -> ALL GOOD" in text
+
+
+def test_the_view_says_who_may_log_in_and_with_what_password() -> None:
+    state = DemoState(120.0, 150.0, "http://127.0.0.1:8080", "tok-123", TimeBase(120.0))
+    assert view.login_lines(state) == []
+    state.password = "pw-for-this-run"
+    state.logins = [Login("duty", "county", "county duty officer: every site"),
+                    Login("ent-site-1.op", "ent-site-1", "only site-1")]  # fmt: skip
+    lines = view.api_lines(state)
+    assert "log in at http://127.0.0.1:8080/ with the password pw-for-this-run as:" in lines
+    assert any(line.split() == ["ent-site-1.op", "only", "site-1"] for line in lines)
+    assert "log in as duty, ent-site-1.op" in render(view.live(state))
+
+
+def test_enterprise_ids_are_valid_organization_ids() -> None:
+    assert enterprise_of("Slope North/2") == "ent-slope-north-2"
+    assert len(enterprise_of("x" * 200)) == 63
