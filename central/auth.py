@@ -75,7 +75,9 @@ class Principal:
         return self.username is not None
 
     def may_ingest(self, gateway_id: str) -> bool:
-        return self.role is Role.ADMIN or (self.role is Role.GATEWAY and self.gateway_id == gateway_id)
+        """A gateway for itself; an admin of the top organization for any (an enterprise's admin: none)."""
+        top_admin = self.role is Role.ADMIN and self.orgs is None
+        return top_admin or (self.role is Role.GATEWAY and self.gateway_id == gateway_id)
 
 
 def secret_hash(secret: str) -> str:

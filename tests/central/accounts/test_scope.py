@@ -178,3 +178,10 @@ async def test_the_stream_carries_only_the_callers_organization(store: Store, tm
                 assert r.status_code == 200
             first = await read_event(lines, "alarm")
             assert first["gateway_id"] == GATEWAYS[ME]
+
+
+def test_only_the_top_organizations_admins_ingest_for_any_gateway(world: World) -> None:
+    batch = encode_batch(readings_batch(GATEWAYS["tanks-east"], [90], batch_id=90))
+    r = world.client.post("/api/v1/ingest", content=batch, headers=world.headers_of("mine.admin"))
+    assert r.status_code == 403
+    assert world.client.post("/api/v1/ingest", content=batch, headers=world.admin).status_code == 200
