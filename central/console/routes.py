@@ -38,7 +38,7 @@ def page_config(settings: Settings, has_boundaries: bool) -> dict[str, Any]:
         "time_zone": settings.time_zone,
         "map_tiles": settings.map_tiles,
         "boundaries": has_boundaries,
-        "login": ["token"],  # the accounts issue adds "password" (POST /api/v1/session)
+        "login": ["password", "token"],  # a user name and password (POST /api/v1/session), or a token
         "quality": quality_flags(),
     }
 

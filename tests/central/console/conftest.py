@@ -92,6 +92,7 @@ class Visit:
 
     def sign_in(self, token: str) -> None:
         self.page.goto(self.url + "/")
+        self.page.click("[data-login=token]")  # the page offers a user name and password first
         self.page.fill("input[name=token]", token)
         self.page.click("button[type=submit]")
         self.ready()

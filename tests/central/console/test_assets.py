@@ -52,7 +52,7 @@ def test_the_page_config_says_zone_tiles_outlines_and_login(client: TestClient) 
         "time_zone": "Asia/Shanghai",
         "map_tiles": None,
         "boundaries": False,
-        "login": ["token"],
+        "login": ["password", "token"],
         "quality": quality_flags(),
     }
     assert client.get("/console/boundaries.geojson").status_code == 404

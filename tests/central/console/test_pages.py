@@ -203,6 +203,7 @@ def test_login_takes_a_reader_token_and_sign_out_forgets_it(visit: Visit, county
     page.goto(county.url + "/")
     form = page.locator("form.login")
     expect(form.locator("button[type=submit]")).to_be_visible()
+    page.click("[data-login=token]")
     page.fill("input[name=token]", "fwt_000000000000_" + "x" * 43)
     page.click("button[type=submit]")
     expect(form.locator(".error")).to_have_text("令牌无效或已被吊销。")
@@ -213,9 +214,9 @@ def test_login_takes_a_reader_token_and_sign_out_forgets_it(visit: Visit, county
     page.click("button[type=submit]")
     visit.ready()
     page.click("text=退出")
-    expect(page.locator("input[name=token]")).to_be_visible()
+    expect(page.locator("input[name=username]")).to_be_visible()
     page.reload()
-    expect(page.locator("input[name=token]")).to_be_visible()  # the token is gone from the tab
+    expect(page.locator("input[name=username]")).to_be_visible()  # the token is gone from the tab
 
 
 def quality_batch(seq: int, end_ms: int) -> Batch:

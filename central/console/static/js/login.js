@@ -1,5 +1,5 @@
-// The login screen. Today the API knows bearer tokens only, so the page asks for one (config.login is
-// ["token"]); the accounts issue adds "password" to config.login and the user-name form below is shown.
+// The login screen: a user name and password (config.login lists "password"), or, one click away, a
+// bearer token (config.login also lists "token").
 import { html, useState } from './html.js';
 import { language, t } from './i18n.js';
 import { signInWithPassword, signInWithToken } from './session.js';
@@ -7,7 +7,8 @@ import { signInWithPassword, signInWithToken } from './session.js';
 export function Login({ config, onSignedIn, onLanguage }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  const withPassword = config.login.includes('password');
+  const [useToken, setUseToken] = useState(!config.login.includes('password'));
+  const withPassword = !useToken;
 
   async function submit(event) {
     event.preventDefault();
@@ -40,6 +41,10 @@ export function Login({ config, onSignedIn, onLanguage }) {
       `}
       ${error && html`<p class="error" role="alert">${t(error)}</p>`}
       <button type="submit" class="primary" disabled=${busy}>${t('login.submit')}</button>
+      ${config.login.includes('token') && config.login.includes('password') && html`
+        <button type="button" class="ghost" data-login=${useToken ? 'password' : 'token'}
+          onClick=${() => { setUseToken(!useToken); setError(null); }}>
+          ${t(useToken ? 'login.use_password' : 'login.use_token')}</button>`}
       <button type="button" class="ghost" data-language=${other} onClick=${() => onLanguage(other)}>
         ${t('header.switch_language')}</button>
     </form>

@@ -90,7 +90,7 @@ function App({ config, started }) {
   };
   if (!store) return html`<${Login} config=${config} onSignedIn=${enter} onLanguage=${changeLanguage} />`;
   return html`<${Console} store=${store} config=${config} onLanguage=${changeLanguage}
-    onSignOut=${() => { signOut(); leave(); }} />`;
+    onSignOut=${async () => { await signOut(); leave(); }} />`;
 }
 
 async function boot() {

@@ -1,12 +1,14 @@
-// Who the page works as. Until the accounts issue lands this is a bearer token the officer enters
-// (kept in sessionStorage: gone when the tab closes). With accounts, POST api/v1/session sets an
-// HttpOnly cookie that fetch sends by itself: authHeaders() is then empty and nothing else changes.
+// Who the page works as. A person signs in with a user name and password: POST api/v1/session sets an
+// HttpOnly cookie that fetch sends by itself (authHeaders() is then empty; the page never sees the
+// secret), and the tab only remembers that it is signed in. An integration may still sign in with a
+// bearer token, kept in sessionStorage (gone when the tab closes).
 
 const TOKEN = 'fieldwatch.token';
+const COOKIE_MODE = 'fieldwatch.session';
 let whenRefused = () => {};
 
 export function signedIn() {
-  return sessionStorage.getItem(TOKEN) !== null;
+  return sessionStorage.getItem(TOKEN) !== null || sessionStorage.getItem(COOKIE_MODE) !== null;
 }
 
 export function authHeaders() {
@@ -14,13 +16,18 @@ export function authHeaders() {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-// Called when the API answers 401: the token was revoked (or the session expired).
+// Called when the API answers 401: the token was revoked or the session ended.
 export function onRefused(callback) {
   whenRefused = callback;
 }
 
-export function refused() {
+function forget() {
   sessionStorage.removeItem(TOKEN);
+  sessionStorage.removeItem(COOKIE_MODE);
+}
+
+export function refused() {
+  forget();
   whenRefused();
 }
 
@@ -33,18 +40,29 @@ export async function signInWithToken(token) {
   sessionStorage.setItem(TOKEN, token);
 }
 
-// The accounts issue's login (shown once config.login lists "password").
 export async function signInWithPassword(username, password) {
   const response = await fetch('api/v1/session', {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, credentials: 'same-origin',
     body: JSON.stringify({ username, password }),
   });
   if (response.status === 401 || response.status === 403) throw new Error('login.password_refused');
+  if (response.status === 429) throw new Error('login.too_many');
   if (!response.ok) throw new Error('login.unreachable');
-  const session = await response.json();
-  sessionStorage.setItem(TOKEN, session.token);
+  sessionStorage.removeItem(TOKEN);
+  sessionStorage.setItem(COOKIE_MODE, 'cookie');
 }
 
-export function signOut() {
-  sessionStorage.removeItem(TOKEN);
+// The person signed in ({display_name, username, ...}), or null for a token.
+export async function whoAmI() {
+  if (sessionStorage.getItem(COOKIE_MODE) === null) return null;
+  const response = await fetch('api/v1/session', { credentials: 'same-origin' });
+  return response.ok ? (await response.json()).user : null;
+}
+
+export async function signOut() {
+  if (sessionStorage.getItem(COOKIE_MODE) !== null) {
+    // the browser sends this page's Origin with a DELETE: the central's CSRF check lets it through
+    await fetch('api/v1/session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => {});
+  }
+  forget();
 }

@@ -1,9 +1,10 @@
 // The frame of every page: the header (name, pages, live link, clock, sound, language, sign-out) and
 // the banner that says since when the live link is down.
-import { html, useNow, useState } from './html.js';
+import { html, useEffect, useNow, useState } from './html.js';
 import { language, t } from './i18n.js';
 import { dateTime, duration, zoneOffset } from './format.js';
 import { muted, setMuted, unlock } from './sound.js';
+import { whoAmI } from './session.js';
 
 function Clock() {
   const now = useNow();
@@ -34,6 +35,13 @@ function SoundToggle() {
     aria-pressed=${!off}>${off ? t('header.sound_off') : t('header.sound_on')}</button>`;
 }
 
+// The person signed in, by display name (nothing for a token).
+function Who() {
+  const [user, setUser] = useState(null);
+  useEffect(() => { whoAmI().then(setUser); }, []);
+  return user && html`<span class="who" title=${user.username}>${user.display_name}</span>`;
+}
+
 export function Shell({ store, page, onLanguage, onSignOut, children }) {
   const nav = [['home', '#/', t('nav.home')], ['fleet', '#/fleet', t('nav.fleet')]];
   const other = language() === 'zh' ? 'en' : 'zh';
@@ -49,6 +57,7 @@ export function Shell({ store, page, onLanguage, onSignOut, children }) {
       <${SoundToggle} />
       <button type="button" class="ghost" data-language=${other} onClick=${() => onLanguage(other)}>
         ${t('header.switch_language')}</button>
+      <${Who} />
       <button type="button" class="ghost" onClick=${onSignOut}>${t('header.sign_out')}</button>
     </header>
     ${store.state.live.downSince !== null && html`<${DownBanner} since=${store.state.live.downSince} />`}
