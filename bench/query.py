@@ -12,12 +12,16 @@ of 10-second readings (259 200 rows). Then, timed ``--repeat`` times each (media
 - ``history``: one channel's 30 days in 1-hour buckets (min, max, mean, last, count: 720 buckets), as the
   store returns them (target < 100 ms; read from the hourly rollups), and through ``GET /api/v1/history``;
   and, for scale, 2 days in 10-minute buckets, which the store computes from the raw readings.
-
 - ``shift``: the shift report (``GET /api/v1/reports/shift``) over the last day of alarms: every gateway
   (a site each) raises and clears ``ALARM_CYCLES`` alarms that day, half of them acknowledged and closed
   by an officer, one gateway silent for an hour: ~2 000 alarms and ~6 000 timeline entries, more than
   the demo's day makes (target < 500 ms), as the store and the report build it, and as JSON and HTML
   over HTTP. Baseline: a bare SELECT of the same alarms' rows.
+- the organization filter (``docs/accounts.md``): ``latest`` of all 10 k channels for a county caller (no
+  filter: the query as before accounts) against an enterprise caller whose organization owns every site
+  (the worst case: the same 10 k rows, kept by ``gateway_id IN (every gateway)``), as the store returns
+  them and over HTTP (where the enterprise's request also reads what its organization sees); target: at
+  most 1.10 x the county's.
 
 Baselines measured in the same run: for ``latest``, a bare ``SELECT * FROM latest`` on a raw connection
 (no join with channel keys, no objects); for ``history``, the naive way: fetch the channel's 259 200
@@ -45,7 +49,10 @@ import numpy as np
 import psycopg
 from _central import T0, PgSchemas, Server, admin_token
 
+from central.auth import Role, new_token
 from central.reports.shift import shift_report
+from central.store.account_records import Org
+from central.store.accounts import AccountStore
 from central.store.base import Store
 from central.store.postgres import PostgresStore
 from central.store.sqlite import SqliteStore
@@ -130,6 +137,25 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, int]:
     return statistics.median(times), min(times), size
 
 
+def timed_pair(
+    a: Callable[[], Any], b: Callable[[], Any], repeat: int
+) -> tuple[tuple[float, float, int], tuple[float, float, int]]:
+    """``timed`` for two cases, their calls interleaved (a b b a a b ...): on a shared machine a burst of
+    load then falls on both alike, so their ratio holds where separate runs of each would not."""
+    times: tuple[list[float], list[float]] = ([], [])
+    sizes = [0, 0]
+    for i in range(repeat):
+        for which in (0, 1) if i % 2 == 0 else (1, 0):
+            start = time.perf_counter()
+            out = (a, b)[which]()
+            times[which].append((time.perf_counter() - start) * 1000)
+            sizes[which] = len(out)
+    return (
+        (statistics.median(times[0]), min(times[0]), sizes[0]),
+        (statistics.median(times[1]), min(times[1]), sizes[1]),
+    )
+
+
 def naive_history(rows: list[tuple[int, float]]) -> list[tuple[int, float, float, float, int]]:
     arr = np.array(rows, dtype=np.float64)
     bucket = (arr[:, 0] // HOUR_MS).astype(np.int64)
@@ -173,9 +199,28 @@ def measure(
     add("shift: store.shift_alarms() + report, a day", timed(lambda: shift_rows(store), repeat), "< 500 ms",
         bare_shift[0])  # fmt: skip
 
+    every = give_every_site_to_an_enterprise(store)
+
+    def page(within: tuple[str, ...] | None) -> list[Any]:
+        return store.latest_page(None, None, None, (), limit=20_000, offset=0, within=within)[0]
+
+    county, enterprise_store = timed_pair(lambda: page(None), lambda: page(every), repeat)
+    add("latest: store.latest_page(), county caller (no filter)", county)
+    add("latest: store.latest_page(), enterprise of every site", enterprise_store,
+        "<= 1.10 x county", county[0])  # fmt: skip
+
     server = Server(database, admin_token_for(store, database))
     try:
+        enterprise = {"Authorization": f"Bearer {enterprise_token(store)}"}
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}) as client:
+
+            def every_latest(headers: dict[str, str] | None = None) -> list[Any]:
+                return list(client.get("/api/v1/latest?limit=10000", headers=headers).json()["data"])
+
+            county_http, enterprise_http = timed_pair(every_latest, lambda: every_latest(enterprise), repeat)
+            add("latest: GET /api/v1/latest?limit=10000, county caller", county_http)
+            add("latest: GET /api/v1/latest?limit=10000, enterprise of every site", enterprise_http,
+                "<= 1.10 x county", county_http[0])  # fmt: skip
             add(
                 "latest: GET /api/v1/latest over HTTP",
                 timed(lambda: client.get("/api/v1/latest").json()["data"], repeat),
@@ -193,6 +238,29 @@ def measure(
     finally:
         server.stop()
     return rows
+
+
+def give_every_site_to_an_enterprise(store: Store) -> tuple[str, ...]:
+    """Every site (and one more for the gateways without a site) to the enterprise ``ent-all``; the
+    gateways' ids."""
+    every = tuple(g.id for g in store.gateways())
+    orphans = tuple(g.id for g in store.gateways() if g.site_id is None)
+    if orphans:
+        store.put_site(
+            SiteMeta("site-rest", "The other gateways", "other", 30.0, 110.0), END_MS, gateways=orphans
+        )
+    accounts = AccountStore(store)
+    accounts.add_org(Org("ent-all", "Owns every site", "county", END_MS))
+    for site in store.sites():
+        accounts.assign_site(site.id, "ent-all")
+    return every
+
+
+def enterprise_token(store: Store) -> str:
+    plain, row = new_token(Role.VIEWER, "bench enterprise", None, T0)
+    store.add_token(row)
+    AccountStore(store).set_token_account(row.id, "ent-all", None)
+    return plain
 
 
 def admin_token_for(store: Store, database: str) -> str:

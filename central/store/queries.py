@@ -176,7 +176,10 @@ def within_gateways(column: str, gateways: tuple[str, ...] | None) -> tuple[list
 def _filters(
     site_id: str | None, gateway_id: str | None, device: str | None, within: tuple[str, ...] | None = None
 ) -> tuple[str, list[Any]]:
-    clauses, params = within_gateways("c.gateway_id", within)
+    # COALESCE (gateway_id is never NULL) keeps the IN list a filter on the county's plan, a scan in key
+    # order: as an index search per gateway, SQLite would then sort the whole result (1.5x the county's
+    # time for an enterprise of every site; 1.0x this way, bench/query.py)
+    clauses, params = within_gateways("COALESCE(c.gateway_id, '')", within)
     for clause, value in (
         ("g.site_id = ?", site_id),
         ("c.gateway_id = ?", gateway_id),
