@@ -17,9 +17,10 @@ import orjson
 from central import alarms as lifecycle
 from central.alarm_category import category_of
 from central.alarms import AlarmState, Kind, Status, TransitionRefusedError
-from central.store import channels_sql, queries
+from central.store import channels_sql
 from central.store.base import NotFoundError
 from central.store.records import Alarm, AlarmDetail, AlarmFilter, AlarmPage, Forecast, TimelineEntry
+from central.store.scope_sql import within_gateways
 from protocols.records import Event
 
 if TYPE_CHECKING:
@@ -317,7 +318,7 @@ def alarm_detail(db: Db, alarm_id: int) -> AlarmDetail:
 
 
 def alarms(db: Db, where: AlarmFilter) -> AlarmPage:
-    clauses, params = queries.within_gateways("c.gateway_id", where.within)
+    clauses, params = within_gateways("c.gateway_id", where.within)
     if where.statuses:
         clauses.append(f"a.status IN ({', '.join('?' * len(where.statuses))})")
         params += list(where.statuses)
