@@ -89,7 +89,9 @@ class TimelineEntryOut(Model):
         "notify_failed",
     ]  # fmt: skip
     level: int | None
-    actor: str = Field(description="'gateway <id>', 'central', or the operator token's name")
+    actor: str = Field(
+        description="'gateway <id>', 'central', a person's 'display name (username)', or a token's name"
+    )
     note: str
     value: float | None
     event_seq: int | None

@@ -162,7 +162,7 @@ class TimelineEntry:
     recorded_ms: int  # when the central recorded it
     kind: str
     level: int | None
-    actor: str  # "gateway <id>", "central", or the operator token's name
+    actor: str  # "gateway <id>", "central", a person "display name (username)", or a token's name
     note: str
     value: float | None
     event_seq: int | None

@@ -132,12 +132,29 @@ def test_acting_on_another_organizations_alarm_is_404_and_people_are_named(world
     assert r.json()["closed_by"] == f"Op {ME} ({ME}.op)"
     timeline = world.client.get(f"/api/v1/alarms/{own}", headers=mine).json()["timeline"]
     assert [e["actor"] for e in timeline[-2:]] == [f"Op {ME} ({ME}.op)"] * 2
+    duty = world.headers_of("duty")  # the county's officer acts on the enterprise's other alarm
+    mine_alarms = world.client.get("/api/v1/alarms?status=open", headers=mine).json()["data"]
+    assert mine_alarms == []
+    theirs_too = alarm_of(world.store, GATEWAYS["forest-west"])
+    assert (
+        world.client.post(
+            f"/api/v1/alarms/{theirs_too}/acknowledge", json={"note": "x"}, headers=duty
+        ).status_code
+        == 200
+    )
+    enterprise_log = world.client.get(
+        "/api/v1/audit?kind=alarm.close", headers=world.headers_of("mine.admin")
+    ).json()
+    assert [e["target"] for e in enterprise_log["data"]] == [str(own)]
     log = world.client.get("/api/v1/audit", headers=world.headers_of("boss")).json()["data"]
     actions = [(e["kind"], e["actor"], e["target"]) for e in log if e["kind"].startswith("alarm.")]
     assert actions == [
+        ("alarm.acknowledge", "Duty Officer (duty)", str(theirs_too)),
         ("alarm.close", f"Op {ME} ({ME}.op)", str(own)),
         ("alarm.acknowledge", f"Op {ME} ({ME}.op)", str(own)),
     ]
+    (forest,) = [e for e in log if e["target"] == str(theirs_too) and e["kind"] == "alarm.acknowledge"]
+    assert forest["org_id"] == "forest-west"  # in the log of the alarm's organization
 
 
 def test_enterprise_admins_manage_their_own_users_only(world: World) -> None:
