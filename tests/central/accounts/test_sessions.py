@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from central.accounts.sessions import COOKIE
 from tests.central.accounts.world import ORIGIN, PASSWORD, World
-from tests.central.client import bearer
+from tests.central.client import TestClient, bearer
 
 
 def test_login_sets_a_strict_http_only_cookie_and_says_who(world: World) -> None:
@@ -119,3 +119,37 @@ def test_failed_logins_slow_down_then_lock_until_an_admin_lifts_it(world: World)
     assert attempt(PASSWORD) == 200
     kinds = [e["kind"] for e in world.client.get("/api/v1/audit?actor=duty", headers=boss).json()["data"]]
     assert kinds.count("login.failed") == 5 and kinds.count("login.refused") == 6
+
+
+def test_the_cookie_is_secure_over_https(world: World) -> None:
+    with TestClient(world.client.app, base_url="https://testserver") as https:
+        r = https.post("/api/v1/session", json={"username": "duty", "password": PASSWORD})
+        assert r.status_code == 200 and "Secure" in r.headers["set-cookie"]
+
+
+def test_one_address_failing_for_many_usernames_is_locked_until_lifted(world: World) -> None:
+    for n in range(20):
+        world.clock.advance(60)  # past each wait (at most FIELDWATCH_LOGIN_MAX_DELAY_S)
+        r = world.client.post("/api/v1/session", json={"username": f"guess{n}", "password": "wrong-wrong"})
+        assert r.status_code == 401, n
+    world.clock.advance(60)
+    locked = world.client.post("/api/v1/session", json={"username": "duty", "password": PASSWORD})
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 3000
+    r = world.client.delete("/api/v1/lockouts/client:testclient", headers=world.admin)
+    assert r.status_code == 204
+    assert (
+        world.client.post("/api/v1/session", json={"username": "duty", "password": PASSWORD}).status_code
+        == 200
+    )
+
+
+def test_tokens_expire(world: World) -> None:
+    made = world.client.post(
+        "/api/v1/tokens", json={"role": "viewer", "expires_in_days": 1}, headers=world.admin
+    )
+    assert made.status_code == 201 and made.json()["expires_ms"] == world.clock.now_ms + 86_400_000
+    headers = bearer(made.json()["token"])
+    assert world.client.get("/api/v1/sites", headers=headers).status_code == 200
+    world.clock.advance(86_400)
+    r = world.client.get("/api/v1/sites", headers=headers)
+    assert (r.status_code, r.json()["detail"]) == (401, "the token has expired")
