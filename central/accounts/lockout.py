@@ -2,8 +2,9 @@
 
 After each failure the subject must wait ``base_delay_s x 2^(failures-1)`` (at most ``max_delay_s``)
 before the next attempt counts (earlier ones get 429 and ``Retry-After``); at ``max_failures`` it is
-locked for ``lockout_s`` or until an admin lifts it. A success clears the username's count (not the
-address's: one good password must not reset an attacker's counter on the others). A username that does
+locked for ``lockout_s`` or until an admin lifts it. Failures ``lockout_s`` apart do not add up (a typo a
+month does not lock anyone). A success clears the username's count (not the address's: one good password
+must not reset an attacker's counter on the others). A username that does
 not exist is counted like one that does, so the answers never tell them apart.
 """
 
@@ -44,6 +45,7 @@ def wait_ms(f: LoginFailures | None, now_ms: int, policy: LockoutPolicy) -> int:
 def failed(f: LoginFailures | None, subject: str, now_ms: int, limit: int, lockout_s: float) -> LoginFailures:
     """The count after one more failure; locked once it reaches ``limit``."""
     expired = f is not None and f.locked_until_ms is not None and f.locked_until_ms <= now_ms
-    count = 1 if f is None or expired else f.failures + 1
+    stale = f is not None and now_ms - f.last_ms > lockout_s * 1000
+    count = 1 if f is None or expired or stale else f.failures + 1
     locked = now_ms + int(lockout_s * 1000) if count >= limit else None
     return LoginFailures(subject, count, now_ms, locked)

@@ -72,6 +72,8 @@ async def log_in(services: Services, username: str, password: str, client: str) 
     plain, session_id, secret = sessions.make()
     row = Session(session_id, username, client, now_ms, now_ms, None, secret_hash(secret))
     await store.query(accounts.add_session, row)
+    keep_s = max(services.settings.session_absolute_s, policy.lockout_s)  # older ones are over either way
+    await store.query(accounts.forget_old, now_ms - int(keep_s * 1000))
     await audit(services, "login.ok", username, actor=actor(user.display_name, username), org_id=org_id,
                 client=client, detail={"session": session_id})  # fmt: skip
     return LoggedIn(plain, row, user)

@@ -97,6 +97,10 @@ class AccountStore:
         with self.store._write() as db:
             sql.put_failures(db, failures)
 
+    def forget_old(self, before_ms: int) -> None:
+        with self.store._write() as db:
+            sql.forget_old(db, before_ms)
+
     def clear_failures(self, subject: str) -> bool:
         with self.store._write() as db:
             return sql.clear_failures(db, subject)

@@ -157,6 +157,16 @@ def put_failures(db: Db, f: LoginFailures) -> None:
     )
 
 
+def forget_old(db: Db, before_ms: int) -> None:
+    """Sessions that ended or went unused, and failure counts with no lock, both older than
+    ``before_ms``: so the tables hold what is current, not every login there ever was."""
+    db.run("DELETE FROM sessions WHERE coalesce(ended_ms, seen_ms) < ?", (before_ms,))
+    db.run(
+        "DELETE FROM login_failures WHERE last_ms < ? AND coalesce(locked_until_ms, 0) < ?",
+        (before_ms, before_ms),
+    )
+
+
 def clear_failures(db: Db, subject: str) -> bool:
     return int(db.run("DELETE FROM login_failures WHERE subject = ?", (subject,))) > 0
 

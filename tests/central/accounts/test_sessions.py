@@ -153,3 +153,16 @@ def test_tokens_expire(world: World) -> None:
     world.clock.advance(86_400)
     r = world.client.get("/api/v1/sites", headers=headers)
     assert (r.status_code, r.json()["detail"]) == (401, "the token has expired")
+
+
+def test_failures_far_apart_do_not_add_up_and_old_rows_are_forgotten(world: World) -> None:
+    for _ in range(6):  # one typo a day for six days: never locked
+        world.clock.advance(86_400)
+        r = world.client.post("/api/v1/session", json={"username": "duty", "password": "typo-typo"})
+        assert r.status_code == 401
+    world.clock.advance(2)  # past the one-second wait after a single failure
+    old = world.login("duty")["token"]
+    world.clock.advance(2 * 86_400)
+    world.login("boss")  # a login tidies up: the expired session and the stale counts go
+    assert world.accounts.session(old.split("_")[1]) is None
+    assert world.accounts.failures("client:testclient") is None
