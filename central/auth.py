@@ -70,10 +70,6 @@ class Principal:
     username: str | None = None
     display_name: str | None = None
 
-    @property
-    def is_person(self) -> bool:
-        return self.username is not None
-
     def may_ingest(self, gateway_id: str) -> bool:
         """A gateway for itself; an admin of the top organization for any (an enterprise's admin: none)."""
         top_admin = self.role is Role.ADMIN and self.orgs is None
