@@ -14,13 +14,14 @@ from typing import Any
 
 import httpx
 
+from central.api.routers.stream import RESCOPE_S
 from central.app import create_app
 from central.auth import Role
 from central.settings import load_settings
 from central.store.accounts import AccountStore
 from central.store.base import Store
 from central.store.records import AlarmFilter
-from protocols.wire import encode_batch
+from protocols.wire import SiteMeta, encode_batch
 from tests.central.accounts.world import GATEWAYS, PASSWORD, SITES, World, make_accounts, populate
 from tests.central.builders import event, key, readings_batch
 from tests.central.client import add_token, bearer
@@ -195,6 +196,18 @@ async def test_the_stream_carries_only_the_callers_organization(store: Store, tm
                 assert r.status_code == 200
             first = await read_event(lines, "alarm")
             assert first["gateway_id"] == GATEWAYS[ME]
+            # a second gateway joins the enterprise's site after the stream opened: its changes come too
+            site = {"name": "Mine", "type": "other", "latitude_deg": 30.0, "longitude_deg": 110.0,
+                    "gateways": [GATEWAYS[ME], "gw-mine-2"]}  # fmt: skip
+            assert (
+                await client.put(f"/api/v1/sites/{SITES[ME]}", json=site, headers=root)
+            ).status_code == 200
+            await asyncio.sleep(RESCOPE_S)
+            meta = SiteMeta(SITES[ME], "Mine", "other", 30.0, 110.0)
+            joined = readings_batch("gw-mine-2", [1], site=meta, events=[event("gw-mine-2", 2, 3, 0)])
+            r = await client.post("/api/v1/ingest", content=encode_batch(joined), headers=root)
+            assert r.status_code == 200
+            assert (await read_event(lines, "alarm"))["gateway_id"] == "gw-mine-2"
 
 
 def test_only_the_top_organizations_admins_ingest_for_any_gateway(world: World) -> None:
