@@ -57,5 +57,8 @@ def fail(command: str, message: str, status: int = 1) -> int:
 
 
 def read_password() -> str:
-    """The password on stdin (its first line): never an argument, which ``ps`` would show."""
+    """The password on stdin (its first line): never an argument, which ``ps`` would show. At a
+    terminal, asked for without echoing it."""
+    if sys.stdin.isatty():
+        return getpass.getpass("password: ")
     return sys.stdin.readline().rstrip("\r\n")
