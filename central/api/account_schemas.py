@@ -60,6 +60,11 @@ class PasswordIn(Model):
     password: str = Field(min_length=8, max_length=1024)
 
 
+class OwnPasswordIn(Model):
+    current: str = Field(min_length=1, max_length=1024, description="the password now")
+    password: str = Field(min_length=8, max_length=1024, description="the new one")
+
+
 class OrgIn(Model):
     model_config = example({"id": "mine-north", "name": "North Mining Co.", "parent_id": "county"})
 

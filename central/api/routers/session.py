@@ -6,14 +6,15 @@ https); the console uses the cookie, scripts may send the token as ``Authorizati
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from central.accounts import sessions
+from central.accounts import passwords, sessions
 from central.accounts.audit import audit
 from central.accounts.login import LoginRefusedError, log_in
-from central.api.account_schemas import LoginIn, SessionCreated, SessionOut
+from central.api.account_schemas import LoginIn, OwnPasswordIn, SessionCreated, SessionOut
 from central.api.csrf import check_origin
 from central.api.deps import PrincipalDep, ServicesDep
 from central.api.responses import errors, json_response
@@ -72,6 +73,28 @@ async def current(services: ServicesDep, who: PrincipalDep) -> Response:
     if found is None or user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the session has ended")
     return json_response(_state(services, found, user))
+
+
+@router.put(
+    "/password", status_code=204, summary="Change one's own password (the current one is asked)",
+    responses=errors(401, 403, 404, 422),
+)  # fmt: skip
+async def change_password(
+    body: OwnPasswordIn, request: Request, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    if who.username is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "a token, not a session: nobody to change")
+    accounts = services.auth.accounts
+    user = await services.store.query(accounts.user, who.username)
+    if user is None or not await asyncio.to_thread(passwords.verify, user.password_hash, body.current):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong")
+    try:
+        hashed = await asyncio.to_thread(passwords.hash_password, body.password)
+    except ValueError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    await services.store.query(accounts.set_password, who.username, hashed)
+    await audit(services, "user.password", who.username, who=who, client=client_of(request))
+    return Response(status_code=204)
 
 
 @router.delete("", status_code=204, summary="Log out: the session ends", responses=errors(401, 403, 404))

@@ -166,3 +166,14 @@ def test_failures_far_apart_do_not_add_up_and_old_rows_are_forgotten(world: Worl
     world.login("boss")  # a login tidies up: the expired session and the stale counts go
     assert world.accounts.session(old.split("_")[1]) is None
     assert world.accounts.failures("client:testclient") is None
+
+
+def test_a_person_changes_their_own_password_knowing_the_current_one(world: World) -> None:
+    me = world.headers_of("mine-north.op")
+    wrong = {"current": "not it", "password": "a brand new passphrase"}
+    assert world.client.put("/api/v1/session/password", json=wrong, headers=me).status_code == 403
+    right = {"current": PASSWORD, "password": "a brand new passphrase"}
+    assert world.client.put("/api/v1/session/password", json=right, headers=me).status_code == 204
+    assert world.client.put("/api/v1/session/password", json=right, headers=world.admin).status_code == 404
+    world.clock.advance(10)
+    assert world.login("mine-north.op", "a brand new passphrase")["user"]["username"] == "mine-north.op"
