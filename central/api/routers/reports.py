@@ -1,5 +1,6 @@
 """Reports: the shift handover (``central.reports.shift``) as JSON, CSV (``format=csv`` or ``Accept:
-text/csv``) or a printable page (``format=html``; Chinese by default, ``lang=en``)."""
+text/csv``) or a printable page (``format=html``; Chinese by default, ``lang=en``). An organization's
+caller gets its own sites only."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from fastapi.responses import HTMLResponse
 
 from central import localtime
 from central.api.csv_export import csv_documented, csv_response, wants_csv
-from central.api.deps import Reader, ServicesDep
+from central.api.deps import Reader, ScopeDep, ServicesDep
 from central.api.responses import errors, json_response
 from central.api.schemas import MAX_MS
+from central.api.scoping import sees_gateway
 from central.reports import render
 from central.reports.shift import shift_report
 
@@ -33,6 +35,7 @@ async def shift(
     request: Request,
     services: ServicesDep,
     _: Reader,
+    scope: ScopeDep,
     start: Annotated[
         int | None, Query(ge=0, le=MAX_MS, description="epoch ms; default: 12 h before end")
     ] = None,
@@ -53,9 +56,9 @@ async def shift(
     except localtime.UnknownZoneError as e:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(e)) from None
     store = services.store
-    report = shift_report(
-        await store.query(store.shift_alarms, start_ms, end_ms), start_ms, end_ms, zone_name
-    )
+    day = await store.query(store.shift_alarms, start_ms, end_ms)
+    seen = [a for a in day if sees_gateway(scope, a.gateway_id)]  # an organization's caller: its own sites
+    report = shift_report(seen, start_ms, end_ms, zone_name)
     if wants_csv(request, format_):
         return csv_response(f"shift-{start_ms}.csv", render.CSV_HEADER, render.csv_rows(report))
     if format_ == "html":

@@ -33,7 +33,9 @@ def test_each_action_is_audited_with_its_actor(world: World) -> None:
     world.client.put("/api/v1/sites/site-quarry", json=site, headers=boss)
     alarm_id = world.client.get("/api/v1/alarms", headers=boss).json()["data"][0]["id"]
     world.client.post(f"/api/v1/alarms/{alarm_id}/acknowledge", json={"note": "seen"}, headers=boss)
-    world.client.post(f"/api/v1/alarms/{alarm_id}/close", json={"handling": "fixed"}, headers=boss)
+    world.client.post(
+        f"/api/v1/alarms/{alarm_id}/close", json={"handling": "fixed", "force": True}, headers=boss
+    )
     world.login("duty")
     world.client.delete("/api/v1/session", headers={"Origin": ORIGIN})  # logout (the cookie's session)
 

@@ -129,7 +129,9 @@ def test_acting_on_another_organizations_alarm_is_404_and_people_are_named(world
     own = alarm_of(world.store, GATEWAYS[ME])
     r = world.client.post(f"/api/v1/alarms/{own}/acknowledge", json={"note": "crew out"}, headers=mine)
     assert r.status_code == 200 and r.json()["acknowledged_by"] == f"Op {ME} ({ME}.op)"
-    r = world.client.post(f"/api/v1/alarms/{own}/close", json={"handling": "drained"}, headers=mine)
+    r = world.client.post(
+        f"/api/v1/alarms/{own}/close", json={"handling": "drained", "force": True}, headers=mine
+    )
     assert r.json()["closed_by"] == f"Op {ME} ({ME}.op)"
     timeline = world.client.get(f"/api/v1/alarms/{own}", headers=mine).json()["timeline"]
     assert [e["actor"] for e in timeline[-2:]] == [f"Op {ME} ({ME}.op)"] * 2
@@ -215,3 +217,17 @@ def test_only_the_top_organizations_admins_ingest_for_any_gateway(world: World) 
     r = world.client.post("/api/v1/ingest", content=batch, headers=world.headers_of("mine.admin"))
     assert r.status_code == 403
     assert world.client.post("/api/v1/ingest", content=batch, headers=world.admin).status_code == 200
+
+
+def test_shelve_comment_and_assign_keep_to_the_callers_alarms_and_are_audited(world: World) -> None:
+    mine = world.headers_of(f"{ME}.op")
+    theirs, own = alarm_of(world.store, GATEWAYS["tanks-east"]), alarm_of(world.store, GATEWAYS[ME])
+    actions = (("shelve", {"duration_s": 600, "reason": "crew on site"}), ("unshelve", None),
+               ("comment", {"note": "pump checked"}), ("assign", {"assignee": "Li Wei"}))  # fmt: skip
+    for action, body in actions:
+        r = world.client.post(f"/api/v1/alarms/{theirs}/{action}", json=body, headers=mine)
+        assert (r.status_code, r.json()["detail"]) == (404, f"no alarm {theirs}"), action
+        assert world.client.post(f"/api/v1/alarms/{own}/{action}", json=body, headers=mine).status_code == 200
+    log = world.client.get("/api/v1/audit", headers=world.headers_of("mine.admin")).json()["data"]
+    done = [(e["kind"], e["target"]) for e in log if e["kind"].startswith("alarm.")]
+    assert done == [(f"alarm.{a}", str(own)) for a, _ in reversed(actions)]
