@@ -61,6 +61,15 @@ def query_of(operation: dict[str, Any], org: str) -> dict[str, str]:
     return out
 
 
+def formats_of(operation: dict[str, Any]) -> list[str | None]:
+    """None (the default shape), and every value of the route's ``format`` query parameter."""
+    found: list[str | None] = [None]
+    for p in operation.get("parameters", []):
+        if p["in"] == "query" and p["name"] == "format":
+            found += re.findall(r"'enum': \[([^\]]*)\]", str(p["schema"]))[0].replace("'", "").split(", ")
+    return found
+
+
 def test_every_get_route_keeps_an_enterprise_to_its_own_site(world: World) -> None:
     world.extra["tokens"] = {}
     for org in (ME, *OTHERS):
@@ -75,10 +84,12 @@ def test_every_get_route_keeps_an_enterprise_to_its_own_site(world: World) -> No
     for username in (f"{ME}.op", "mine.admin"):
         headers = world.headers_of(username)
         for path, operation in routes:
-            own = world.client.get(fill(world, path, ME), params=query_of(operation, ME), headers=headers)
-            assert own.status_code in (200, 403), (username, path, own.status_code, own.text)
-            leaked = [w for w in FOREIGN_WORDS if w in own.text]
-            assert not leaked, f"{username} GET {path} shows {leaked}"
+            for shape in formats_of(operation):  # JSON, and the CSV and HTML a route also answers in
+                params = {**query_of(operation, ME), **({"format": shape} if shape else {})}
+                own = world.client.get(fill(world, path, ME), params=params, headers=headers)
+                assert own.status_code in (200, 403), (username, path, shape, own.status_code, own.text)
+                leaked = [w for w in FOREIGN_WORDS if w in own.text]
+                assert not leaked, f"{username} GET {path} ({shape or 'json'}) shows {leaked}"
             if "{" in path or query_of(operation, ME):
                 for org in OTHERS:
                     url, params = fill(world, path, org), query_of(operation, org)
