@@ -2,10 +2,11 @@
 
 The lifespan opens the store (or takes the one given, for tests), applies migrations, builds the
 services, and runs the background work in one TaskGroup of named tasks: the MQTT ingest (when
-``settings.mqtt`` is set), the silence watcher, retention (when ``settings.retention_days`` is set), and,
+``settings.mqtt`` is set), the silence watcher, retention (when ``settings.retention_days`` is set),
 when the store has a change feed (a database shared by several processes), the change relay that brings
-the other central processes' changes to this one's streams. On shutdown it cancels them and closes the
-store it opened. Nothing is built at import time.
+the other central processes' changes to this one's streams, and the notification worker
+(``central.notify.worker``; ``--notify FILE`` is loaded before serving). On shutdown it cancels them and
+closes the store it opened. Nothing is built at import time.
 """
 
 from __future__ import annotations
@@ -41,12 +42,15 @@ from central.auth import Authenticator
 from central.changes import ChangeHub
 from central.ingest.mqtt import MqttIngest
 from central.ingest.service import Ingestor
+from central.notify.retry import RetryPolicy
+from central.notify.worker import NotifyWorker
 from central.relay import ChangeRelay
 from central.retention import Retention
 from central.services import LifespanState, Services
 from central.settings import Settings
 from central.silence import SilenceWatcher
 from central.store import Store, open_store
+from central.store.sql_store import SqlStore
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +109,16 @@ def build_services(settings: Settings, store: Store, clock_ms: Callable[[], int]
     retention = None
     if settings.retention_days is not None:
         retention = Retention(store, settings.retention_days, settings.retention_check_interval_s, clock_ms)
+    notifier = None
+    if isinstance(store, SqlStore):
+        notifier = NotifyWorker(
+            store, hub, clock_ms, base_url=settings.console_url, time_zone=settings.time_zone,
+            lease_s=settings.notify_lease_s,
+            retry=RetryPolicy(
+                max_attempts=settings.notify_max_attempts, initial_delay_s=settings.notify_retry_initial_s,
+                max_delay_s=max(settings.notify_retry_initial_s, RetryPolicy().max_delay_s),
+            ),
+        )  # fmt: skip
     return Services(
         settings=settings, store=store, hub=hub, ingestor=ingestor,
         auth=Authenticator(
@@ -112,7 +126,7 @@ def build_services(settings: Settings, store: Store, clock_ms: Callable[[], int]
             session_policy=SessionPolicy(settings.session_idle_s, settings.session_absolute_s),
         ),
         silence=SilenceWatcher(store, hub, settings, clock_ms), retention=retention, mqtt=mqtt, relay=relay,
-        clock_ms=clock_ms,
+        notifier=notifier, clock_ms=clock_ms,
     )  # fmt: skip
 
 
@@ -150,6 +164,9 @@ def create_app(
                 if services.relay is not None:
                     tasks.append(tg.create_task(services.relay.run(), name="change-relay"))
                     await _until_listening(services.relay)
+                if services.notifier is not None:
+                    await services.notifier.start(settings.notify_file)
+                    tasks.append(tg.create_task(services.notifier.run(), name="notify-worker"))
                 try:
                     yield {"services": services}
                 finally:

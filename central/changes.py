@@ -36,6 +36,7 @@ class ChangeHub:
         self.relay = relay
         self.origin = uuid.uuid4().hex  # tells this process's notifications from the others'
         self._subscribers: set[Subscription] = set()
+        self.wakers: list[asyncio.Event] = []  # set at every change: background work that waits for one
         self.counters = {
             "published": 0, "delivered": 0, "subscribers_cut": 0, "subscriptions": 0, "relayed_in": 0,
             "relay_failures": 0,
@@ -60,6 +61,9 @@ class ChangeHub:
                 self.counters["relay_failures"] += 1
 
     def deliver(self, items: list[Item]) -> None:
+        if items:
+            for waker in self.wakers:
+                waker.set()
         for item in items:
             for sub in list(self._subscribers):
                 if sub.cut:

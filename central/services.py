@@ -14,6 +14,7 @@ from central.auth import Authenticator
 from central.changes import ChangeHub
 from central.ingest.mqtt import MqttIngest
 from central.ingest.service import Ingestor
+from central.notify.worker import NotifyWorker
 from central.relay import ChangeRelay
 from central.retention import Retention
 from central.settings import Settings
@@ -32,6 +33,7 @@ class Services:
     retention: Retention | None
     mqtt: MqttIngest | None
     relay: ChangeRelay | None
+    notifier: NotifyWorker | None
     clock_ms: Callable[[], int]
 
 

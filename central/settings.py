@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     time_zone: str = Field(default="Asia/Shanghai", description="the command center's IANA time zone")
     map_tiles: str | None = Field(default=None, description="the console's basemap: a {z}/{x}/{y} tile URL")
     map_boundaries: Path | None = Field(default=None, description="GeoJSON outlines drawn on the map")
+    base_url: str = Field(default="", description="the console's address for links in notifications")
+    notify_file: Path | None = Field(default=None, description="the notification policy file")
+    notify_lease_s: float = Field(default=60.0, ge=1, description="a claimed notification's lease")
+    notify_retry_initial_s: float = Field(default=5.0, gt=0, description="the first retry's delay")
+    notify_max_attempts: int = Field(default=12, ge=1, le=100, description="then a notification fails")
     log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
 
     @field_validator("database")
@@ -134,6 +139,10 @@ class Settings(BaseSettings):
         if parts.scheme != "mqtt" or not parts.hostname:
             raise ValueError("expected mqtt://host[:port]")
         return url
+
+    @property
+    def console_url(self) -> str:
+        return self.base_url or f"http://{self.host}:{self.port}"
 
     @property
     def mqtt_identifier(self) -> str:

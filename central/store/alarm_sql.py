@@ -17,6 +17,7 @@ import orjson
 from central import alarms as lifecycle
 from central.alarm_category import category_of
 from central.alarms import AlarmState, Kind, Status, TransitionRefusedError
+from central.notify import outbox
 from central.store import channels_sql
 from central.store.base import NotFoundError
 from central.store.records import Alarm, AlarmDetail, AlarmFilter, AlarmPage, Forecast, TimelineEntry
@@ -143,6 +144,8 @@ def apply_event(
     )  # fmt: skip
     if decision.kind in (Kind.ESCALATED, Kind.RERAISED):
         unshelve_on_escalation(db, alarm_id, event.level, now_ms)
+    if decision.changes_state:
+        outbox.record_change(db, alarm_id, decision.kind, now_ms, before=latest, event_ms=event.ts_ms)
     return alarm_id
 
 
@@ -254,10 +257,12 @@ def acknowledge(db: Db, alarm_id: int, actor: str, note: str, now_ms: int) -> No
     if changed == 0:
         raise TransitionRefusedError("the alarm changed meanwhile; read it again")
     timeline(db, alarm_id, now_ms=now_ms, kind=Kind.ACKNOWLEDGED, level=level, actor=actor, note=note)
+    before = AlarmState(alarm_id, status, level, None, acknowledged)
+    outbox.record_change(db, alarm_id, Kind.ACKNOWLEDGED, now_ms, before=before, event_ms=None)
 
 
 def close(db: Db, alarm_id: int, actor: str, handling: str, now_ms: int, *, force: bool = False) -> None:
-    status, _, level = _status_of(db, alarm_id)
+    status, acknowledged, level = _status_of(db, alarm_id)
     forced = lifecycle.close(status, force=force)
     changed = db.run(
         "UPDATE alarms SET status = 'closed', closed_ms = ?, closed_by = ?, handling = ?, updated_ms = ?, "
@@ -268,6 +273,8 @@ def close(db: Db, alarm_id: int, actor: str, handling: str, now_ms: int, *, forc
         raise TransitionRefusedError("the alarm changed meanwhile; read it again")
     kind = Kind.FORCED_CLOSE if forced else Kind.CLOSED
     timeline(db, alarm_id, now_ms=now_ms, kind=kind, level=level, actor=actor, note=handling)
+    before = AlarmState(alarm_id, status, level, None, acknowledged)
+    outbox.record_change(db, alarm_id, kind, now_ms, before=before, event_ms=None)
 
 
 def unshelve_on_escalation(db: Db, alarm_id: int, level: int, now_ms: int) -> None:
@@ -278,6 +285,7 @@ def unshelve_on_escalation(db: Db, alarm_id: int, level: int, now_ms: int) -> No
     if changed:
         timeline(db, alarm_id, now_ms=now_ms, kind=Kind.UNSHELVED, level=level, actor=CENTRAL,
                  note="escalated while shelved")  # fmt: skip
+        outbox.record_change(db, alarm_id, Kind.UNSHELVED, now_ms, before=None, event_ms=None)
 
 
 def timeline(

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from central.notify.outbox import Outbox
 
 Row = tuple[Any, ...]
 Named = dict[str, Any]  # a row by column name (the SELECT's names, ``AS`` included)
@@ -48,6 +51,8 @@ UPSERT_ROLLUP = (
 
 class Db(ABC):
     """One connection, with the few calls the shared SQL needs."""
+
+    outbox: Outbox | None = None  # the store's notification policies (``central.notify.outbox``)
 
     @abstractmethod
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...

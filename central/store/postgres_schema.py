@@ -11,7 +11,8 @@ A county's volume (tens of thousands of channels at 1-10 s) fits this for years;
 make retention a DROP, at the cost of creating partitions ahead of the data. Long histories (1 h, 1 d
 buckets) read ``rollup_hour`` (migration 0002), not the readings. Migration 0003 adds the gateways'
 outbox incarnations (``central.store.incarnations``) and the ledger's ``epoch`` (readings have no unique
-key here, so they need none), and who may change a site.
+key here, so they need none), and who may change a site. Migration 0006 adds the notification outbox
+(``notify_jobs``), ``alarms.notify_round_ms`` and the policy text every process shares.
 """
 
 from __future__ import annotations
@@ -136,6 +137,24 @@ ALTER TABLE sites ADD COLUMN contact_person TEXT, ADD COLUMN contact_phone TEXT,
 """
         + backfill_sql()
         + ";\n",
+    ),
+    (
+        "0006_notifications",
+        """
+CREATE TABLE notify_jobs (
+    id TEXT PRIMARY KEY, alarm_id BIGINT NOT NULL REFERENCES alarms (id), policy TEXT NOT NULL,
+    contact TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL, ref_ms BIGINT NOT NULL,
+    since_ms BIGINT NOT NULL, due_ms BIGINT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+    last_error TEXT, claimed_by TEXT, claimed_until_ms BIGINT, sent_ms BIGINT
+);
+CREATE INDEX notify_jobs_due ON notify_jobs (state, due_ms);
+CREATE INDEX notify_jobs_alarm ON notify_jobs (alarm_id, state);
+ALTER TABLE alarms ADD COLUMN notify_round_ms BIGINT;
+CREATE TABLE notify_policies (
+    id INTEGER PRIMARY KEY CHECK (id = 1), path TEXT NOT NULL, text TEXT NOT NULL,
+    version BIGINT NOT NULL, updated_ms BIGINT NOT NULL
+);
+""",
     ),
 ]
 

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
+from central.notify.outbox import Outbox
+from central.notify.store import NotifyMethods
 from central.store import alarm_sql, batch_sql, handling_sql, queries, shift_sql, site_faults
 from central.store.base import Store
 from central.store.handle import Db
@@ -40,9 +42,10 @@ from central.store.shift_sql import ShiftAlarm
 from protocols.wire import Batch, SiteMeta
 
 
-class SqlStore(Store):
+class SqlStore(NotifyMethods, Store):
     def __init__(self, threads: int) -> None:
         super().__init__(threads)
+        self.outbox = Outbox()
         self._local = threading.local()
         self._handles: list[Db] = []
         self._handles_lock = threading.Lock()
@@ -60,6 +63,7 @@ class SqlStore(Store):
         handle: Db | None = getattr(self._local, "db", None)
         if handle is None:
             handle = self._open()
+            handle.outbox = self.outbox
             self._local.db = handle
             with self._handles_lock:
                 self._handles.append(handle)

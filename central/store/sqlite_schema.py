@@ -9,6 +9,7 @@ Migration 0003 adds the gateways' outbox incarnations (``central.store.incarnati
 readings' key gain the row's ``epoch`` (0 for everything before it), so the readings table is rebuilt
 once (in key order, so the copy is a sequential append; it needs as much free disk as the table takes).
 It also records who may change a site (``owner_gateway``, ``managed`` by an admin, ``site_gateways``).
+Migration 0006 adds the notification outbox ``notify_jobs``, ``alarms.notify_round_ms`` and the policy text.
 The partial unique index on alarms keeps one active (not closed) alarm per (channel, rule).
 """
 
@@ -188,3 +189,27 @@ def alarm_handling(db: Database) -> None:
     for statement in statements(ALARM_HANDLING):
         db.execute(statement)
     db.execute(backfill_sql())
+
+
+NOTIFICATIONS = """
+CREATE TABLE notify_jobs (
+    id TEXT PRIMARY KEY, alarm_id INTEGER NOT NULL REFERENCES alarms (id), policy TEXT NOT NULL,
+    contact TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL, ref_ms INTEGER NOT NULL,
+    since_ms INTEGER NOT NULL, due_ms INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+    last_error TEXT, claimed_by TEXT, claimed_until_ms INTEGER, sent_ms INTEGER
+);
+CREATE INDEX notify_jobs_due ON notify_jobs (state, due_ms);
+CREATE INDEX notify_jobs_alarm ON notify_jobs (alarm_id, state);
+ALTER TABLE alarms ADD COLUMN notify_round_ms INTEGER;
+CREATE TABLE notify_policies (
+    id INTEGER PRIMARY KEY CHECK (id = 1), path TEXT NOT NULL, text TEXT NOT NULL,
+    version INTEGER NOT NULL, updated_ms INTEGER NOT NULL
+)
+"""
+
+
+@migrations(name="0006_notifications")
+def notifications(db: Database) -> None:
+    """The notification outbox (``central.notify.outbox``), each alarm's round, and the policy text."""
+    for statement in statements(NOTIFICATIONS):
+        db.execute(statement)

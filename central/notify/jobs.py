@@ -1,0 +1,169 @@
+"""The outbox's rows for the worker: claim due jobs, read the alarm as it is now, record an outcome.
+
+A claim is one short transaction: the due jobs (``pending`` and due, or ``sending`` with a lease that
+ran out: the process that claimed them died) are locked and marked ``sending`` with this process's name and
+a lease. On PostgreSQL the select takes ``FOR UPDATE SKIP LOCKED``, so several central processes never
+claim one job twice; on SQLite the store's write transaction is ``BEGIN IMMEDIATE`` under its writer lock.
+An outcome is recorded only by the claim's owner (``claimed_by``): a process whose lease ran out and whose
+job another process claimed records nothing, and the other one's delivery is the repeat that the stable id
+lets a receiver drop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import orjson
+
+from central.notify.message import AlarmFacts
+from central.notify.outbox import JOB_COLUMNS
+from central.notify.plan import Job, JobKind
+
+if TYPE_CHECKING:
+    from central.store.handle import Db
+
+CENTRAL = "central"
+NOTIFIED = "notified"  # timeline kinds
+NOTIFY_FAILED = "notify_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    job: Job
+    attempts: int  # before this one
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmNow:
+    status: str
+    acknowledged: bool
+    shelved: bool
+    facts: AlarmFacts
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    id: str
+    alarm_id: int
+    policy: str
+    contact: str
+    kind: str
+    n: int
+    due_ms: int
+    state: str  # pending | sending | sent | failed | cancelled | skipped
+    attempts: int
+    last_error: str | None
+    sent_ms: int | None
+
+
+def claim(db: Db, *, now_ms: int, owner: str, lease_ms: int, limit: int, skip_locked: bool) -> list[Claimed]:
+    lock = " FOR UPDATE SKIP LOCKED" if skip_locked else ""
+    rows = db.all(
+        f"SELECT {JOB_COLUMNS} FROM notify_jobs "  # noqa: S608
+        "WHERE (state = 'pending' AND due_ms <= ?) OR (state = 'sending' AND claimed_until_ms <= ?) "
+        f"ORDER BY due_ms LIMIT ?{lock}",
+        (now_ms, now_ms, limit),
+    )
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    db.run(
+        "UPDATE notify_jobs SET state = 'sending', claimed_by = ?, claimed_until_ms = ? "  # noqa: S608
+        f"WHERE id IN ({', '.join('?' * len(ids))})",
+        (owner, now_ms + lease_ms, *ids),
+    )
+    return [
+        Claimed(
+            Job(int(r[1]), int(r[6]), r[2], r[3], JobKind(r[4]), int(r[5]), int(r[8]), int(r[7])), int(r[10])
+        )
+        for r in rows
+    ]
+
+
+def alarm_now(db: Db, alarm_id: int, time_zone: str) -> AlarmNow | None:
+    """The alarm as it is now: its status for ``still_due`` and its facts for the message."""
+    row = db.one(
+        "SELECT a.status, a.acknowledged_ms, a.level, c.key, a.rule, a.message, a.updated_ms, g.site_id, "
+        "s.name, c.unit, a.value, a.forecast, "
+        "(SELECT max(t.ts_ms) FROM alarm_timeline t WHERE t.alarm_id = a.id AND t.kind IN "
+        "('raised', 'escalated', 'deescalated', 'reraised', 'cleared')) "
+        "FROM alarms a JOIN channels c ON c.id = a.channel_id LEFT JOIN gateways g ON g.id = c.gateway_id "
+        "LEFT JOIN sites s ON s.id = g.site_id WHERE a.id = ?",
+        (alarm_id,),
+    )
+    if row is None:
+        return None
+    status, acked, level, key, rule, message, updated_ms, site_id, site_name, unit, value, forecast, ts = row
+    failure_ms = None if forecast is None else int(orjson.loads(forecast)["failure_ts_ms"])
+    facts = AlarmFacts(
+        alarm_id=alarm_id, level=int(level), channel=key, rule=rule, message=message,
+        event_ms=int(ts if ts is not None else updated_ms), site_id=site_id, site_name=site_name,
+        category="fault" if rule == "gateway_silent" else "hazard", value=value, unit=unit or None,
+        forecast_failure_ms=failure_ms, time_zone=time_zone,
+    )  # fmt: skip
+    return AlarmNow(str(status), acked is not None, False, facts)
+
+
+def finish(
+    db: Db,
+    job: Job,
+    *,
+    owner: str,
+    now_ms: int,
+    state: str,
+    attempts: int,
+    due_ms: int | None = None,
+    error: str | None = None,
+    note: str | None = None,
+) -> bool:
+    """Record an attempt's outcome (and ``note`` on the alarm's timeline); False if the claim was lost."""
+    changed = db.run(
+        "UPDATE notify_jobs SET state = ?, attempts = ?, due_ms = COALESCE(?, due_ms), last_error = ?, "
+        "sent_ms = CASE WHEN ? = 'sent' THEN ? ELSE sent_ms END, claimed_by = NULL, claimed_until_ms = NULL "
+        "WHERE id = ? AND state = 'sending' AND claimed_by = ?",
+        (state, attempts, due_ms, error, state, now_ms, job.id, owner),
+    )
+    if changed == 0:
+        return False
+    if note is not None:
+        kind = NOTIFIED if state == "sent" else NOTIFY_FAILED
+        db.run(
+            "INSERT INTO alarm_timeline (alarm_id, ts_ms, recorded_ms, kind, level, actor, note) "
+            "SELECT id, ?, ?, ?, level, ?, ? FROM alarms WHERE id = ?",
+            (now_ms, now_ms, kind, CENTRAL, note, job.alarm_id),
+        )
+    return True
+
+
+def job_rows(db: Db, alarm_id: int | None = None) -> list[JobRow]:
+    where, params = ("WHERE alarm_id = ? ", (alarm_id,)) if alarm_id is not None else ("", ())
+    rows = db.all(
+        "SELECT id, alarm_id, policy, contact, kind, n, due_ms, state, attempts, last_error, sent_ms "  # noqa: S608
+        f"FROM notify_jobs {where}ORDER BY due_ms, id",
+        params,
+    )
+    return [JobRow(*r) for r in rows]
+
+
+def policy_text(db: Db) -> tuple[int, str, str] | None:
+    """``(version, path, text)`` of the policies in the database, or None."""
+    row = db.one("SELECT version, path, text FROM notify_policies WHERE id = 1")
+    return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
+
+
+def policy_version(db: Db) -> int:
+    row = db.one("SELECT version FROM notify_policies WHERE id = 1")
+    return 0 if row is None else int(row[0])
+
+
+def put_policy_text(db: Db, path: str, text: str, now_ms: int) -> int:
+    """Replace the policies' text; the new version."""
+    row = db.one(
+        "INSERT INTO notify_policies (id, path, text, version, updated_ms) VALUES (1, ?, ?, 1, ?) "
+        "ON CONFLICT (id) DO UPDATE SET path = excluded.path, text = excluded.text, "
+        "version = notify_policies.version + 1, updated_ms = excluded.updated_ms RETURNING version",
+        (path, text, now_ms),
+    )
+    assert row is not None
+    return int(row[0])

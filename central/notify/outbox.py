@@ -1,0 +1,116 @@
+"""Planning notifications inside the alarm change's transaction: the outbox's write side.
+
+``record_change(db, alarm_id, kind, now_ms, before=..., event_ms=...)`` is the one call the store makes
+where it applies an alarm change (an edge event, an acknowledgement, a close). It builds the
+``AlarmChange`` from the alarm row as the change left it, runs ``plan`` against the policies in force, and
+in the same transaction cancels the alarm's pending jobs the plan ends, inserts its jobs (``ON CONFLICT
+(id) DO NOTHING``: the same change planned twice adds nothing) and keeps the round on the alarm
+(``alarms.notify_round_ms``). So a committed change always has its notifications and a rolled-back one has
+none. With no policy loaded it returns at once.
+
+The policies in force live in an ``Outbox`` that the store's connections share (``Db.outbox``); the worker
+(``central.notify.worker``) swaps in a new set when the database's policy text changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from central.alarms import SILENCE_RULE, AlarmState
+from central.notify.plan import AlarmChange, Change, Plan, plan
+from central.notify.policy import PolicyFile
+
+if TYPE_CHECKING:
+    from central.store.handle import Db
+
+PLANNED = frozenset(Change)  # the changes that may notify (not updated, late)
+JOB_COLUMNS = "id, alarm_id, policy, contact, kind, n, ref_ms, since_ms, due_ms, state, attempts"
+
+
+@dataclass(slots=True)
+class Outbox:
+    """The policies this process plans with (None: notifications are off) and their database version."""
+
+    policies: PolicyFile | None = None
+    version: int = 0  # ``notify_policies.version`` of the text they came from (0: none)
+
+
+def record_change(
+    db: Db, alarm_id: int, kind: str, now_ms: int, *, before: AlarmState | None, event_ms: int | None
+) -> Plan | None:
+    """Plan and store the notifications of one alarm change (``kind``: the timeline kind); the plan.
+
+    ``before`` is the alarm as it was (None, or another alarm's state, for an alarm just opened);
+    ``event_ms`` the edge's time of the event (None for an operator's action)."""
+    box = db.outbox
+    if box is None or box.policies is None or not box.policies.policies or kind not in PLANNED:
+        return None
+    change = _alarm_change(db, alarm_id, Change(kind), now_ms, before=before, event_ms=event_ms)
+    if change is None:
+        return None
+    made = plan(change, box.policies)
+    apply_plan(db, made, change.round_ms)
+    return made
+
+
+def _alarm_change(
+    db: Db, alarm_id: int, change: Change, now_ms: int, *, before: AlarmState | None, event_ms: int | None
+) -> AlarmChange | None:
+    row = db.one(
+        "SELECT a.status, a.level, a.max_level, a.rule, a.acknowledged_ms, a.notify_round_ms, g.site_id "
+        "FROM alarms a JOIN channels c ON c.id = a.channel_id LEFT JOIN gateways g ON g.id = c.gateway_id "
+        "WHERE a.id = ?",
+        (alarm_id,),
+    )
+    if row is None:
+        return None
+    status, level, max_level, rule, acknowledged_ms, round_ms, site_id = row
+    previous = before if before is not None and before.id == alarm_id else None
+    last_cleared_ms = None
+    if change is Change.RERAISED:  # the flap check: when did the edge clear it last?
+        found = db.one(
+            "SELECT ts_ms FROM alarm_timeline WHERE alarm_id = ? AND kind = 'cleared' "
+            "ORDER BY id DESC LIMIT 1",
+            (alarm_id,),
+        )
+        last_cleared_ms = None if found is None else int(found[0])
+    return AlarmChange(
+        alarm_id=alarm_id,
+        change=change,
+        at_ms=now_ms,
+        level=int(level),
+        previous_level=previous.level if previous is not None else 0,
+        max_level=int(max_level),
+        status=str(status),
+        shelved=False,  # shelving comes with the alarm-handling issue
+        category="fault" if rule == SILENCE_RULE else "hazard",
+        rule=str(rule),
+        site_id=site_id,
+        was_acknowledged=previous.acknowledged if previous is not None else False,
+        acknowledged_ms=acknowledged_ms,
+        round_ms=round_ms,
+        event_ms=event_ms,
+        last_cleared_ms=last_cleared_ms,
+    )
+
+
+def apply_plan(db: Db, made: Plan, stored_round_ms: int | None) -> None:
+    """Cancel, insert (skipping stored ids), keep the round: in the caller's transaction."""
+    if made.cancel:
+        kinds = sorted(k.value for k in made.cancel)
+        db.run(
+            "UPDATE notify_jobs SET state = 'cancelled' WHERE alarm_id = ? AND state = 'pending' "  # noqa: S608
+            f"AND kind IN ({', '.join('?' * len(kinds))})",
+            (made.alarm_id, *kinds),
+        )
+    db.many(
+        f"INSERT INTO notify_jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0) "  # noqa: S608
+        "ON CONFLICT (id) DO NOTHING",
+        [
+            (j.id, j.alarm_id, j.policy, j.contact, j.kind.value, j.n, j.ref_ms, j.since_ms, j.due_ms)
+            for j in made.jobs
+        ],
+    )
+    if made.round_ms != stored_round_ms:
+        db.run("UPDATE alarms SET notify_round_ms = ? WHERE id = ?", (made.round_ms, made.alarm_id))

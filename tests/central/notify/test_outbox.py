@@ -1,0 +1,101 @@
+"""The outbox in the alarm change's transaction, on both stores: what an alarm change leaves in
+``notify_jobs``, and the claim/record cycle the worker runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from central.notify.policyfile import parse_policies
+from central.store.base import Store
+from central.store.sql_store import SqlStore
+from tests.central.builders import T0, event, events_batch
+
+POLICIES = """\
+contacts:
+  - {name: duty-desk, url: "json://127.0.0.1:9/hook"}
+  - {name: director, url: "json://127.0.0.1:9/director"}
+policies:
+  - name: hazards
+    min_level: orange
+    notify: [duty-desk]
+    escalate: [{after_s: 300, notify: [director]}]
+    repeat_every_s: 600
+    max_repeats: 2
+"""
+
+
+def with_policies(store: Store, text: str = POLICIES) -> SqlStore:
+    assert isinstance(store, SqlStore)
+    store.outbox.policies = parse_policies(text, "notify.yaml").policies
+    return store
+
+
+def states(store: SqlStore, alarm_id: int = 1) -> dict[str, str]:
+    return {j.id.split(":", 2)[2]: j.state for j in store.notify_jobs(alarm_id)}
+
+
+def test_a_red_raise_plans_its_jobs_in_the_same_transaction(store: Store) -> None:
+    s = with_policies(store)
+    s.ingest(events_batch("gw-1", [event("gw-1", 1, 4, 0)]), T0)
+    assert states(s) == {
+        "hazards:duty-desk:raise:4": "pending",
+        "hazards:director:step:1": "pending",
+        "hazards:duty-desk:reminder:1": "pending",
+        "hazards:director:reminder:1": "pending",
+        "hazards:director:reminder:2": "pending",
+        "hazards:duty-desk:reminder:2": "pending",
+    }
+    (raise_job,) = [j for j in s.notify_jobs(1) if j.kind == "raise"]
+    assert raise_job.id == f"1:{T0}:hazards:duty-desk:raise:4" and raise_job.due_ms == T0
+
+
+def test_below_the_policy_and_without_policies_nothing_is_planned(store: Store) -> None:
+    s = with_policies(store)
+    s.ingest(events_batch("gw-1", [event("gw-1", 1, 2, 0)]), T0)  # yellow: below orange
+    assert s.notify_jobs() == []
+    s.outbox.policies = None
+    s.ingest(events_batch("gw-1", [event("gw-1", 2, 4, 2)], 2), T0 + 1000)
+    assert s.notify_jobs() == []
+
+
+def test_an_acknowledgement_cancels_steps_and_reminders(store: Store) -> None:
+    s = with_policies(store)
+    s.ingest(events_batch("gw-1", [event("gw-1", 1, 4, 0)]), T0)
+    s.acknowledge(1, "alice", "on it", T0 + 1000)
+    assert set(states(s).values()) == {"pending", "cancelled"}
+    assert states(s)["hazards:duty-desk:raise:4"] == "pending"
+    assert states(s)["hazards:director:step:1"] == "cancelled"
+
+
+def test_planning_the_same_change_again_adds_nothing(store: Store) -> None:
+    s = with_policies(store)
+    batch = events_batch("gw-1", [event("gw-1", 1, 4, 0)])
+    s.ingest(batch, T0)
+    s.ingest(batch, T0)  # a repeat of the batch: its event is not applied again
+    assert len(s.notify_jobs()) == 6
+
+
+def test_claims_are_exclusive_and_outcomes_go_on_the_timeline(store: Store) -> None:
+    s = with_policies(store)
+    s.ingest(events_batch("gw-1", [event("gw-1", 1, 4, 0)]), T0)
+    (claimed,) = s.claim_notify_jobs(T0, "a", 60_000, 50)
+    assert claimed.job.kind.value == "raise"
+    assert s.claim_notify_jobs(T0, "b", 60_000, 50) == []  # b cannot take it while a's lease lasts
+    assert [c.job.id for c in s.claim_notify_jobs(T0 + 60_000, "b", 60_000, 50)] == [claimed.job.id]
+    # a's lease ran out and b claimed it: a's outcome is not recorded, b's is
+    assert not s.finish_notify_job(claimed.job, owner="a", now_ms=T0 + 61_000, state="sent", attempts=1)
+    assert s.finish_notify_job(
+        claimed.job, owner="b", now_ms=T0 + 61_000, state="sent", attempts=1, note="notified duty-desk"
+    )
+    assert states(s)["hazards:duty-desk:raise:4"] == "sent"
+    timeline = s.alarm(1).timeline
+    assert [(t.kind, t.note) for t in timeline][-1] == ("notified", "notified duty-desk")
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_policy_text_lives_in_the_database(store: Store, version: int) -> None:
+    s = with_policies(store)
+    assert s.notify_policy_text() is None and s.notify_policy_version() == 0
+    for v in range(1, version + 1):
+        assert s.put_notify_policy_text("notify.yaml", POLICIES, T0 + v) == v
+    assert s.notify_policy_text() == (version, "notify.yaml", POLICIES)
