@@ -9,6 +9,7 @@ import sys
 import uvicorn
 
 from central.app import create_app
+from central.notify.policyfile import load_policies
 from central.settings import load_settings
 
 NAME = "serve"
@@ -21,10 +22,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
     parser.add_argument("--mqtt", help="mqtt://host:port: also ingest batches from this broker")
+    parser.add_argument("--notify", metavar="FILE", help="the notification policy file (checked at start)")
+    parser.add_argument("--base-url", help="the console's address, for links in notifications")
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(database=args.database, host=args.host, port=args.port, mqtt=args.mqtt)
+    settings = load_settings(
+        database=args.database,
+        host=args.host,
+        port=args.port,
+        mqtt=args.mqtt,
+        notify_file=args.notify,
+        base_url=args.base_url,
+    )
+    if settings.notify_file is not None:
+        load_policies(settings.notify_file)  # ConfigError: every problem with its line, exit 2
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from central.store.base import Store
-from central.store.db import SqlStore
+from central.store.sql_store import SqlStore
 from tests.central.builders import event
 from tests.central.notify.centrals import central
 from tests.central.notify.receivers import Mailbox, WebhookReceiver
