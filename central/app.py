@@ -30,6 +30,7 @@ from central.api.routers import (
     gateways,
     health,
     ingest,
+    notify,
     orgs,
     reports,
     session,
@@ -76,6 +77,7 @@ TAGS = [
     {"name": "tokens", "description": "Bearer tokens (admin)."},
     {"name": "session", "description": "Logging in and out with a username and password."},
     {"name": "accounts", "description": "Organizations, users, lockouts and the audit log."},
+    {"name": "notify", "description": "Notification policies: who is told of which alarms (admin)."},
     {"name": "health", "description": "Liveness and Prometheus metrics."},
 ]
 
@@ -187,7 +189,7 @@ def create_app(
         redoc_url=None,
     )
     resources = (ingest, sites, gateways, channels, alarms, alarm_handling, reports, stream, tokens, health)
-    for module in (*resources, session, users, orgs, audit):
+    for module in (*resources, session, users, orgs, audit, notify):
         app.include_router(module.router)
     console.mount(app, settings)  # the page at /, its assets, and /docs
     limits.install(app, settings.body_timeout_s)

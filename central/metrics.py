@@ -61,6 +61,10 @@ def render(services: Services, counts: dict[str, Any]) -> str:
         _counters(out, "mqtt", services.mqtt.statistics())
     if services.relay is not None:
         _counters(out, "relay", services.relay.statistics())
+    if services.notifier is not None:
+        _counters(out, "notify", services.notifier.statistics())
+        _family(out, f"{PREFIX}_notify_policy_version", "gauge", "notify: the policy text's version in use")
+        out.append(_line(f"{PREFIX}_notify_policy_version", services.notifier.outbox.version))
     _family(out, f"{PREFIX}_alarms", "gauge", "alarms not closed, by status and level")
     for (status, level), n in sorted(counts["alarms"].items()):
         out.append(_line(f"{PREFIX}_alarms", n, {"status": status, "level": str(level)}))

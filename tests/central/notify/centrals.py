@@ -60,12 +60,16 @@ class Central:
 
 
 @asynccontextmanager
-async def central(store: Store, tmp_path: Path, policies: str, **settings: Any) -> AsyncIterator[Central]:
-    """The central on ``store`` with ``policies`` as its ``--notify`` file, serving on a free port."""
+async def central(
+    store: Store, tmp_path: Path, policies: str, *, no_file: bool = False, **settings: Any
+) -> AsyncIterator[Central]:
+    """The central on ``store`` with ``policies`` as its ``--notify`` file (``no_file``: none), serving on a
+    free port."""
     path = tmp_path / "notify.yaml"
     path.write_text(policies)
+    notify_file = None if no_file else str(path)
     chosen = load_settings(
-        env={}, notify_file=str(path), base_url="http://console.test", **{**FAST, **settings}
+        env={}, notify_file=notify_file, base_url="http://console.test", **{**FAST, **settings}
     )
     tokens = {role: bearer(add_token(store, role, "gw-1" if role is Role.GATEWAY else None, name="t"))
               for role in (Role.GATEWAY, Role.OPERATOR, Role.ADMIN)}  # fmt: skip

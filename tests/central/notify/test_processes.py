@@ -80,8 +80,8 @@ def _wait_serving(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
     pytest.fail(f"serve did not get ready in {START_S:g} s:\n{log.read_text()}")
 
 
-def post(url: str, gateway: dict[str, str], seq: int, channel: str) -> None:
-    body = encode_batch(events_batch("gw-1", [event("gw-1", seq, 4, 0, channel=channel)], batch_id=seq))
+def post(url: str, gateway: dict[str, str], seq: int, channel: str, level: int = 4) -> None:
+    body = encode_batch(events_batch("gw-1", [event("gw-1", seq, level, 0, channel=channel)], batch_id=seq))
     r = httpx.post(f"{url}/api/v1/ingest", content=body, headers=gateway, timeout=10)
     assert r.status_code == 200, r.text
 
@@ -89,7 +89,17 @@ def post(url: str, gateway: dict[str, str], seq: int, channel: str) -> None:
 def wait_sent(store: SqlStore, n: int) -> None:
     deadline = time.monotonic() + WAIT_S
     while sum(j.state == "sent" for j in store.notify_jobs()) < n:
-        assert time.monotonic() < deadline, [(j.id, j.state) for j in store.notify_jobs()]
+        assert time.monotonic() < deadline, [
+            (j.id, j.state) for j in store.notify_jobs() if j.state != "sent"
+        ]
+        time.sleep(0.1)
+
+
+def wait_policy_version(url: str, headers: dict[str, str], version: int) -> None:
+    line = f"fieldwatch_central_notify_policy_version {version}"
+    deadline = time.monotonic() + WAIT_S
+    while line not in httpx.get(f"{url}/metrics", headers=headers, timeout=10).text.splitlines():
+        assert time.monotonic() < deadline, f"{url} does not use policy version {version}"
         time.sleep(0.1)
 
 
@@ -135,6 +145,14 @@ def test_two_centrals_on_postgresql_deliver_each_job_once(pg_schema: str, tmp_pa
                 post(a if i % 2 else b, gateway, i + 1, key("gw-1", point=f"p{i}"))
             wait_sent(store, alarms)
             time.sleep(1.0)  # a second delivery of any job would come now
-        ids = Counter(r.headers["X-FieldWatch-Notification-Id"] for r in hook.requests)
-        assert len(ids) == alarms and set(ids.values()) == {1}
+            ids = Counter(r.headers["X-FieldWatch-Notification-Id"] for r in hook.requests)
+            assert len(ids) == alarms and set(ids.values()) == {1}
+            # policies replaced through one process are the other's within its worker's tick
+            admin = bearer(add_token(store, Role.ADMIN, name="admin"))
+            blue = notify.read_text().replace("min_level: orange", "min_level: blue")
+            r = httpx.put(f"{a}/api/v1/notify/policies", json={"text": blue}, headers=admin, timeout=10)
+            assert r.status_code == 200, r.text
+            wait_policy_version(b, admin, r.json()["version"])  # each start stored its file: 3
+            post(b, gateway, alarms + 1, key("gw-1", point="blue"), level=1)
+            wait_sent(store, alarms + 1)
     store.close()
