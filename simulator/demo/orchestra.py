@@ -37,6 +37,7 @@ from simulator import scenario as scenarios
 from simulator.demo.accounts import assign_sites, create_people, new_password
 from simulator.demo.api import CentralApi
 from simulator.demo.fieldsite import SiteRun, tool
+from simulator.demo.notifications import NotificationReceiver
 from simulator.demo.procs import Child, run_once
 from simulator.demo.report import collect
 from simulator.demo.timebase import TimeBase
@@ -56,6 +57,7 @@ KIND_PHRASE = {
     "raised": "raised {level}", "reraised": "raised again: {level}", "escalated": "up to {level}",
     "deescalated": "down to {level}", "cleared": "cleared", "updated": "still {level}",
     "late": "earlier {level}, kept for the record", "acknowledged": "acknowledged", "closed": "closed",
+    "notified": "people notified", "notify_failed": "a notification failed",
 }  # fmt: skip
 
 
@@ -87,6 +89,7 @@ class Demo:
             options.speed, options.duration_s, f"http://127.0.0.1:{self.port}", "", self.timebase
         )
         self.central: Child | None = None
+        self.notifications = NotificationReceiver()
         self.api: CentralApi | None = None
         self.sites: dict[str, SiteRun] = {}
         self.stories_over: set[str] = set()
@@ -138,10 +141,13 @@ class Demo:
         sites = {loaded.bound.site.site.id: loaded.scenario.title for loaded in self.loaded}
         self.state.password = new_password()
         self.state.logins = await create_people(self.database, sites, self.state.password)
+        self.notifications.__enter__()
+        policies = self.options.workdir / "notify.yaml"
+        policies.write_text(self.notifications.policy_text())
         self.central = Child(
             "central",
             [tool("fieldwatch-central"), "serve", "--database", self.database, "--host", "127.0.0.1",
-             "--port", str(self.port)],
+             "--port", str(self.port), "--notify", str(policies), "--base-url", self.state.api_url],
             log_path=self.options.workdir / "central.log",
         )  # fmt: skip
         await self.central.start()
@@ -226,6 +232,7 @@ class Demo:
                 await self.api.aclose()
             if self.central is not None:
                 await self.central.stop()
+            self.notifications.__exit__()
             self.state.phase = "done"
             self.on_change()
         return summary

@@ -1,5 +1,6 @@
 """The demo's summary: per site, the alarms raised, the highest hazard level and the faults apart, the
-expected alarms, and the delivery of every row, from what the central holds (``accounting``, ``outcome``).
+notifications the demo's webhook received about them (``notifications``), the expected alarms, and the
+delivery of every row, from what the central holds (``accounting``, ``outcome``).
 
 ``collect`` reads the central once everything has stopped but the central: every alarm of each gateway
 with its timeline, every channel's stored readings. The summary is a plain dict, the same one the view
@@ -76,6 +77,7 @@ async def collect(
             "scenario": site.name, "title": site.loaded.scenario.title, "gateway": gateway,
             "site_id": site.loaded.bound.site.site.id,
             "alarms_raised": len(alarms),
+            "notifications": demo.notifications.count_for(a["id"] for a in alarms),
             "highest_level": max((int(a["max_level"]) for a in alarms), default=0),
             "highest_hazard_level": max(
                 (int(a["max_level"]) for a in alarms if a.get("category", "hazard") == "hazard"), default=0
@@ -93,6 +95,7 @@ async def collect(
             "simulator": _faults_seen(simulator_stats.get(gateway, {})),
         })  # fmt: skip
     lost = sum(s["delivery"]["lost"] for s in sites)
+    notified = sum(sum(s["notifications"].values()) for s in sites)
     duplicated = sum(s["delivery"]["duplicated"] for s in sites)
     due = [o for s in sites for o in s["expected"] if o["due"]]
     met = sum(1 for o in due if o["met"])
@@ -108,7 +111,8 @@ async def collect(
         "speed": demo.options.speed, "seed": demo.options.seed, "duration_s": demo.options.duration_s,
         "story_s": round(demo.stopped_story_s, 1),
         "story_length_s": max(s.loaded.scenario.length for s in demo.sites.values()),
-        "lost": lost, "duplicated": duplicated, "expected_met": met, "expected_due": len(due),
+        "lost": lost, "duplicated": duplicated, "expected_met": met,
+        "notifications_delivered": notified, "expected_due": len(due),
         "expected_total": total,
         "sites": sites,
         "workdir": str(demo.options.workdir),

@@ -179,7 +179,8 @@ def live(state: DemoState) -> RenderableType:
 def summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="summary", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     columns = (
-        "site", "alarms", "hazard", "faults", "expected", "rows sent", "stored", "not sent", "lost", "dup",
+        "site", "alarms", "hazard", "faults", "notified", "expected", "rows sent", "stored", "not sent", "lost",
+        "dup",
     )  # fmt: skip
     for name in columns:
         table.add_column(name, justify="left" if name == "site" else "right", no_wrap=True)
@@ -193,6 +194,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
             str(site["alarms_raised"]),
             level_text(site.get("highest_hazard_level", site["highest_level"])),
             str(site.get("faults", 0)),
+            str(sum(site.get("notifications", {}).values())),
             Text(
                 f"{met}/{len(due)}" + (f" of {total}" if len(due) < total else ""),
                 style="green" if met == len(due) else "bold red",
@@ -246,6 +248,7 @@ def summary_details(summary: dict[str, Any]) -> Text:
     if summary.get("interrupted") and not verdict:
         word = f"stopped at story {clock_text(story_s)}, before the stories ended"
     text.append(
+        f"\nnotifications delivered to the demo's webhook: {summary.get('notifications_delivered', 0)}"
         f"\nreadings lost: {summary['lost']}, duplicated: {summary['duplicated']}; "
         f"expected alarms due: {summary['expected_met']}/{due} came -> {word}",
         style="bold green" if verdict else "bold red",

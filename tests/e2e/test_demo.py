@@ -73,6 +73,15 @@ def test_every_row_reaches_the_central_once(summary: dict[str, Any]) -> None:
     assert summary["duplicated"] == 0
 
 
+def test_every_site_with_warnings_had_them_delivered_to_the_demo_webhook(summary: dict[str, Any]) -> None:
+    for s in summary["sites"]:
+        if s["highest_level"] > 0:
+            assert s["notifications"].get("raise", 0) >= 1, s["scenario"]
+    assert summary["notifications_delivered"] == sum(
+        sum(s["notifications"].values()) for s in summary["sites"]
+    )
+
+
 def test_the_slope_warns_blue_yellow_orange_red_and_the_forecast_settles(summary: dict[str, Any]) -> None:
     slope = expected(summary, "mine_slope", "gnss-e2-crest/horizontal_mm", "slope")
     assert slope["reached"] == ["blue", "yellow", "orange", "red"]
