@@ -36,10 +36,15 @@ def free_port() -> int:
 class Server:
     """``fieldwatch-central serve`` on a database, with an admin token (admins may ingest for any gateway)."""
 
-    def __init__(self, database: str, token: str) -> None:
+    def __init__(self, database: str, token: str, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.token = token
-        env = {**os.environ, "FIELDWATCH_DATABASE": database, "FIELDWATCH_PORT": str(self.port)}
+        env = {
+            **os.environ,
+            "FIELDWATCH_DATABASE": database,
+            "FIELDWATCH_PORT": str(self.port),
+            **(extra_env or {}),
+        }
         exe = Path(sys.executable).parent / "fieldwatch-central"
         self.proc = subprocess.Popen([str(exe), "serve"], env=env)
         deadline = time.monotonic() + 30
