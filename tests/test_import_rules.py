@@ -2,8 +2,9 @@
 
 - ``protocols`` imports only the stdlib's pure modules, pydantic, numpy, orjson and yaml;
 - ``edge`` and ``central`` never import each other; ``simulator`` imports only ``protocols`` of ours;
-- each third-party transport lives in one module per side (pymodbus, pyserial, aiomqtt), and the
-  PostgreSQL driver in the PostgreSQL store's modules.
+- each third-party transport lives in one module per side (pymodbus, pyserial, aiomqtt), the
+  PostgreSQL driver in the PostgreSQL store's modules, and the notification libraries in theirs (apprise;
+  jinja2, which the shift report uses too).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ CONFINED = {
     "argon2": {"central": {"central.accounts.passwords"}},
     "paho": {"edge": set(), "central": set()},
     "psycopg": {"edge": set(), "central": {"central.store.postgres", "central.store.postgres_feed"}},
+    "apprise": {"central": {"central.notify.delivery"}},  # notifications send through it in one module
+    "jinja2": {"central": {"central.notify.message", "central.reports.render"}},  # and the shift report
 }
 
 

@@ -1,6 +1,6 @@
 """Which notifications an alarm change causes: a pure function from (change, policies) to a plan.
 
-The plan is data for the notification outbox (part 2 stores it in the alarm change's transaction):
+The plan is data for the notification outbox (``outbox`` stores it in the alarm change's transaction):
 ``cancel`` names the pending jobs of the alarm that end now, ``jobs`` the jobs to add (each with a due time:
 an escalation step or a reminder is a row that falls due, never a sleeping task), and ``round_ms`` (the
 latest round's start) what the store keeps on the alarm for its next change. Apply a plan in that order:
