@@ -31,19 +31,20 @@ def with_policies(store: Store, text: str = POLICIES) -> SqlStore:
 
 
 def states(store: SqlStore, alarm_id: int = 1) -> dict[str, str]:
-    return {j.id.split(":", 2)[2]: j.state for j in store.notify_jobs(alarm_id)}
+    """Job states by id without the alarm id."""
+    return {j.id.split(":", 1)[1]: j.state for j in store.notify_jobs(alarm_id)}
 
 
 def test_a_red_raise_plans_its_jobs_in_the_same_transaction(store: Store) -> None:
     s = with_policies(store)
     s.ingest(events_batch("gw-1", [event("gw-1", 1, 4, 0)]), T0)
     assert states(s) == {
-        "hazards:duty-desk:raise:4": "pending",
-        "hazards:director:step:1": "pending",
-        "hazards:duty-desk:reminder:1": "pending",
-        "hazards:director:reminder:1": "pending",
-        "hazards:director:reminder:2": "pending",
-        "hazards:duty-desk:reminder:2": "pending",
+        f"{T0}:hazards:duty-desk:raise:4": "pending",
+        f"{T0}:hazards:director:step:1": "pending",
+        f"{T0}:hazards:duty-desk:reminder:1": "pending",
+        f"{T0}:hazards:director:reminder:1": "pending",
+        f"{T0}:hazards:director:reminder:2": "pending",
+        f"{T0}:hazards:duty-desk:reminder:2": "pending",
     }
     (raise_job,) = [j for j in s.notify_jobs(1) if j.kind == "raise"]
     assert raise_job.id == f"1:{T0}:hazards:duty-desk:raise:4" and raise_job.due_ms == T0
@@ -63,8 +64,8 @@ def test_an_acknowledgement_cancels_steps_and_reminders(store: Store) -> None:
     s.ingest(events_batch("gw-1", [event("gw-1", 1, 4, 0)]), T0)
     s.acknowledge(1, "alice", "on it", T0 + 1000)
     assert set(states(s).values()) == {"pending", "cancelled"}
-    assert states(s)["hazards:duty-desk:raise:4"] == "pending"
-    assert states(s)["hazards:director:step:1"] == "cancelled"
+    assert states(s)[f"{T0}:hazards:duty-desk:raise:4"] == "pending"
+    assert states(s)[f"{T0}:hazards:director:step:1"] == "cancelled"
 
 
 def test_planning_the_same_change_again_adds_nothing(store: Store) -> None:
@@ -87,7 +88,7 @@ def test_claims_are_exclusive_and_outcomes_go_on_the_timeline(store: Store) -> N
     assert s.finish_notify_job(
         claimed.job, owner="b", now_ms=T0 + 61_000, state="sent", attempts=1, note="notified duty-desk"
     )
-    assert states(s)["hazards:duty-desk:raise:4"] == "sent"
+    assert states(s)[f"{T0}:hazards:duty-desk:raise:4"] == "sent"
     timeline = s.alarm(1).timeline
     assert [(t.kind, t.note) for t in timeline][-1] == ("notified", "notified duty-desk")
 
@@ -99,3 +100,26 @@ def test_the_policy_text_lives_in_the_database(store: Store, version: int) -> No
     for v in range(1, version + 1):
         assert s.put_notify_policy_text("notify.yaml", POLICIES, T0 + v) == v
     assert s.notify_policy_text() == (version, "notify.yaml", POLICIES)
+
+
+def test_a_clear_and_a_quick_reraise_are_not_announced_but_the_round_escalates(store: Store) -> None:
+    s = with_policies(store)
+    s.ingest(events_batch("gw-1", [event("gw-1", 1, 4, 0)]), T0)
+    s.ingest(events_batch("gw-1", [event("gw-1", 2, 0, 4)], 2), T0 + 2000)  # held back 300 s
+    assert states(s)[f"{T0}:hazards:duty-desk:clear:0"] == "pending"
+    s.ingest(events_batch("gw-1", [event("gw-1", 3, 4, 0)], 3), T0 + 3000)  # 1 s later at the edge
+    after = states(s)
+    assert after[f"{T0}:hazards:duty-desk:clear:0"] == "cancelled"
+    assert f"{T0 + 3000}:hazards:duty-desk:raise:4" not in after  # a flap: no second raise
+    assert after[f"{T0 + 3000}:hazards:director:step:1"] == "pending"  # but its round escalates
+
+
+def test_an_escalation_past_an_acknowledgement_starts_a_new_round(store: Store) -> None:
+    s = with_policies(store)
+    s.ingest(events_batch("gw-1", [event("gw-1", 1, 3, 0)]), T0)
+    s.acknowledge(1, "alice", "", T0 + 1000)
+    s.ingest(events_batch("gw-1", [event("gw-1", 2, 4, 3)], 2), T0 + 2000)
+    after = states(s)
+    assert after[f"{T0 + 2000}:hazards:duty-desk:raise:4"] == "pending"
+    assert after[f"{T0 + 2000}:hazards:director:step:1"] == "pending"
+    assert after[f"{T0}:hazards:director:step:1"] == "cancelled"
