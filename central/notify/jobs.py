@@ -4,13 +4,15 @@ A claim is one short transaction: the due jobs (``pending`` and due, or ``sendin
 ran out: the process that claimed them died) are locked and marked ``sending`` with this process's name and
 a lease. On PostgreSQL the select takes ``FOR UPDATE SKIP LOCKED``, so several central processes never
 claim one job twice; on SQLite the store's write transaction is ``BEGIN IMMEDIATE`` under its writer lock.
-An outcome is recorded only by the claim's owner (``claimed_by``): a process whose lease ran out and whose
-job another process claimed records nothing, and the other one's delivery is the repeat that the stable id
-lets a receiver drop.
+Outcomes are recorded in groups (one transaction for every outcome that came in meanwhile, as SQLite's
+ingest does: one fsync for many), and only by the claim's owner (``claimed_by``): a process whose lease
+ran out and whose job another process claimed records nothing, and the other one's delivery is the repeat
+that the stable id lets a receiver drop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,6 +42,18 @@ class AlarmNow:
     acknowledged: bool
     shelved: bool
     facts: AlarmFacts
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """One attempt's outcome, to record: the job's new state, and what goes on the alarm's timeline."""
+
+    job: Job
+    state: str  # sent | pending (a retry at due_ms) | failed | skipped
+    attempts: int
+    due_ms: int | None = None
+    error: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +95,15 @@ def claim(db: Db, *, now_ms: int, owner: str, lease_ms: int, limit: int, skip_lo
     ]
 
 
+def alarms_now(db: Db, alarm_ids: Iterable[int], time_zone: str) -> dict[int, AlarmNow]:
+    found = {}
+    for alarm_id in sorted(set(alarm_ids)):
+        now = alarm_now(db, alarm_id, time_zone)
+        if now is not None:
+            found[alarm_id] = now
+    return found
+
+
 def alarm_now(db: Db, alarm_id: int, time_zone: str) -> AlarmNow | None:
     """The alarm as it is now: its status for ``still_due`` and its facts for the message."""
     row = db.one(
@@ -105,33 +128,23 @@ def alarm_now(db: Db, alarm_id: int, time_zone: str) -> AlarmNow | None:
     return AlarmNow(str(status), acked is not None, False, facts)
 
 
-def finish(
-    db: Db,
-    job: Job,
-    *,
-    owner: str,
-    now_ms: int,
-    state: str,
-    attempts: int,
-    due_ms: int | None = None,
-    error: str | None = None,
-    note: str | None = None,
-) -> bool:
-    """Record an attempt's outcome (and ``note`` on the alarm's timeline); False if the claim was lost."""
+def finish(db: Db, done: Finish, *, owner: str, now_ms: int) -> bool:
+    """Record an attempt's outcome (and its note on the alarm's timeline); False if the claim was lost."""
+    job = done.job
     changed = db.run(
         "UPDATE notify_jobs SET state = ?, attempts = ?, due_ms = COALESCE(?, due_ms), last_error = ?, "
         "sent_ms = CASE WHEN ? = 'sent' THEN ? ELSE sent_ms END, claimed_by = NULL, claimed_until_ms = NULL "
         "WHERE id = ? AND state = 'sending' AND claimed_by = ?",
-        (state, attempts, due_ms, error, state, now_ms, job.id, owner),
+        (done.state, done.attempts, done.due_ms, done.error, done.state, now_ms, job.id, owner),
     )
     if changed == 0:
         return False
-    if note is not None:
-        kind = NOTIFIED if state == "sent" else NOTIFY_FAILED
+    if done.note is not None:
+        kind = NOTIFIED if done.state == "sent" else NOTIFY_FAILED
         db.run(
             "INSERT INTO alarm_timeline (alarm_id, ts_ms, recorded_ms, kind, level, actor, note) "
             "SELECT id, ?, ?, ?, level, ?, ? FROM alarms WHERE id = ?",
-            (now_ms, now_ms, kind, CENTRAL, note, job.alarm_id),
+            (now_ms, now_ms, kind, CENTRAL, done.note, job.alarm_id),
         )
     return True
 

@@ -9,8 +9,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from central.notify import jobs
-from central.notify.jobs import AlarmNow, Claimed, JobRow
-from central.notify.plan import Job
+from central.notify.jobs import AlarmNow, Claimed, Finish, JobRow
 
 if TYPE_CHECKING:
     from central.store.handle import Db
@@ -33,26 +32,14 @@ class NotifyMethods:
                 skip_locked=self.kind == "postgresql",
             )  # fmt: skip
 
-    def notify_alarm(self, alarm_id: int, time_zone: str) -> AlarmNow | None:
-        return jobs.alarm_now(self._db(), alarm_id, time_zone)
+    def notify_alarms(self, alarm_ids: list[int], time_zone: str) -> dict[int, AlarmNow]:
+        """The alarms as they are now (for ``still_due`` and the messages), by id."""
+        return jobs.alarms_now(self._db(), alarm_ids, time_zone)
 
-    def finish_notify_job(
-        self,
-        job: Job,
-        *,
-        owner: str,
-        now_ms: int,
-        state: str,
-        attempts: int,
-        due_ms: int | None = None,
-        error: str | None = None,
-        note: str | None = None,
-    ) -> bool:
+    def finish_notify_jobs(self, outcomes: list[Finish], owner: str, now_ms: int) -> int:
+        """Record the outcomes in one transaction; how many were still ``owner``'s to record."""
         with self._write() as db:
-            return jobs.finish(
-                db, job, owner=owner, now_ms=now_ms, state=state, attempts=attempts, due_ms=due_ms,
-                error=error, note=note,
-            )  # fmt: skip
+            return sum(jobs.finish(db, done, owner=owner, now_ms=now_ms) for done in outcomes)
 
     def notify_jobs(self, alarm_id: int | None = None) -> list[JobRow]:
         return jobs.job_rows(self._db(), alarm_id)

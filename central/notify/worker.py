@@ -24,8 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from central.changes import ChangeHub
-from central.notify.delivery import Outcome, deliver, wants_short
-from central.notify.jobs import Claimed
+from central.notify.delivery import deliver, wants_short
+from central.notify.jobs import AlarmNow, Claimed, Finish
 from central.notify.message import render
 from central.notify.outbox import Outbox
 from central.notify.plan import Job, still_due
@@ -118,77 +118,73 @@ class NotifyWorker:
         log.info("notification policies version %d: %d policies", version, len(source.policies.policies))
 
     async def deliver_due(self) -> int:
-        """Claim the due jobs and deliver them; how many were claimed."""
-        now_ms = self.clock_ms()
+        """Claim the due jobs and deliver them; how many were claimed. Outcomes are recorded in groups:
+        whatever finished while the last group was being written goes in the next transaction."""
         claimed = await self.store.call(
-            self.store.claim_notify_jobs, now_ms, self.owner, self.lease_ms, CLAIM_LIMIT
+            self.store.claim_notify_jobs, self.clock_ms(), self.owner, self.lease_ms, CLAIM_LIMIT
         )
+        if not claimed:
+            return 0
         self.counters["claimed"] += len(claimed)
+        alarms = await self.store.call(
+            self.store.notify_alarms, [c.job.alarm_id for c in claimed], self.time_zone
+        )
+        finished: list[Finish] = []
+        arrived = asyncio.Event()
+
+        async def one(c: Claimed) -> None:
+            finished.append(await self._attempt(c, alarms.get(c.job.alarm_id)))
+            arrived.set()
+
         async with asyncio.TaskGroup() as tg:
             for c in claimed:
-                tg.create_task(self._one(c), name=f"notify-{c.job.id}")
+                tg.create_task(one(c), name=f"notify-{c.job.id}")
+            recorded = 0
+            while recorded < len(claimed):
+                await arrived.wait()
+                arrived.clear()
+                group = finished[:]
+                del finished[: len(group)]
+                await self._record(group)
+                recorded += len(group)
         return len(claimed)
 
-    async def _one(self, claimed: Claimed) -> None:
+    async def _attempt(self, claimed: Claimed, now: AlarmNow | None) -> Finish:
+        """Deliver one claimed job (unless its round ended or its contact is gone); its outcome."""
+        job = claimed.job
+        attempts = claimed.attempts + 1
+        if now is None or not still_due(
+            job, status=now.status, acknowledged=now.acknowledged, shelved=now.shelved
+        ):
+            return Finish(job, "skipped", claimed.attempts)
+        policies = self.outbox.policies
+        contact = policies.contact(job.contact) if policies is not None else None
+        if policies is None or contact is None:
+            why = f"no contact {job.contact!r} in the notification policies"
+            return Finish(job, "failed", attempts, error=why, note=_failed(job, why))
+        templates = policies.templates.get(contact.template) if contact.template else None
+        message = render(
+            job, now.facts, contact, base_url=self.base_url, templates=templates, short=wants_short(contact)
+        )
         async with self._sending:
-            job = claimed.job
-            attempts = claimed.attempts + 1
-            now = await self.store.call(self.store.notify_alarm, job.alarm_id, self.time_zone)
-            if now is None or not still_due(
-                job, status=now.status, acknowledged=now.acknowledged, shelved=now.shelved
-            ):
-                await self._finish(job, "skipped", claimed.attempts)
-                self.counters["skipped"] += 1
-                return
-            policies = self.outbox.policies
-            contact = policies.contact(job.contact) if policies is not None else None
-            if policies is None or contact is None:
-                why = f"no contact {job.contact!r} in the notification policies"
-                await self._finish(job, "failed", attempts, error=why, note=_failed(job, why))
-                self.counters["failed"] += 1
-                return
-            templates = policies.templates.get(contact.template) if contact.template else None
-            message = render(
-                job, now.facts, contact, base_url=self.base_url, templates=templates,
-                short=wants_short(contact),
-            )  # fmt: skip
             outcome = await deliver(contact, message, timeout_s=self.timeout_s)
-            await self._record(job, attempts, outcome)
-
-    async def _record(self, job: Job, attempts: int, outcome: Outcome) -> None:
         if outcome.ok:
-            await self._finish(job, "sent", attempts, note=f"notified {job.contact} ({_what(job)})")
-            self.counters["sent"] += 1
-            return
+            return Finish(job, "sent", attempts, note=f"notified {job.contact} ({_what(job)})")
         after = self.retry.after_failure(attempts, self.clock_ms(), self._rng)
         if isinstance(after, GiveUp):
             note = _failed(job, f"{outcome.detail} (gave up after {attempts} attempts)")
-            await self._finish(job, "failed", attempts, error=outcome.detail, note=note)
-            self.counters["failed"] += 1
-            return
+            return Finish(job, "failed", attempts, error=outcome.detail, note=note)
         note = _failed(job, f"{outcome.detail} (attempt {attempts}; trying again)")
-        await self._finish(job, "pending", attempts, due_ms=after.due_ms, error=outcome.detail, note=note)
-        self.counters["retried"] += 1
+        return Finish(job, "pending", attempts, due_ms=after.due_ms, error=outcome.detail, note=note)
 
-    async def _finish(
-        self,
-        job: Job,
-        state: str,
-        attempts: int,
-        *,
-        due_ms: int | None = None,
-        error: str | None = None,
-        note: str | None = None,
-    ) -> None:
-        kept = await self.store.call(
-            self.store.finish_notify_job, job, owner=self.owner, now_ms=self.clock_ms(), state=state,
-            attempts=attempts, due_ms=due_ms, error=error, note=note,
-        )  # fmt: skip
-        if not kept:
-            self.counters["lost_claims"] += 1
-            log.warning(
-                "notification %s: the claim ran out before its outcome (%s) was recorded", job.id, state
-            )
+    async def _record(self, group: list[Finish]) -> None:
+        kept = await self.store.call(self.store.finish_notify_jobs, group, self.owner, self.clock_ms())
+        for done in group:
+            key = {"sent": "sent", "pending": "retried", "failed": "failed", "skipped": "skipped"}[done.state]
+            self.counters[key] += 1
+        if kept < len(group):
+            self.counters["lost_claims"] += len(group) - kept
+            log.warning("%d notification outcomes not recorded: their claims ran out", len(group) - kept)
 
     def statistics(self) -> dict[str, int]:
         return dict(self.counters)

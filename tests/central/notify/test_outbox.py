@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from central.notify.jobs import Finish
 from central.notify.policyfile import parse_policies
 from central.store.base import Store
 from central.store.sql_store import SqlStore
@@ -84,10 +85,9 @@ def test_claims_are_exclusive_and_outcomes_go_on_the_timeline(store: Store) -> N
     assert s.claim_notify_jobs(T0, "b", 60_000, 50) == []  # b cannot take it while a's lease lasts
     assert [c.job.id for c in s.claim_notify_jobs(T0 + 60_000, "b", 60_000, 50)] == [claimed.job.id]
     # a's lease ran out and b claimed it: a's outcome is not recorded, b's is
-    assert not s.finish_notify_job(claimed.job, owner="a", now_ms=T0 + 61_000, state="sent", attempts=1)
-    assert s.finish_notify_job(
-        claimed.job, owner="b", now_ms=T0 + 61_000, state="sent", attempts=1, note="notified duty-desk"
-    )
+    sent = Finish(claimed.job, "sent", 1, note="notified duty-desk")
+    assert s.finish_notify_jobs([sent], "a", T0 + 61_000) == 0
+    assert s.finish_notify_jobs([sent], "b", T0 + 61_000) == 1
     assert states(s)[f"{T0}:hazards:duty-desk:raise:4"] == "sent"
     timeline = s.alarm(1).timeline
     assert [(t.kind, t.note) for t in timeline][-1] == ("notified", "notified duty-desk")
