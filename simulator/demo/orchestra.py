@@ -51,13 +51,13 @@ POLL_S = 1.0
 STATUS_POLL_S = 3.0
 AFTER_STORY_S = 4.0  # real seconds of quiet after the last story ends, for the last batches
 LATE_REAL_S = 5.0  # a feed line this far (real seconds) behind the story's clock was delivered late
+NOTIFICATION_KINDS = ("notified", "notify_failed")  # stamped with the central's clock: not in the feed
 LEVEL_WORD = {0: "clear", 1: "BLUE", 2: "YELLOW", 3: "ORANGE", 4: "RED"}
 # How a timeline entry reads in the feed: "raised YELLOW", "up to RED", "cleared" (never "cleared clear").
 KIND_PHRASE = {
     "raised": "raised {level}", "reraised": "raised again: {level}", "escalated": "up to {level}",
     "deescalated": "down to {level}", "cleared": "cleared", "updated": "still {level}",
     "late": "earlier {level}, kept for the record", "acknowledged": "acknowledged", "closed": "closed",
-    "notified": "people notified", "notify_failed": "a notification failed",
 }  # fmt: skip
 
 
@@ -342,7 +342,10 @@ class Demo:
     async def _alarm_changed(self, alarm: dict[str, Any]) -> None:
         assert self.api is not None
         detail = await self.api.alarm(int(alarm["id"]))
-        timeline = [e for e in detail["timeline"] if e["event_seq"] is not None or e["kind"] != "raised"]
+        timeline = [
+            e for e in detail["timeline"]
+            if (e["event_seq"] is not None or e["kind"] != "raised") and e["kind"] not in NOTIFICATION_KINDS
+        ]  # fmt: skip
         seen = self._seen_entries.get(int(alarm["id"]), 0)
         gateway = alarm["gateway_id"]
         row = self.state.sites.get(gateway)
