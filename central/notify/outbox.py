@@ -8,32 +8,23 @@ in the same transaction cancels the alarm's pending jobs the plan ends, inserts 
 (``alarms.notify_round_ms``). So a committed change always has its notifications and a rolled-back one has
 none. With no policy loaded it returns at once.
 
-The policies in force live in an ``Outbox`` that the store's connections share (``Db.outbox``); the worker
-(``central.notify.worker``) swaps in a new set when the database's policy text changes.
+The policies in force are a ``PoliciesInForce`` (``central.notify.in_force``) that the store's connections
+share (``Db.outbox``); the worker (``central.notify.worker``) swaps in a new set when the database's policy
+text changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from central.alarms import SILENCE_RULE, AlarmState
 from central.notify.plan import AlarmChange, Change, Plan, plan
-from central.notify.policy import PolicyFile
 
 if TYPE_CHECKING:
     from central.store.handle import Db
 
 PLANNED = frozenset(Change)  # the changes that may notify (not updated, late)
 JOB_COLUMNS = "id, alarm_id, policy, contact, kind, n, ref_ms, since_ms, due_ms, state, attempts"
-
-
-@dataclass(slots=True)
-class Outbox:
-    """The policies this process plans with (None: notifications are off) and their database version."""
-
-    policies: PolicyFile | None = None
-    version: int = 0  # ``notify_policies.version`` of the text they came from (0: none)
 
 
 def record_change(

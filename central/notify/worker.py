@@ -25,9 +25,9 @@ from pathlib import Path
 
 from central.changes import ChangeHub
 from central.notify.delivery import deliver, wants_short
+from central.notify.in_force import PoliciesInForce
 from central.notify.jobs import AlarmNow, Claimed, Finish
 from central.notify.message import render
-from central.notify.outbox import Outbox
 from central.notify.plan import Job, still_due
 from central.notify.policyfile import load_policies, parse_policies
 from central.notify.retry import GiveUp, RetryPolicy
@@ -67,7 +67,7 @@ class NotifyWorker:
         self.counters = {"claimed": 0, "sent": 0, "retried": 0, "failed": 0, "skipped": 0, "lost_claims": 0}
 
     @property
-    def outbox(self) -> Outbox:
+    def outbox(self) -> PoliciesInForce:
         return self.store.outbox
 
     async def run(self) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from central.notify.outbox import Outbox
+    from central.notify.in_force import PoliciesInForce
 
 Row = tuple[Any, ...]
 Named = dict[str, Any]  # a row by column name (the SELECT's names, ``AS`` included)
@@ -52,7 +52,7 @@ UPSERT_ROLLUP = (
 class Db(ABC):
     """One connection, with the few calls the shared SQL needs."""
 
-    outbox: Outbox | None = None  # the store's notification policies (``central.notify.outbox``)
+    outbox: PoliciesInForce | None = None  # the store's notification policies (``central.notify.outbox``)
 
     @abstractmethod
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...

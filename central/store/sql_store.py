@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from central.notify.outbox import Outbox
+from central.notify.in_force import PoliciesInForce
 from central.notify.store import NotifyMethods
 from central.store import alarm_sql, batch_sql, handling_sql, queries, shift_sql, site_faults
 from central.store.base import Store
@@ -45,7 +45,7 @@ from protocols.wire import Batch, SiteMeta
 class SqlStore(NotifyMethods, Store):
     def __init__(self, threads: int) -> None:
         super().__init__(threads)
-        self.outbox = Outbox()
+        self.outbox = PoliciesInForce()
         self._local = threading.local()
         self._handles: list[Db] = []
         self._handles_lock = threading.Lock()

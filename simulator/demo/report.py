@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from simulator.demo.accounting import account
 from simulator.demo.api import CentralApi
 from simulator.demo.fieldsite import SiteRun
+from simulator.demo.notifications import NotificationReceiver
 from simulator.demo.outcome import check, quiet_breaches
 from simulator.demo.timebase import TimeBase
 
@@ -48,6 +49,8 @@ class FinishedDemo(Protocol):
     def interrupted(self) -> bool: ...
     @property
     def options(self) -> RunOptions: ...
+    @property
+    def notifications(self) -> NotificationReceiver: ...
 
 
 async def collect(
