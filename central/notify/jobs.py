@@ -149,6 +149,18 @@ def finish(db: Db, done: Finish, *, owner: str, now_ms: int) -> bool:
     return True
 
 
+def release(db: Db, job_ids: list[str], owner: str) -> int:
+    """Claimed jobs back to ``pending``, due at once: a process that stops gives back what it did not
+    finish (a request that was on its way may be sent again: the receiver drops the repeat by its id)."""
+    if not job_ids:
+        return 0
+    return db.run(
+        "UPDATE notify_jobs SET state = 'pending', claimed_by = NULL, claimed_until_ms = NULL "  # noqa: S608
+        f"WHERE state = 'sending' AND claimed_by = ? AND id IN ({', '.join('?' * len(job_ids))})",
+        (owner, *job_ids),
+    )
+
+
 def job_rows(db: Db, alarm_id: int | None = None) -> list[JobRow]:
     where, params = ("WHERE alarm_id = ? ", (alarm_id,)) if alarm_id is not None else ("", ())
     rows = db.all(

@@ -41,6 +41,11 @@ class NotifyMethods:
         with self._write() as db:
             return sum(jobs.finish(db, done, owner=owner, now_ms=now_ms) for done in outcomes)
 
+    def release_notify_jobs(self, job_ids: list[str], owner: str) -> int:
+        """Put ``owner``'s claimed jobs back to ``pending`` (a stopping process); how many."""
+        with self._write() as db:
+            return jobs.release(db, job_ids, owner)
+
     def notify_jobs(self, alarm_id: int | None = None) -> list[JobRow]:
         return jobs.job_rows(self._db(), alarm_id)
 

@@ -64,6 +64,7 @@ class NotifyWorker:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._rng = random.Random()
         self._sending = asyncio.Semaphore(MAX_SENDING)
+        self._failing = False  # one warning when rounds start failing, one info when they work again
         self.counters = {"claimed": 0, "sent": 0, "retried": 0, "failed": 0, "skipped": 0, "lost_claims": 0}
 
     @property
@@ -80,8 +81,18 @@ class NotifyWorker:
                     await self.refresh_policies()
                     while await self.deliver_due() == CLAIM_LIMIT:
                         pass
-                except Exception:  # the database is away: try again at the next tick
-                    log.exception("notification worker: a round failed; trying again in %g s", POLL_S)
+                except Exception:  # the database is away, say: try again at the next tick
+                    if not self._failing:
+                        log.warning(
+                            "notification worker: a round failed; trying every %g s", POLL_S, exc_info=True
+                        )
+                    else:
+                        log.debug("notification worker: a round failed again", exc_info=True)
+                    self._failing = True
+                else:
+                    if self._failing:
+                        log.info("notification worker: working again")
+                    self._failing = False
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(POLL_S):
                         await woken.wait()
@@ -136,17 +147,22 @@ class NotifyWorker:
             finished.append(await self._attempt(c, alarms.get(c.job.alarm_id)))
             arrived.set()
 
-        async with asyncio.TaskGroup() as tg:
-            for c in claimed:
-                tg.create_task(one(c), name=f"notify-{c.job.id}")
-            recorded = 0
-            while recorded < len(claimed):
-                await arrived.wait()
-                arrived.clear()
-                group = finished[:]
-                del finished[: len(group)]
-                await self._record(group)
-                recorded += len(group)
+        recorded: set[str] = set()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for c in claimed:
+                    tg.create_task(one(c), name=f"notify-{c.job.id}")
+                while len(recorded) < len(claimed):
+                    await arrived.wait()
+                    arrived.clear()
+                    group = finished[:]
+                    del finished[: len(group)]
+                    await self._record(group)
+                    recorded |= {done.job.id for done in group}
+        except asyncio.CancelledError:  # the process stops: the next one need not wait for the leases
+            left = [c.job.id for c in claimed if c.job.id not in recorded]
+            await self.store.call(self.store.release_notify_jobs, left, self.owner)
+            raise
         return len(claimed)
 
     async def _attempt(self, claimed: Claimed, now: AlarmNow | None) -> Finish:

@@ -116,3 +116,17 @@ async def test_a_receiver_failing_three_times_gets_it_once_with_the_failures_on_
             assert [t["kind"] for t in timeline] == ["notify_failed"] * 3 + ["notified"]
             assert timeline[0]["note"].startswith("notify failed duty-desk (raise): ")
             assert "error=500" in timeline[0]["note"] and "attempt 1" in timeline[0]["note"]
+
+
+async def test_a_central_that_stops_gives_back_the_jobs_it_was_sending(store: Store, tmp_path: Path) -> None:
+    with WebhookReceiver(delay_s=3.0) as slow:
+        async with central(store, tmp_path, policies(slow)) as c:
+            await c.send(event("gw-1", 1, 4, 0))
+            assert isinstance(store, SqlStore)
+            async with asyncio.timeout(WAIT_S):
+                while True:  # until the worker claimed it and its request is on the way
+                    if [j.state for j in store.notify_jobs(1)] == ["sending"]:
+                        break
+                    await asyncio.sleep(0.05)
+        # stopped mid-delivery: due again at once, not after the lease
+        assert [(j.state, j.attempts) for j in store.notify_jobs(1)] == [("pending", 0)]
