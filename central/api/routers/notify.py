@@ -25,7 +25,7 @@ from central.store.sql_store import SqlStore
 router = APIRouter(prefix="/api/v1/notify", tags=["notify"])
 
 API_PATH = "notify.yaml"  # how the problems of a text sent through the API name it
-MAX_TEXT_CHARS = 256 * 1024
+MAX_TEXT_CHARS = 64 * 1024  # a county's policy file is a few kilobytes
 EXAMPLE = (
     'contacts:\n  - {name: duty-desk, url: "json://10.0.0.5:9000/hook"}\n'
     "policies:\n  - {name: all, notify: [duty-desk]}\n"
@@ -76,7 +76,7 @@ async def get_policies(services: ServicesDep, _: Admin) -> Response:
     "/policies",
     response_model=PoliciesOut,
     summary="Replace the notification policies (admin); 422 lists every problem with its line",
-    responses=errors(401, 403, 404, 422),
+    responses=errors(401, 403, 404, 413, 422),
 )
 async def put_policies(body: PoliciesIn, services: ServicesDep, _: Admin) -> Response:
     store = _store(services)
