@@ -68,9 +68,9 @@ async def test_escalation_after_the_delay_unless_acknowledged(
         text = policies(webhook, director=director.url("/director"), extra=ESCALATE)
         async with central(store, tmp_path, text) as c:
             await c.send(event("gw-1", 1, 3, 0))
-            await until(1, webhook)
             if acknowledged:
-                await c.acknowledge(1)
+                await c.acknowledge(1)  # before the step is due, however slow the machine: it is cancelled
+                await until(1, webhook)  # the raise is still told
                 await asyncio.sleep(3.0)  # past the step's due time and a worker tick
                 assert director.delivered == []
                 assert isinstance(store, SqlStore)
@@ -79,6 +79,7 @@ async def test_escalation_after_the_delay_unless_acknowledged(
                     "step": "cancelled",
                 }
             else:
+                await until(1, webhook)
                 await until(1, director)
                 assert director.delivered[0].json()["kind"] == "step"
 
@@ -93,7 +94,12 @@ async def test_reminders_stop_at_the_acknowledgement(
         await c.send(event("gw-1", 1, 4, 0))
         await until(3, webhook)  # the raise and two reminders
         await c.acknowledge(1)
-        await asyncio.sleep(0.5)  # a reminder being sent as the acknowledgement commits may still arrive
+        assert isinstance(store, SqlStore)
+        async with asyncio.timeout(WAIT_S):  # a reminder on its way as the acknowledgement commits may arrive
+            while True:
+                if all(j.state != "sending" for j in store.notify_jobs(1)):
+                    break
+                await asyncio.sleep(0.05)
         seen = len(webhook.delivered)
         await asyncio.sleep(2.5)
         assert len(webhook.delivered) == seen
