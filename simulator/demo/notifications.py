@@ -1,8 +1,9 @@
 """The demo's notification receiver: a local webhook the central notifies through its policy file.
 
-The demo starts it before the central and hands the central a policy file (``policy_text``) whose one
-contact is this receiver (an Apprise ``json://`` URL): every alarm of level blue or more is told at once,
-and its clear (held 2 s of the central's time for flapping, not the default 5 minutes: the stories run
+The demo starts it before the central and hands the central a policy file (``policy_text``) whose two
+contacts are this receiver (Apprise ``json://`` URLs): every alarm of level blue or more is told at once,
+its escalation to a second contact when nobody acknowledged it 20 s later (nobody does, in the demo), and
+its clear (held 2 s of the central's time for flapping, not the default 5 minutes: the stories run
 fast-forwarded). The receiver keeps each notification once by its stable id (``X-FieldWatch-Notification-Id``:
 a repeat after a crash between a send and its record is dropped, as a real receiver would), and the summary
 counts them per site from the alarm ids they carry.
@@ -59,11 +60,17 @@ class NotificationReceiver:
 
     def policy_text(self) -> str:
         return (
-            "# written by fieldwatch-demo: every warning, at once, to the demo's local webhook\n"
+            "# written by fieldwatch-demo: every warning at once to the duty desk, and to the duty chief\n"
+            "# when nobody has acknowledged it 20 s (real time) later; both are the demo's local webhook\n"
             "contacts:\n"
-            f'  - {{name: demo-desk, url: "json://127.0.0.1:{self.port}/hook"}}\n'
+            f'  - {{name: duty-desk, url: "json://127.0.0.1:{self.port}/desk"}}\n'
+            f'  - {{name: duty-chief, url: "json://127.0.0.1:{self.port}/chief"}}\n'
             "policies:\n"
-            "  - {name: every-warning, min_level: blue, notify: [demo-desk], flap_window_s: 2}\n"
+            "  - name: every-warning\n"
+            "    min_level: blue\n"
+            "    notify: [duty-desk]\n"
+            "    escalate: [{after_s: 20, notify: [duty-chief]}]\n"
+            "    flap_window_s: 2\n"
         )
 
     def count_for(self, alarm_ids: Iterable[int]) -> dict[str, int]:

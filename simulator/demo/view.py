@@ -212,6 +212,10 @@ def summary_details(summary: dict[str, Any]) -> Text:
     text = Text()
     for site in summary["sites"]:
         text.append(f"{site['scenario']}\n", style="bold")
+        told = site.get("notifications", {})
+        if told:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(told.items()))
+            text.append(f"  notified: {kinds}\n")
         for o in site["expected"]:
             not_due = o.get("not_due", [])
             mark, style = ("ok  ", "green") if o["met"] else ("MISS", "bold red")

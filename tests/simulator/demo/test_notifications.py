@@ -12,7 +12,9 @@ from simulator.demo.notifications import ID_HEADER, NotificationReceiver
 def test_its_policy_file_is_valid_and_points_at_it() -> None:
     with NotificationReceiver() as receiver:
         policies = parse_policies(receiver.policy_text(), "notify.yaml").policies
-        assert policies.contacts[0].url == f"json://127.0.0.1:{receiver.port}/hook"
+        urls = [c.url for c in policies.contacts]
+        assert urls == [f"json://127.0.0.1:{receiver.port}/desk", f"json://127.0.0.1:{receiver.port}/chief"]
+        assert policies.policies[0].escalate[0].notify == ("duty-chief",)
 
 
 def test_a_repeat_is_dropped_and_counts_are_per_alarm_and_kind() -> None:
