@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from central.alarms import SILENCE_RULE
 from central.notify.message import AlarmFacts
 from central.notify.outbox import JOB_COLUMNS
 from central.notify.plan import Job, JobKind
 
 if TYPE_CHECKING:
-    from central.store.handle import Db
+    from central.store.handle import Db, Named
 
 CENTRAL = "central"
 NOTIFIED = "notified"  # timeline kinds
@@ -73,7 +74,7 @@ class JobRow:
 
 def claim(db: Db, *, now_ms: int, owner: str, lease_ms: int, limit: int, skip_locked: bool) -> list[Claimed]:
     lock = " FOR UPDATE SKIP LOCKED" if skip_locked else ""
-    rows = db.all(
+    rows = db.named(
         f"SELECT {JOB_COLUMNS} FROM notify_jobs "  # noqa: S608
         "WHERE (state = 'pending' AND due_ms <= ?) OR (state = 'sending' AND claimed_until_ms <= ?) "
         f"ORDER BY due_ms LIMIT ?{lock}",
@@ -81,18 +82,20 @@ def claim(db: Db, *, now_ms: int, owner: str, lease_ms: int, limit: int, skip_lo
     )
     if not rows:
         return []
-    ids = [r[0] for r in rows]
+    ids = [r["id"] for r in rows]
     db.run(
         "UPDATE notify_jobs SET state = 'sending', claimed_by = ?, claimed_until_ms = ? "  # noqa: S608
         f"WHERE id IN ({', '.join('?' * len(ids))})",
         (owner, now_ms + lease_ms, *ids),
     )
-    return [
-        Claimed(
-            Job(int(r[1]), int(r[6]), r[2], r[3], JobKind(r[4]), int(r[5]), int(r[8]), int(r[7])), int(r[10])
-        )
-        for r in rows
-    ]
+    return [Claimed(_job(r), int(r["attempts"])) for r in rows]
+
+
+def _job(r: Named) -> Job:
+    return Job(
+        alarm_id=int(r["alarm_id"]), ref_ms=int(r["ref_ms"]), policy=r["policy"], contact=r["contact"],
+        kind=JobKind(r["kind"]), n=int(r["n"]), due_ms=int(r["due_ms"]), since_ms=int(r["since_ms"]),
+    )  # fmt: skip
 
 
 def alarms_now(db: Db, alarm_ids: Iterable[int], time_zone: str) -> dict[int, AlarmNow]:
@@ -106,26 +109,28 @@ def alarms_now(db: Db, alarm_ids: Iterable[int], time_zone: str) -> dict[int, Al
 
 def alarm_now(db: Db, alarm_id: int, time_zone: str) -> AlarmNow | None:
     """The alarm as it is now: its status for ``still_due`` and its facts for the message."""
-    row = db.one(
-        "SELECT a.status, a.acknowledged_ms, a.level, c.key, a.rule, a.message, a.updated_ms, g.site_id, "
-        "s.name, c.unit, a.value, a.forecast, "
+    found = db.named(
+        "SELECT a.status, a.acknowledged_ms, a.level, c.key AS channel, a.rule, a.message, a.updated_ms, "
+        "g.site_id, s.name AS site_name, c.unit, a.value, a.forecast, "
         "(SELECT max(t.ts_ms) FROM alarm_timeline t WHERE t.alarm_id = a.id AND t.kind IN "
-        "('raised', 'escalated', 'deescalated', 'reraised', 'cleared')) "
+        "('raised', 'escalated', 'deescalated', 'reraised', 'cleared')) AS event_ms "
         "FROM alarms a JOIN channels c ON c.id = a.channel_id LEFT JOIN gateways g ON g.id = c.gateway_id "
         "LEFT JOIN sites s ON s.id = g.site_id WHERE a.id = ?",
         (alarm_id,),
     )
-    if row is None:
+    if not found:
         return None
-    status, acked, level, key, rule, message, updated_ms, site_id, site_name, unit, value, forecast, ts = row
-    failure_ms = None if forecast is None else int(orjson.loads(forecast)["failure_ts_ms"])
+    r = found[0]
+    forecast = r["forecast"]
+    event_ms = r["event_ms"] if r["event_ms"] is not None else r["updated_ms"]
     facts = AlarmFacts(
-        alarm_id=alarm_id, level=int(level), channel=key, rule=rule, message=message,
-        event_ms=int(ts if ts is not None else updated_ms), site_id=site_id, site_name=site_name,
-        category="fault" if rule == "gateway_silent" else "hazard", value=value, unit=unit or None,
-        forecast_failure_ms=failure_ms, time_zone=time_zone,
+        alarm_id=alarm_id, level=int(r["level"]), channel=r["channel"], rule=r["rule"], message=r["message"],
+        event_ms=int(event_ms), site_id=r["site_id"], site_name=r["site_name"],
+        category="fault" if r["rule"] == SILENCE_RULE else "hazard", value=r["value"], unit=r["unit"] or None,
+        forecast_failure_ms=None if forecast is None else int(orjson.loads(forecast)["failure_ts_ms"]),
+        time_zone=time_zone,
     )  # fmt: skip
-    return AlarmNow(str(status), acked is not None, False, facts)
+    return AlarmNow(str(r["status"]), r["acknowledged_ms"] is not None, False, facts)
 
 
 def finish(db: Db, done: Finish, *, owner: str, now_ms: int) -> bool:
@@ -163,32 +168,31 @@ def release(db: Db, job_ids: list[str], owner: str) -> int:
 
 def job_rows(db: Db, alarm_id: int | None = None) -> list[JobRow]:
     where, params = ("WHERE alarm_id = ? ", (alarm_id,)) if alarm_id is not None else ("", ())
-    rows = db.all(
+    rows = db.named(
         "SELECT id, alarm_id, policy, contact, kind, n, due_ms, state, attempts, last_error, sent_ms "  # noqa: S608
         f"FROM notify_jobs {where}ORDER BY due_ms, id",
         params,
     )
-    return [JobRow(*r) for r in rows]
+    return [JobRow(**r) for r in rows]
 
 
 def policy_text(db: Db) -> tuple[int, str, str] | None:
     """``(version, path, text)`` of the policies in the database, or None."""
-    row = db.one("SELECT version, path, text FROM notify_policies WHERE id = 1")
-    return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
+    found = db.named("SELECT version, path, text FROM notify_policies WHERE id = 1")
+    return (int(found[0]["version"]), found[0]["path"], found[0]["text"]) if found else None
 
 
 def policy_version(db: Db) -> int:
-    row = db.one("SELECT version FROM notify_policies WHERE id = 1")
-    return 0 if row is None else int(row[0])
+    found = db.named("SELECT version FROM notify_policies WHERE id = 1")
+    return int(found[0]["version"]) if found else 0
 
 
 def put_policy_text(db: Db, path: str, text: str, now_ms: int) -> int:
     """Replace the policies' text; the new version."""
-    row = db.one(
+    found = db.named(
         "INSERT INTO notify_policies (id, path, text, version, updated_ms) VALUES (1, ?, ?, 1, ?) "
         "ON CONFLICT (id) DO UPDATE SET path = excluded.path, text = excluded.text, "
         "version = notify_policies.version + 1, updated_ms = excluded.updated_ms RETURNING version",
         (path, text, now_ms),
     )
-    assert row is not None
-    return int(row[0])
+    return int(found[0]["version"])

@@ -48,39 +48,39 @@ def record_change(
 def _alarm_change(
     db: Db, alarm_id: int, change: Change, now_ms: int, *, before: AlarmState | None, event_ms: int | None
 ) -> AlarmChange | None:
-    row = db.one(
+    found = db.named(
         "SELECT a.status, a.level, a.max_level, a.rule, a.acknowledged_ms, a.notify_round_ms, g.site_id "
         "FROM alarms a JOIN channels c ON c.id = a.channel_id LEFT JOIN gateways g ON g.id = c.gateway_id "
         "WHERE a.id = ?",
         (alarm_id,),
     )
-    if row is None:
+    if not found:
         return None
-    status, level, max_level, rule, acknowledged_ms, round_ms, site_id = row
+    row = found[0]
     previous = before if before is not None and before.id == alarm_id else None
     last_cleared_ms = None
     if change is Change.RERAISED:  # the flap check: when did the edge clear it last?
-        found = db.one(
+        cleared = db.named(
             "SELECT ts_ms FROM alarm_timeline WHERE alarm_id = ? AND kind = 'cleared' "
             "ORDER BY id DESC LIMIT 1",
             (alarm_id,),
         )
-        last_cleared_ms = None if found is None else int(found[0])
+        last_cleared_ms = int(cleared[0]["ts_ms"]) if cleared else None
     return AlarmChange(
         alarm_id=alarm_id,
         change=change,
         at_ms=now_ms,
-        level=int(level),
+        level=int(row["level"]),
         previous_level=previous.level if previous is not None else 0,
-        max_level=int(max_level),
-        status=str(status),
+        max_level=int(row["max_level"]),
+        status=str(row["status"]),
         shelved=False,  # shelving comes with the alarm-handling issue
-        category="fault" if rule == SILENCE_RULE else "hazard",
-        rule=str(rule),
-        site_id=site_id,
+        category="fault" if row["rule"] == SILENCE_RULE else "hazard",
+        rule=str(row["rule"]),
+        site_id=row["site_id"],
         was_acknowledged=previous.acknowledged if previous is not None else False,
-        acknowledged_ms=acknowledged_ms,
-        round_ms=round_ms,
+        acknowledged_ms=row["acknowledged_ms"],
+        round_ms=row["notify_round_ms"],
         event_ms=event_ms,
         last_cleared_ms=last_cleared_ms,
     )
