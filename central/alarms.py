@@ -59,7 +59,8 @@ class Kind(StrEnum):
     UNSHELVED = "unshelved"  # by an operator, by itself when the time ran out, or by an escalation
     COMMENTED = "commented"
     ASSIGNED = "assigned"
-    # reserved for notifications: NOTIFIED = "notified", NOTIFY_FAILED = "notify_failed"
+    NOTIFIED = "notified"  # a notification delivered (central.notify)
+    NOTIFY_FAILED = "notify_failed"  # an attempt that failed, or the last one
 
 
 # the gateway-silence alarm: raised by the central, not by an edge rule

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from central.alarms import SILENCE_RULE
+from central.alarms import Kind
 from central.notify.message import AlarmFacts
 from central.notify.outbox import JOB_COLUMNS
 from central.notify.plan import Job, JobKind
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from central.store.handle import Db, Named
 
 CENTRAL = "central"
-NOTIFIED = "notified"  # timeline kinds
-NOTIFY_FAILED = "notify_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,20 +96,21 @@ def _job(r: Named) -> Job:
     )  # fmt: skip
 
 
-def alarms_now(db: Db, alarm_ids: Iterable[int], time_zone: str) -> dict[int, AlarmNow]:
+def alarms_now(db: Db, alarm_ids: Iterable[int], time_zone: str, now_ms: int) -> dict[int, AlarmNow]:
     found = {}
     for alarm_id in sorted(set(alarm_ids)):
-        now = alarm_now(db, alarm_id, time_zone)
+        now = alarm_now(db, alarm_id, time_zone, now_ms)
         if now is not None:
             found[alarm_id] = now
     return found
 
 
-def alarm_now(db: Db, alarm_id: int, time_zone: str) -> AlarmNow | None:
+def alarm_now(db: Db, alarm_id: int, time_zone: str, now_ms: int) -> AlarmNow | None:
     """The alarm as it is now: its status for ``still_due`` and its facts for the message."""
     found = db.named(
         "SELECT a.status, a.acknowledged_ms, a.level, c.key AS channel, a.rule, a.message, a.updated_ms, "
-        "g.site_id, s.name AS site_name, c.unit, a.value, a.forecast, "
+        "g.site_id, s.name AS site_name, s.time_zone, c.unit AS channel_unit, a.value, a.forecast, "
+        "a.category, a.rule_kind, a.criterion, a.unit, a.threshold, a.direction, a.shelved_until_ms, "
         "(SELECT max(t.ts_ms) FROM alarm_timeline t WHERE t.alarm_id = a.id AND t.kind IN "
         "('raised', 'escalated', 'deescalated', 'reraised', 'cleared')) AS event_ms "
         "FROM alarms a JOIN channels c ON c.id = a.channel_id LEFT JOIN gateways g ON g.id = c.gateway_id "
@@ -125,12 +124,14 @@ def alarm_now(db: Db, alarm_id: int, time_zone: str) -> AlarmNow | None:
     event_ms = r["event_ms"] if r["event_ms"] is not None else r["updated_ms"]
     facts = AlarmFacts(
         alarm_id=alarm_id, level=int(r["level"]), channel=r["channel"], rule=r["rule"], message=r["message"],
-        event_ms=int(event_ms), site_id=r["site_id"], site_name=r["site_name"],
-        category="fault" if r["rule"] == SILENCE_RULE else "hazard", value=r["value"], unit=r["unit"] or None,
+        event_ms=int(event_ms), site_id=r["site_id"], site_name=r["site_name"], category=r["category"],
+        rule_kind=r["rule_kind"], criterion=r["criterion"], value=r["value"],
+        unit=r["unit"] or r["channel_unit"] or None, threshold=r["threshold"], direction=r["direction"],
         forecast_failure_ms=None if forecast is None else int(orjson.loads(forecast)["failure_ts_ms"]),
-        time_zone=time_zone,
+        time_zone=r["time_zone"] or time_zone,  # the site's, else the command center's
     )  # fmt: skip
-    return AlarmNow(str(r["status"]), r["acknowledged_ms"] is not None, False, facts)
+    shelved = r["shelved_until_ms"] is not None and int(r["shelved_until_ms"]) > now_ms
+    return AlarmNow(str(r["status"]), r["acknowledged_ms"] is not None, shelved, facts)
 
 
 def finish(db: Db, done: Finish, *, owner: str, now_ms: int) -> bool:
@@ -145,11 +146,11 @@ def finish(db: Db, done: Finish, *, owner: str, now_ms: int) -> bool:
     if changed == 0:
         return False
     if done.note is not None:
-        kind = NOTIFIED if done.state == "sent" else NOTIFY_FAILED
+        kind = Kind.NOTIFIED if done.state == "sent" else Kind.NOTIFY_FAILED
         db.run(
             "INSERT INTO alarm_timeline (alarm_id, ts_ms, recorded_ms, kind, level, actor, note) "
             "SELECT id, ?, ?, ?, level, ?, ? FROM alarms WHERE id = ?",
-            (now_ms, now_ms, kind, CENTRAL, done.note, job.alarm_id),
+            (now_ms, now_ms, kind.value, CENTRAL, done.note, job.alarm_id),
         )
     return True
 

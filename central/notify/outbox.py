@@ -1,12 +1,13 @@
 """Planning notifications inside the alarm change's transaction: the outbox's write side.
 
 ``record_change(db, alarm_id, kind, now_ms, before=..., event_ms=...)`` is the one call the store makes
-where it applies an alarm change (an edge event, an acknowledgement, a close). It builds the
-``AlarmChange`` from the alarm row as the change left it, runs ``plan`` against the policies in force, and
-in the same transaction cancels the alarm's pending jobs the plan ends, inserts its jobs (``ON CONFLICT
-(id) DO NOTHING``: the same change planned twice adds nothing) and keeps the round on the alarm
-(``alarms.notify_round_ms``). So a committed change always has its notifications and a rolled-back one has
-none. With no policy loaded it returns at once.
+where it applies an alarm change (an edge event, an acknowledgement, a close, a shelving, an unshelving).
+It builds the ``AlarmChange`` from the alarm row as the change left it (its category, rule kind and
+shelving included), runs ``plan`` against the policies in force, and in the same transaction cancels the
+alarm's pending jobs the plan ends, inserts its jobs (``ON CONFLICT (id) DO NOTHING``: the same change
+planned twice adds nothing) and keeps the round on the alarm (``alarms.notify_round_ms``). So a committed
+change always has its notifications and a rolled-back one has none. With no policy loaded it returns at
+once.
 
 The policies in force are a ``PoliciesInForce`` (``central.notify.in_force``) that the store's connections
 share (``Db.outbox``); the worker (``central.notify.worker``) swaps in a new set when the database's policy
@@ -17,13 +18,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from central.alarms import SILENCE_RULE, AlarmState
+from central.alarms import AlarmState
 from central.notify.plan import AlarmChange, Change, Plan, plan
 
 if TYPE_CHECKING:
     from central.store.handle import Db
 
-PLANNED = frozenset(Change)  # the changes that may notify (not updated, late)
+PLANNED = frozenset(Change)  # the changes that may notify (not updated, late, comments, assignments)
+ALIASES = {"forced_close": Change.CLOSED}  # timeline kinds that are one of the plan's changes
 JOB_COLUMNS = "id, alarm_id, policy, contact, kind, n, ref_ms, since_ms, due_ms, state, attempts"
 
 
@@ -35,9 +37,10 @@ def record_change(
     ``before`` is the alarm as it was (None, or another alarm's state, for an alarm just opened);
     ``event_ms`` the edge's time of the event (None for an operator's action)."""
     box = db.outbox
-    if box is None or box.policies is None or not box.policies.policies or kind not in PLANNED:
+    what = ALIASES.get(kind) or (Change(kind) if kind in PLANNED else None)
+    if box is None or box.policies is None or not box.policies.policies or what is None:
         return None
-    change = _alarm_change(db, alarm_id, Change(kind), now_ms, before=before, event_ms=event_ms)
+    change = _alarm_change(db, alarm_id, what, now_ms, before=before, event_ms=event_ms)
     if change is None:
         return None
     made = plan(change, box.policies)
@@ -49,7 +52,8 @@ def _alarm_change(
     db: Db, alarm_id: int, change: Change, now_ms: int, *, before: AlarmState | None, event_ms: int | None
 ) -> AlarmChange | None:
     found = db.named(
-        "SELECT a.status, a.level, a.max_level, a.rule, a.acknowledged_ms, a.notify_round_ms, g.site_id "
+        "SELECT a.status, a.level, a.max_level, a.rule, a.rule_kind, a.category, a.acknowledged_ms, "
+        "a.shelved_until_ms, a.notify_round_ms, g.site_id "
         "FROM alarms a JOIN channels c ON c.id = a.channel_id LEFT JOIN gateways g ON g.id = c.gateway_id "
         "WHERE a.id = ?",
         (alarm_id,),
@@ -74,9 +78,10 @@ def _alarm_change(
         previous_level=previous.level if previous is not None else 0,
         max_level=int(row["max_level"]),
         status=str(row["status"]),
-        shelved=False,  # shelving comes with the alarm-handling issue
-        category="fault" if row["rule"] == SILENCE_RULE else "hazard",
+        shelved=row["shelved_until_ms"] is not None and int(row["shelved_until_ms"]) > now_ms,
+        category=str(row["category"]),
         rule=str(row["rule"]),
+        rule_kind=row["rule_kind"],
         site_id=row["site_id"],
         was_acknowledged=previous.acknowledged if previous is not None else False,
         acknowledged_ms=row["acknowledged_ms"],

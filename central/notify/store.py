@@ -32,9 +32,9 @@ class NotifyMethods:
                 skip_locked=self.kind == "postgresql",
             )  # fmt: skip
 
-    def notify_alarms(self, alarm_ids: list[int], time_zone: str) -> dict[int, AlarmNow]:
+    def notify_alarms(self, alarm_ids: list[int], time_zone: str, now_ms: int) -> dict[int, AlarmNow]:
         """The alarms as they are now (for ``still_due`` and the messages), by id."""
-        return jobs.alarms_now(self._db(), alarm_ids, time_zone)
+        return jobs.alarms_now(self._db(), alarm_ids, time_zone, now_ms)
 
     def finish_notify_jobs(self, outcomes: list[Finish], owner: str, now_ms: int) -> int:
         """Record the outcomes in one transaction; how many were still ``owner``'s to record."""

@@ -138,7 +138,7 @@ class NotifyWorker:
             return 0
         self.counters["claimed"] += len(claimed)
         alarms = await self.store.call(
-            self.store.notify_alarms, [c.job.alarm_id for c in claimed], self.time_zone
+            self.store.notify_alarms, [c.job.alarm_id for c in claimed], self.time_zone, self.clock_ms()
         )
         finished: list[Finish] = []
         arrived = asyncio.Event()

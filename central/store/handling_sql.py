@@ -4,7 +4,8 @@ A shelved alarm is hidden from the active list and sends no notification until `
 then it unshelves by itself (``expire_shelves``, run by the silence watcher's loop, writes the timeline
 entry; the list already measures "shelved" against the clock, so it never shows a stale shelf). An
 escalation while shelved is recorded and unshelves it (``alarm_sql.unshelve_on_escalation``). Comments and
-assignments change no status. Each action is one conditional update plus its timeline entry.
+assignments change no status. Each action is one conditional update plus its timeline entry; a shelving
+and an unshelving also plan their notifications in that transaction (``central.notify.outbox``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from central import alarms as lifecycle
 from central.alarms import Kind, Status, TransitionRefusedError
+from central.notify import outbox
 from central.store.alarm_sql import CENTRAL, timeline
 from central.store.base import NotFoundError
 
@@ -40,6 +42,7 @@ def shelve(db: Db, alarm_id: int, actor: str, now_ms: int, *, until_ms: int, rea
     if changed == 0:
         raise TransitionRefusedError("the alarm changed meanwhile; read it again")
     timeline(db, alarm_id, now_ms=now_ms, kind=Kind.SHELVED, level=level, actor=actor, note=reason)
+    outbox.record_change(db, alarm_id, Kind.SHELVED, now_ms, before=None, event_ms=None)
 
 
 def unshelve(db: Db, alarm_id: int, actor: str, now_ms: int) -> None:
@@ -53,6 +56,7 @@ def unshelve(db: Db, alarm_id: int, actor: str, now_ms: int) -> None:
     if changed == 0:
         raise TransitionRefusedError("the alarm changed meanwhile; read it again")
     timeline(db, alarm_id, now_ms=now_ms, kind=Kind.UNSHELVED, level=level, actor=actor, note="")
+    outbox.record_change(db, alarm_id, Kind.UNSHELVED, now_ms, before=None, event_ms=None)
 
 
 def expire_shelves(db: Db, now_ms: int) -> list[int]:
@@ -71,6 +75,7 @@ def expire_shelves(db: Db, now_ms: int) -> list[int]:
         if changed:  # another central process may have got there first
             timeline(db, int(alarm_id), now_ms=now_ms, kind=Kind.UNSHELVED, level=int(level), actor=CENTRAL,
                      note="the shelving ran out", ts_ms=int(until_ms))  # fmt: skip
+            outbox.record_change(db, int(alarm_id), Kind.UNSHELVED, now_ms, before=None, event_ms=None)
             out.append(int(alarm_id))
     return out
 

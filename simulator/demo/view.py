@@ -179,8 +179,8 @@ def live(state: DemoState) -> RenderableType:
 def summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="summary", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     columns = (
-        "site", "alarms", "hazard", "faults", "notified", "expected", "rows sent", "stored", "not sent", "lost",
-        "dup",
+        "site", "alarms", "hazard", "faults", "notified", "expected", "rows sent", "stored", "not sent",
+        "lost", "dup",
     )  # fmt: skip
     for name in columns:
         table.add_column(name, justify="left" if name == "site" else "right", no_wrap=True)

@@ -123,3 +123,33 @@ def test_an_escalation_past_an_acknowledgement_starts_a_new_round(store: Store) 
     assert after[f"{T0 + 2000}:hazards:duty-desk:raise:4"] == "pending"
     assert after[f"{T0 + 2000}:hazards:director:step:1"] == "pending"
     assert after[f"{T0}:hazards:director:step:1"] == "cancelled"
+
+
+def test_shelving_cancels_everything_and_a_clear_while_shelved_tells_nobody(store: Store) -> None:
+    s = with_policies(store)
+    s.ingest(events_batch("gw-1", [event("gw-1", 1, 4, 0)]), T0)
+    s.shelve_alarm(1, "alice", T0 + 1000, T0 + 60_000, "blasting")
+    assert set(states(s).values()) == {"cancelled"}  # the raise not sent yet, steps, reminders
+    s.ingest(events_batch("gw-1", [event("gw-1", 2, 0, 4)], 2), T0 + 2000)  # a clear while shelved
+    s.expire_shelves(T0 + 60_000)  # the shelving of a cleared alarm runs out: no new round
+    assert set(states(s).values()) == {"cancelled"}
+
+
+def test_the_end_of_a_shelving_starts_a_new_round_for_an_open_alarm(store: Store) -> None:
+    s = with_policies(store)
+    s.ingest(events_batch("gw-1", [event("gw-1", 1, 4, 0)]), T0)
+    s.shelve_alarm(1, "alice", T0 + 1000, T0 + 60_000, "blasting")
+    s.expire_shelves(T0 + 60_000)
+    after = states(s)
+    assert after[f"{T0 + 60_000}:hazards:duty-desk:raise:4"] == "pending"
+    assert after[f"{T0 + 60_000}:hazards:director:step:1"] == "pending"
+
+
+def test_an_escalation_while_shelved_unshelves_and_notifies(store: Store) -> None:
+    s = with_policies(store)
+    s.ingest(events_batch("gw-1", [event("gw-1", 1, 3, 0)]), T0)
+    s.shelve_alarm(1, "alice", T0 + 1000, T0 + 3_600_000, "maintenance")
+    s.ingest(events_batch("gw-1", [event("gw-1", 2, 4, 3)], 2), T0 + 2000)
+    after = states(s)
+    assert after[f"{T0 + 2000}:hazards:duty-desk:raise:4"] == "pending"
+    assert after[f"{T0 + 2000}:hazards:director:step:1"] == "pending"
