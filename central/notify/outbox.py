@@ -53,8 +53,9 @@ def _alarm_change(
 ) -> AlarmChange | None:
     found = db.named(
         "SELECT a.status, a.level, a.max_level, a.rule, a.rule_kind, a.category, a.acknowledged_ms, "
-        "a.shelved_until_ms, a.notify_round_ms, g.site_id "
+        "a.shelved_until_ms, a.notify_round_ms, g.site_id, s.org_id "
         "FROM alarms a JOIN channels c ON c.id = a.channel_id LEFT JOIN gateways g ON g.id = c.gateway_id "
+        "LEFT JOIN sites s ON s.id = g.site_id "
         "WHERE a.id = ?",
         (alarm_id,),
     )
@@ -83,6 +84,7 @@ def _alarm_change(
         rule=str(row["rule"]),
         rule_kind=row["rule_kind"],
         site_id=row["site_id"],
+        organization_id=row["org_id"],
         was_acknowledged=previous.acknowledged if previous is not None else False,
         acknowledged_ms=row["acknowledged_ms"],
         round_ms=row["notify_round_ms"],

@@ -7,9 +7,12 @@ import pytest
 
 from central.notify.jobs import Finish
 from central.notify.policyfile import parse_policies
+from central.store.account_records import Org
+from central.store.accounts import AccountStore
 from central.store.base import Store
 from central.store.sql_store import SqlStore
-from tests.central.builders import T0, event, events_batch
+from protocols.wire import SiteMeta
+from tests.central.builders import T0, event, events_batch, readings_batch
 
 POLICIES = """\
 contacts:
@@ -153,3 +156,26 @@ def test_an_escalation_while_shelved_unshelves_and_notifies(store: Store) -> Non
     after = states(s)
     assert after[f"{T0 + 2000}:hazards:duty-desk:raise:4"] == "pending"
     assert after[f"{T0 + 2000}:hazards:director:step:1"] == "pending"
+
+
+def test_a_policy_for_an_organization_plans_only_for_its_sites(store: Store) -> None:
+    accounts = AccountStore(store)
+    accounts.add_org(Org("mine-co", "Mine Co", "county", 0))
+    s = with_policies(
+        store,
+        """\
+contacts:
+  - {name: mine-desk, url: "json://127.0.0.1:9/hook"}
+policies:
+  - {name: mine, min_level: orange, organizations: [mine-co], notify: [mine-desk]}
+""",
+    )
+    for gateway, site_id in (("gw-1", "slope"), ("gw-2", "tank")):
+        site = SiteMeta(site_id, site_id, "other", 30.0, 110.0)
+        s.ingest(readings_batch(gateway, range(1, 3), site=site), T0)
+    accounts.assign_site("slope", "mine-co")
+    s.ingest(readings_batch("gw-2", [], batch_id=2, events=[event("gw-2", 3, 4, 0)]), T0)  # tank: county's
+    s.ingest(readings_batch("gw-1", [], batch_id=2, events=[event("gw-1", 3, 4, 0)]), T0)  # slope: mine-co's
+    planned = {(j.alarm_id, j.contact) for j in s.notify_jobs()}
+    slope_alarm = max(j.alarm_id for j in s.notify_jobs())
+    assert planned == {(slope_alarm, "mine-desk")}
