@@ -3,7 +3,9 @@
 The text lives in the database (``notify_policies``), so every central process on one PostgreSQL uses the
 same set: the process that takes a replacement uses it at once, the others at their worker's next tick
 (within a second). A text with problems is refused with 422 and every problem as ``file:line: key:
-message``, one per line; the set in force is left as it was.
+message``, one per line; the set in force is left as it was. The policies are the county's (their contacts'
+URLs may hold credentials): only an admin of the top organization reads or replaces them; each
+replacement is audited.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import asyncio
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import Field
 
+from central.accounts.audit import audit
 from central.api.deps import Admin, ServicesDep
 from central.api.responses import errors, json_response
+from central.api.routers.session import client_of
 from central.api.schemas import Model, example
+from central.auth import Principal
 from central.notify.policyfile import parse_policies, policy_issues, to_json
 from central.services import Services
 from central.store.sql_store import SqlStore
@@ -51,6 +56,11 @@ def _store(services: Services) -> SqlStore:
     return services.store
 
 
+def _county_admin(who: Principal) -> None:
+    if who.orgs is not None:
+        raise HTTPException(403, "notification policies are managed by an admin of the top organization")
+
+
 async def _current(store: SqlStore) -> Response:
     found = await store.query(store.notify_policy_text)
     if found is None:
@@ -68,7 +78,8 @@ async def _current(store: SqlStore) -> Response:
     summary="The notification policies in force (admin)",
     responses=errors(401, 403, 404),
 )
-async def get_policies(services: ServicesDep, _: Admin) -> Response:
+async def get_policies(services: ServicesDep, who: Admin) -> Response:
+    _county_admin(who)
     return await _current(_store(services))
 
 
@@ -78,12 +89,15 @@ async def get_policies(services: ServicesDep, _: Admin) -> Response:
     summary="Replace the notification policies (admin); 422 lists every problem with its line",
     responses=errors(401, 403, 404, 413, 422),
 )
-async def put_policies(body: PoliciesIn, services: ServicesDep, _: Admin) -> Response:
+async def put_policies(body: PoliciesIn, request: Request, services: ServicesDep, who: Admin) -> Response:
+    _county_admin(who)
     store = _store(services)
     issues = (await asyncio.to_thread(policy_issues, body.text, API_PATH))[1]  # Apprise checks each URL
     if issues:
         raise HTTPException(422, "\n".join(str(i) for i in issues))
     await store.query(store.put_notify_policy_text, API_PATH, body.text, services.clock_ms())
+    await audit(services, "notify.policies", API_PATH, who=who, client=client_of(request),
+                detail={"chars": len(body.text)})  # fmt: skip
     if services.notifier is not None:
         await services.notifier.refresh_policies()
     return await _current(store)
