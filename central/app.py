@@ -184,7 +184,6 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
         docs_url=None,  # served by the console, from vendored files (no CDN)
         redoc_url=None,
     )
@@ -192,6 +191,6 @@ def create_app(
     for module in (*resources, session, users, orgs, audit, notify):
         app.include_router(module.router)
     console.mount(app, settings)  # the page at /, its assets, and /docs
-    limits.install(app, settings.body_timeout_s)
+    limits.install(app, settings.body_timeout_s, settings.max_body_bytes)
     problems.install(app)
     return app

@@ -1,4 +1,9 @@
-"""What one request may cost: a time limit for its body; quiet answers when the client or the pool gives up.
+"""What one request may cost: a size and a time limit for its body; quiet answers when the client or the
+pool gives up.
+
+- ``BodyLimit``: a body over ``max_body_bytes`` gets 413 as JSON (``{"detail": ...}``, like every error):
+  at once when its Content-Length says so, else when the bytes read pass the limit (Starlette's own limit
+  answers in plain text, which the API document does not promise);
 
 - ``BodyDeadline``: ASGI middleware that gives every request ``body_timeout_s`` to deliver its whole body;
   a body that trickles in past that ends in 408 (``BodyTimeoutError``), so an upload left half-sent does
@@ -14,7 +19,7 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +34,41 @@ RETRY_AFTER_S = 1
 
 class BodyTimeoutError(Exception):
     """The request's body did not arrive within the time limit."""
+
+
+class BodyTooLargeError(HTTPException):
+    """Raised from ``receive``: an HTTPException, so FastAPI's body parsing passes it on as it is."""
+
+    def __init__(self, max_body_bytes: int) -> None:
+        super().__init__(413, f"the request body is over the limit of {max_body_bytes} bytes")
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            detail = BodyTooLargeError(self.max_body_bytes).detail
+            await json_response({"detail": detail}, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLargeError(self.max_body_bytes)
+            return message
+
+        await self.app(scope, receive_within_limit, send)
 
 
 class BodyDeadline:
@@ -61,8 +101,9 @@ class BodyDeadline:
         await self.app(scope, receive_in_time, send)
 
 
-def install(app: FastAPI, body_timeout_s: float) -> None:
+def install(app: FastAPI, body_timeout_s: float, max_body_bytes: int) -> None:
     app.add_middleware(BodyDeadline, body_timeout_s=body_timeout_s)
+    app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
     app.add_exception_handler(BodyTimeoutError, _body_timeout)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(StoreBusyError, _store_busy)
