@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from edge.siteconfig import load_site
 
 SIM = [sys.executable, "-m", "simulator.cli"]
@@ -18,6 +20,7 @@ def sim(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SIM, *args], capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.slow
 def test_list_names_every_shipped_scenario() -> None:
     result = sim("list", "--json")
     assert result.returncode == 0, result.stderr
@@ -26,6 +29,7 @@ def test_list_names_every_shipped_scenario() -> None:
     assert all(r["length_s"] > 0 and r["gateway"] for r in rows)
 
 
+@pytest.mark.slow
 def test_check_reports_problems_with_status_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ntitle: t\nlength: soon\nsite: {}\n")
@@ -36,6 +40,7 @@ def test_check_reports_problems_with_status_2(tmp_path: Path) -> None:
     assert sim("check", "tank_farm").returncode == 0
 
 
+@pytest.mark.slow
 def test_run_reports_ready_holds_starts_on_sigusr1_and_stops_on_sigterm(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [*SIM, "run", "--scenario", "forest_tower", "--speed", "3600", "--workdir", str(tmp_path), "--hold",

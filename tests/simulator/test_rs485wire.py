@@ -143,6 +143,7 @@ def test_random_faults_follow_their_rates_reproducibly(tmp_path: Path) -> None:
     assert 3 <= dropped <= 16 and 4 <= corrupted <= 22
 
 
+@pytest.mark.slow
 def test_the_command_line_prints_the_theory_like_the_shared_tool() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "simulator.rs485wire", "--theory", "20", "--baud", "19200", "--framing", "8E1",
@@ -153,6 +154,7 @@ def test_the_command_line_prints_the_theory_like_the_shared_tool() -> None:
     assert out.startswith(f"{expected:.2f} transactions/s")
 
 
+@pytest.mark.slow
 def test_the_command_line_runs_a_wire_until_terminated(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulator.rs485wire", "--link-dir", str(tmp_path / "bus"), "--baud", "9600",

@@ -15,6 +15,8 @@ from edge.cli import main
 from simulator.rs485wire import Rs485Wire, WireSettings
 from tests.edge.acquisition.conftest import write_site
 
+pytestmark = pytest.mark.slow  # pymodbus servers in processes of their own, shared by the module's tests
+
 
 class Slaves:
     """``python -m simulator.modbus_slaves``: holding register i of unit u holds u * 1000 + i."""

@@ -119,6 +119,7 @@ def wait_until_committed(
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(READY_TIMEOUT_S + 120)
 def test_sigterm_stops_the_agent_cleanly_and_status_tells_the_story(tmp_path: Path) -> None:
     site = write_site(tmp_path, modbus_port=free_port(), uplink=DEAD_HTTP)

@@ -143,6 +143,7 @@ def test_kernels_equal_references_hypothesis(steps, anomaly: AnomalyConfig) -> N
     assert_same(kernel, ref)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")
 def test_kernel_tests_pass_without_the_jit() -> None:
     """The same tests with NUMBA_DISABLE_JIT=1, so coverage tools see the kernels as Python."""

@@ -42,6 +42,7 @@ def test_state_restore_continues_exactly() -> None:
     np.testing.assert_array_equal(result.scores, expected_scores)
 
 
+@pytest.mark.slow
 def test_killed_gateway_continues_from_its_saved_state(tmp_path: Path) -> None:
     path = str(tmp_path / "detect.state")
     cmd = [sys.executable, "-m", "tests.edge.detect.state_worker"]

@@ -135,6 +135,7 @@ def fill_disk(folder: Path) -> Path:
     return ballast
 
 
+@pytest.mark.slow
 def test_a_small_disk_limits_the_outbox_before_it_fills(tmp_path: Path) -> None:
     with small_filesystem(tmp_path / "disk", "3m") as disk:
         outbox = open_outbox(disk / "o.db", commit_rows=500, nchannels=NCHANNELS)  # budget 1 GiB > disk
@@ -149,6 +150,7 @@ def test_a_small_disk_limits_the_outbox_before_it_fills(tmp_path: Path) -> None:
         outbox.close()
 
 
+@pytest.mark.slow
 def test_a_disk_filled_by_someone_else_is_detected_and_counted(tmp_path: Path) -> None:
     """Another program fills the disk to the last byte: no write can succeed, not even a delete (SQLite
     needs WAL room for it). Readings that cannot be kept are dropped and counted, events wait in memory,

@@ -92,6 +92,7 @@ def check_file(path: Path, child: Child) -> int:
     return next_seq
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("synchronous", ["full", "normal"])
 def test_outbox_survives_kill9_at_random_instants(tmp_path: Path, synchronous: str) -> None:
     path = tmp_path / "outbox.db"
