@@ -147,15 +147,15 @@ class Forwarder:
     async def _pace(self) -> None:
         interval_s = self.settings.send_interval_ms / 1000
         while True:
-            events, readings = self.outbox.waiting_events, self.outbox.waiting_readings
+            box = self.outbox  # its counts change under us (the writer thread): read each where it is used
             waited = time.monotonic() - self._last_send
-            if events or self.heartbeat is not None or readings >= self.max_rows:
+            if box.waiting_events or self.heartbeat is not None or box.waiting_readings >= self.max_rows:
                 return
-            if readings and waited >= interval_s:
+            if box.waiting_readings and waited >= interval_s:
                 return
             self._wake.clear()
-            self._wake_on_commit = not readings
-            timeout = IDLE_CHECK_S if not readings else min(IDLE_CHECK_S, interval_s - waited)
+            self._wake_on_commit = not box.waiting_readings
+            timeout = IDLE_CHECK_S if not box.waiting_readings else min(IDLE_CHECK_S, interval_s - waited)
             try:
                 async with asyncio.timeout(max(0.001, timeout)):
                     await self._wake.wait()
