@@ -11,6 +11,8 @@ from central.accounts.users import new_user
 from central.store.accounts import AccountStore
 from tests.central.console.conftest import County, Visit
 
+pytestmark = pytest.mark.slow  # drives chromium, a process of its own, as test_pages.py does
+
 PASSWORD = "correct horse battery"
 
 
