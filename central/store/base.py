@@ -7,9 +7,9 @@ never waits on the database. Requests use ``store.query(...)``, the same with a 
 are under way than the threads and ``max_waiting`` more, it refuses at once (``StoreBusyError``: the API
 answers 503 with ``Retry-After``) instead of queueing without end. ``healthy()`` pings on a thread and a
 connection of its own, so a busy pool does not make ``/healthz`` slow. Two implementations share one test
-suite (``tests/central/test_store_*.py``, each test run on both through the ``store`` fixture):
-``central.store.sqlite`` (sqlite-utils, WAL, the embedded default) and ``central.store.postgres``
-(psycopg 3, COPY, for several central processes on one database).
+suite (``tests/central/store/``, each test run on both through the ``store`` fixture of
+``tests/central/conftest.py``): ``central.store.sqlite`` (sqlite-utils, WAL, the embedded default) and
+``central.store.postgres`` (psycopg 3, COPY, for several central processes on one database).
 """
 
 from __future__ import annotations
