@@ -1,4 +1,4 @@
-"""The forwarder and the HTTP uplink against the real central (FastAPI under uvicorn, on SQLite)."""
+"""The forwarder, through the HTTP uplink, against the real central (FastAPI under uvicorn, on SQLite)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.uplink.http import HttpUplink, load_token
-from protocols.errors import ConfigError
+from edge.uplink.http import HttpUplink
 from protocols.site import HttpUplink as HttpUplinkSettings
 from tests.edge.uplink.central import Central
 from tests.edge.uplink.helpers import (
@@ -170,18 +169,3 @@ async def test_a_heartbeat_travels_alone_when_there_is_nothing_else(tmp_path: Pa
     [(version, interval)] = central.query("SELECT version, heartbeat_interval_s FROM gateways")
     assert (version, interval) == ("test", 60)
     outbox.close()
-
-
-def test_the_token_comes_from_a_file_or_the_environment(tmp_path: Path) -> None:
-    site = str(tmp_path / "site.yaml")
-    (tmp_path / "token").write_text("fw_secret\n")
-    from_file = HttpUplinkSettings(type="http", url="http://x", token_file="token")
-    assert load_token(from_file, site, {}) == "fw_secret"
-    from_env = HttpUplinkSettings(type="http", url="http://x", token_env="GW_TOKEN")
-    assert load_token(from_env, site, {"GW_TOKEN": "fw_env"}) == "fw_env"
-    with pytest.raises(
-        ConfigError, match=r"uplink.token_env: the environment variable GW_TOKEN .* is not set"
-    ):
-        load_token(from_env, site, {})
-    with pytest.raises(ConfigError, match=r"uplink.token_file: cannot read"):
-        load_token(HttpUplinkSettings(type="http", url="http://x", token_file="missing"), site, {})
