@@ -21,7 +21,7 @@ from central.store.postgres import PostgresStore
 from protocols.wire import encode_batch
 from tests.central.builders import event, readings_batch
 from tests.central.client import add_token, bearer
-from tests.central.serving import read_event, serving
+from tests.support.serving import read_event, serving
 
 WAIT_S = 10.0
 

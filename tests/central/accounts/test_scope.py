@@ -25,7 +25,7 @@ from protocols.wire import SiteMeta, encode_batch
 from tests.central.accounts.world import GATEWAYS, PASSWORD, SITES, World, make_accounts, populate
 from tests.central.builders import event, key, readings_batch
 from tests.central.client import add_token, bearer
-from tests.central.serving import read_event, serving
+from tests.support.serving import read_event, serving
 
 ME, OTHERS = "mine-north", ("tanks-east", "forest-west")
 FOREIGN_WORDS = tuple(w for org in OTHERS for w in (org, GATEWAYS[org], SITES[org]))

@@ -15,7 +15,7 @@ from central.store.base import Store
 from protocols.wire import decode_ack, encode_batch
 from tests.central.builders import event, readings_batch
 from tests.central.client import add_token, bearer
-from tests.central.serving import read_event, serving
+from tests.support.serving import read_event, serving
 
 WAIT_S = 10.0
 

@@ -22,7 +22,7 @@ from central.store.base import Store
 from protocols.wire import ChannelMeta, batch_to_dict, encode_batch
 from tests.central.builders import T0, readings_batch
 from tests.central.client import TestClient, add_token, bearer
-from tests.central.serving import serving
+from tests.support.serving import serving
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from tests.central.serving import serving
+from tests.support.serving import serving
 
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 15.0

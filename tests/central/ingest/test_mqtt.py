@@ -16,8 +16,8 @@ from central.settings import load_settings
 from central.store.base import Store
 from protocols.wire import Ack, decode_ack, encode_batch
 from tests.central.builders import event, readings_batch
-from tests.central.serving import serving, wait_healthy
 from tests.services import unique_name
+from tests.support.serving import serving, wait_healthy
 
 WAIT_S = 15.0
 

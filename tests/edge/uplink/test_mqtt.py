@@ -12,7 +12,6 @@ import pytest
 from edge.forwarder import Forwarder
 from edge.uplink.mqtt import MqttUplink
 from protocols.site import MqttUplink as MqttUplinkSettings
-from tests.central.serving import wait_healthy
 from tests.edge.uplink.central import Central
 from tests.edge.uplink.helpers import (
     GATEWAY,
@@ -24,6 +23,7 @@ from tests.edge.uplink.helpers import (
     wait_until,
 )  # fmt: skip
 from tests.services import unique_name
+from tests.support.serving import wait_healthy
 
 pytestmark = pytest.mark.service
 
