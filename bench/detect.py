@@ -59,9 +59,10 @@ from protocols.records import ReadingBlock
 from protocols.rules import LevelRule, Levels, Rule
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.e2e.processes import EDGE, free_port
+from tests.e2e.processes import EDGE
 from tests.edge.agent.sites import write_site
 from tests.edge.detect.helpers import every_rule
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "detect.json"

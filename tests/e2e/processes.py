@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,34 +19,14 @@ from typing import Any
 
 import httpx
 
+from tests.support.ports import port_open
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 CENTRAL = [PYTHON, "-c", "import sys; from central.cli import main; sys.exit(main(sys.argv[1:]))"]
 EDGE = [PYTHON, "-c", "import sys; from edge.cli import main; sys.exit(main(sys.argv[1:]))"]
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 class Service:

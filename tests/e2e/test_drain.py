@@ -14,6 +14,8 @@ import pytest
 
 from tests.e2e import processes as p
 from tests.edge.agent.sites import write_site
+from tests.support.ports import free_port
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +30,12 @@ def held(outbox: Path) -> int:
 
 
 def test_sigterm_with_a_drain_time_delivers_the_outbox_then_exits(tmp_path: Path) -> None:
-    port = p.free_port()
+    port = free_port()
     db = tmp_path / "central.db"
     token = p.gateway_token(db, "gw-agent")
     site = write_site(
         tmp_path,
-        modbus_port=p.free_port(),
+        modbus_port=free_port(),
         uplink=f'{{type: http, url: "http://127.0.0.1:{port}", timeout_s: 1}}',
     )
     outbox = tmp_path / "outbox.db"
@@ -44,7 +46,7 @@ def test_sigterm_with_a_drain_time_delivers_the_outbox_then_exits(tmp_path: Path
     central = p.central(tmp_path, db, port)
     edge.start()
     try:
-        p.wait_for(lambda: held(outbox) >= 20, 30, "readings in the outbox while the central is down")
+        wait_for(lambda: held(outbox) >= 20, 30, "readings in the outbox while the central is down")
         assert edge.proc is not None
         edge.proc.send_signal(signal.SIGTERM)
         central.start()

@@ -23,6 +23,9 @@ import pytest
 from protocols.quality import Quality
 from tests.e2e import processes as p
 from tests.services import unique_name
+from tests.support import sites as support_sites
+from tests.support.ports import free_port
+from tests.support.waiting import wait_for
 
 UNITS = (1, 2)
 REGISTERS = 4
@@ -48,23 +51,16 @@ def write_site(
     forwarding: str = FORWARDING,
 ) -> Path:
     points = "\n".join(f"  - {{name: r{i}, address: {i}, type: uint16}}" for i in range(REGISTERS))
-    (folder / "e2e_block.yaml").write_text(
-        f"model: e2e_block\npoll_interval_ms: {POLL_MS}\nprotocol: modbus\npoints:\n{points}\n"
-    )
+    profile = f"model: e2e_block\npoll_interval_ms: {POLL_MS}\nprotocol: modbus\npoints:\n{points}\n"
     on = str(enabled).lower()
     devices = ", ".join(f"{{id: u{u}, profile: e2e_block, unit_id: {u}, enabled: {on}}}" for u in UNITS)
-    site = folder / "site.yaml"
-    site.write_text(
-        f"gateway: {{id: {gateway}, heartbeat_interval_s: 1}}\n"
-        "site: {id: e2e, name: end to end, type: other, latitude_deg: 30, longitude_deg: 117}\n"
-        f"uplink: {uplink}\n"
-        f"forwarding: {forwarding}\n"
-        "outbox: {path: outbox.db, commit_interval_ms: 50}\n"
-        'profiles_dirs: ["."]\n'
-        "buses:\n"
-        f"  - {{name: tcp1, type: tcp, host: 127.0.0.1, port: {slaves_port}, timeout_ms: 1000, devices: [{devices}]}}\n"
-    )
-    return site
+    bus = f"  - {{name: tcp1, type: tcp, host: 127.0.0.1, port: {slaves_port}, timeout_ms: 1000, devices: [{devices}]}}\n"
+    return support_sites.write_site(
+        folder, bus, {"e2e_block": profile},
+        gateway=f"{{id: {gateway}, heartbeat_interval_s: 1}}",
+        site="{id: e2e, name: end to end, type: other, latitude_deg: 30, longitude_deg: 117}",
+        uplink=uplink, forwarding=forwarding, outbox="{path: outbox.db, commit_interval_ms: 50}",
+    )  # fmt: skip
 
 
 def central_rows(db: Path) -> tuple[list[tuple[str, int, int, float | None, int]], list[int]]:
@@ -135,7 +131,7 @@ def exercise(
 
     central.start()
     edge.start()
-    p.wait_for(lambda: central_count() > 100, 30, "the first readings at the central")
+    wait_for(lambda: central_count() > 100, 30, "the first readings at the central")
     for i in range(KILLS):
         time.sleep(rng.uniform(0.3, 2.0))
         edge.kill()
@@ -146,7 +142,7 @@ def exercise(
             time.sleep(CENTRAL_DOWN_S)  # the edge polls on, into its outbox
             central.start()
     before = central_count()
-    p.wait_for(lambda: central_count() > before + 100, 30, "the central to catch up after the last restart")
+    wait_for(lambda: central_count() > before + 100, 30, "the central to catch up after the last restart")
     assert edge.stop() == 0, edge.log_tail()
 
     write_site(
@@ -161,7 +157,7 @@ def exercise(
         )
         return bool(left) and left[0][0] == 0
 
-    p.wait_for(drained, 60, "the outbox to drain")
+    wait_for(drained, 60, "the outbox to drain")
     assert edge.stop() == 0, edge.log_tail()
     assert central.stop() == 0, central.log_tail()
     produced = int(p.outbox_meta(outbox)["next_seq"]) - 1
@@ -173,7 +169,7 @@ def exercise(
 @pytest.fixture
 def slaves_port(tmp_path: Path) -> Iterator[int]:
     """A Modbus TCP server (its own process) for the whole test; its port."""
-    port = p.free_port()
+    port = free_port()
     server = p.slaves(tmp_path, port, ",".join(map(str, UNITS)), REGISTERS)
     server.start()
     try:
@@ -186,7 +182,7 @@ def test_http_end_to_end_survives_kills_and_central_outages(tmp_path: Path, slav
     gateway = "gw-e2e-http"
     db = tmp_path / "central.db"
     token = p.gateway_token(db, gateway)
-    port = p.free_port()
+    port = free_port()
     central = p.central(tmp_path, db, port)
     uplink = f'{{type: http, url: "http://127.0.0.1:{port}", timeout_s: 5}}'
     run_scenario(tmp_path, slaves_port, gateway, uplink, central, {"FIELDWATCH_TOKEN": token})
@@ -199,7 +195,7 @@ def test_mqtt_end_to_end_survives_kills_and_central_outages(
     gateway = unique_name("gw").replace("_", "-")
     prefix = unique_name("fwe2e")
     db = tmp_path / "central.db"
-    port = p.free_port()
+    port = free_port()
     env = {
         "FIELDWATCH_MQTT_TOPIC_PREFIX": prefix,
         "FIELDWATCH_MQTT_SHARE_GROUP": unique_name("central"),

@@ -30,6 +30,8 @@ import pytest
 from simulator.demo.proxy import UplinkProxy
 from tests.e2e import processes as p
 from tests.e2e.test_end_to_end import REGISTERS, UNITS, write_site
+from tests.support.ports import free_port
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +70,7 @@ class Rig:
         self.outbox = tmp_path / "outbox.db"
         self.slaves_port = slaves_port
         self.token = p.gateway_token(self.db, GATEWAY)
-        self.central = p.central(tmp_path, self.db, p.free_port())
+        self.central = p.central(tmp_path, self.db, free_port())
         self.central.start()
         central_port = int(self.central.args[self.central.args.index("--port") + 1])
         self.proxy = ProxyThread(central_port)
@@ -122,7 +124,7 @@ class Rig:
 
     def wait_for_rows(self, more: int) -> None:
         before = self.central_count()
-        p.wait_for(lambda: self.central_count() >= before + more, 30, f"{more} more readings at the central")
+        wait_for(lambda: self.central_count() >= before + more, 30, f"{more} more readings at the central")
 
     def start(self, edge: p.Service) -> None:
         """Start ``edge`` and wait until it has opened the outbox file as it is now (one more boot)."""
@@ -133,7 +135,7 @@ class Rig:
         """Run the edge once more with its devices off, until its outbox is empty; then stop it."""
         edge = self.edge(enabled=False)
         self.start(edge)
-        p.wait_for(lambda: self.outbox_figures()["waiting"] == 0, 60, "the outbox to drain")
+        wait_for(lambda: self.outbox_figures()["waiting"] == 0, 60, "the outbox to drain")
         assert edge.stop() == 0, edge.log_tail()
 
     def run_to_the_end(self) -> tuple[dict[str, int], int]:
@@ -153,7 +155,7 @@ class Rig:
 
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[Rig]:
-    port = p.free_port()
+    port = free_port()
     slaves = p.slaves(tmp_path, port, ",".join(map(str, UNITS)), REGISTERS)
     slaves.start()
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from protocols.wire import Batch, decode_ack, encode_batch
 from tests.central.builders import event, readings_batch
 from tests.central.client import add_token, bearer
 from tests.services import unique_name
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -40,12 +40,6 @@ EVENT_SEQ = 150  # one event per gateway, carried by two overlapping batches
 BATCH = 50
 STEP = 40  # batches overlap by BATCH - STEP seqs
 WAIT_S = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def batch_of(gateway: str, first: int, last: int, batch_id: int) -> Batch:

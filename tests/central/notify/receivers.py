@@ -14,7 +14,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.support.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class Mailbox:
     def __init__(self, fail_first: int = 0) -> None:
         self._recorder = _Recorder(fail_first)
         self.messages: list[EmailMessage] = []
-        self.port = _free_port()
+        self.port = free_port()  # aiosmtpd's controller checks it is up by connecting: a fixed port
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     def url(self, to: str = "duty@example.com", sender: str = "fieldwatch@example.com") -> str:
@@ -151,10 +152,3 @@ class Mailbox:
 
     def __exit__(self, *exc: object) -> None:
         self._controller.stop()
-
-
-def _free_port() -> int:
-    """A port free now (aiosmtpd's controller checks it is up by connecting, so it needs a fixed one)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

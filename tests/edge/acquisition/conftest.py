@@ -6,14 +6,12 @@ between pseudo-terminals (``simulator.rs485wire``), NMEA and text written into p
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from edge.clock import Clock
+from tests.support import sites as support_sites
 
 # Every kind of point the acquisition decodes, at known addresses (zero-based).
 TYPED_PROFILE = """
@@ -39,31 +37,12 @@ poll_interval_ms: 20
 points:
 """ + "".join(f"  - {{name: r{i}, address: {i}, type: uint16}}\n" for i in range(10))
 
-SITE_HEAD = """
-gateway: {id: gw}
-site: {id: s, name: test site, type: other, latitude_deg: 30.0, longitude_deg: 117.0}
-uplink: {type: http, url: "http://127.0.0.1:9/"}
-profiles_dirs: ["."]
-buses:
-"""
-
 
 def write_site(folder: Path, buses: str, profiles: dict[str, str] | None = None) -> Path:
     """A site file in ``folder`` with the test profiles beside it; ``buses`` is the YAML list body."""
-    for name, text in {"test_typed": TYPED_PROFILE, "test_block": BLOCK_PROFILE, **(profiles or {})}.items():
-        (folder / f"{name}.yaml").write_text(text)
-    site = folder / "site.yaml"
-    site.write_text(SITE_HEAD + buses)
-    return site
-
-
-async def until(predicate: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
-    """Wait (bounded) until ``predicate()`` holds."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.01)
+    return support_sites.write_site(
+        folder, buses, {"test_typed": TYPED_PROFILE, "test_block": BLOCK_PROFILE, **(profiles or {})}
+    )
 
 
 class UnsyncedClock(Clock):

@@ -23,7 +23,8 @@ from protocols.quality import Quality, exception_code, with_exception_code
 from protocols.records import ReadingBlock
 from simulator.modbus_slaves import SlaveMemory, ramp, serve_rtu, serve_tcp
 from simulator.rs485wire import Rs485Wire, WireSettings
-from tests.edge.acquisition.conftest import UnsyncedClock, until, write_site
+from tests.edge.acquisition.conftest import UnsyncedClock, write_site
+from tests.support.waiting import until
 
 
 def typed_slave(unit: int) -> SlaveMemory:

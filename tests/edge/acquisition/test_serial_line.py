@@ -21,7 +21,8 @@ from protocols.config import BoundSite
 from protocols.geodesy import EnuFrame
 from protocols.nmea import build_sentence, format_gga, format_rmc
 from protocols.quality import Quality
-from tests.edge.acquisition.conftest import SyncedClock, until, write_site
+from tests.edge.acquisition.conftest import SyncedClock, write_site
+from tests.support.waiting import until
 
 ORIGIN = (30.1, 117.2, 250.0)
 NMEA_PROFILE = """

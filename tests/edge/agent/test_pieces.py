@@ -21,8 +21,8 @@ from protocols.config import BoundSite
 from protocols.quality import Quality
 from protocols.records import Event, ReadingBlock
 from protocols.site import HttpUplink as HttpUplinkSettings
-from tests.e2e.processes import free_port
 from tests.edge.agent.sites import write_site
+from tests.support.ports import free_port
 
 T0_MS = 1_764_370_000_000
 

@@ -25,8 +25,9 @@ from edge.outbox import blocks
 from edge.outbox.reader import MAX_SEQ
 from protocols.quality import Quality
 from tests.cli_runner import run_cli
-from tests.e2e.processes import EDGE, ROOT, free_port
+from tests.e2e.processes import EDGE, ROOT
 from tests.edge.agent.sites import write_site
+from tests.support.ports import free_port
 
 DEAD_HTTP = '{type: http, url: "http://127.0.0.1:9", timeout_s: 1}'
 OFFLINE_EVENT = ("gw-agent/dev1/_device", "comm", 2)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from edge.cli import main
 from protocols.bustiming import transaction_s
+from tests.support import sites as support_sites
 
 PROFILE = """\
 model: t1
@@ -22,29 +22,13 @@ points:
 
 
 def write_site(tmp_path: Path, baud: int, devices: int) -> Path:
-    (tmp_path / "profiles").mkdir()
-    (tmp_path / "profiles" / "t1.yaml").write_text(PROFILE)
-    devs = "\n".join(f"      - {{id: d{i}, profile: t1, unit_id: {i + 1}}}" for i in range(devices))
-    site = (
-        textwrap.dedent(f"""\
-        gateway: {{id: gw-1}}
-        site: {{id: s, name: S, type: tank_farm, latitude_deg: 30, longitude_deg: 114}}
-        uplink: {{type: http, url: "http://127.0.0.1:8000"}}
-        profiles_dirs: [profiles]
-        buses:
-          - name: bus-1
-            type: rtu
-            port: /dev/ttyUSB0
-            baud: {baud}
-            parity: E
-            devices:
-        """)
-        + devs
-        + "\n"
-    )
-    path = tmp_path / "site.yaml"
-    path.write_text(site)
-    return path
+    devs = "".join(f"      - {{id: d{i}, profile: t1, unit_id: {i + 1}}}\n" for i in range(devices))
+    bus = f"  - name: bus-1\n    type: rtu\n    port: /dev/ttyUSB0\n    baud: {baud}\n    parity: E\n    devices:\n{devs}"
+    return support_sites.write_site(
+        tmp_path, bus, {"t1": PROFILE}, profiles_dir="profiles", gateway="{id: gw-1}",
+        site="{id: s, name: S, type: tank_farm, latitude_deg: 30, longitude_deg: 114}",
+        uplink='{type: http, url: "http://127.0.0.1:8000"}',
+    )  # fmt: skip
 
 
 def test_plan_merges_points_and_estimates_the_load(

@@ -17,8 +17,8 @@ from tests.edge.uplink.helpers import (
     forwarding,
     open_outbox,
     readings,
-    wait_until,
 )  # fmt: skip
+from tests.support.waiting import until
 
 
 def http_uplink(central: Central, token: str | None = None, **settings: object) -> HttpUplink:
@@ -39,7 +39,7 @@ async def test_every_row_reaches_the_central_once_and_leaves_the_outbox(tmp_path
         central.serve(),
         forwarding(outbox, http_uplink(central), fast_forwarding(max_batch_rows=700)) as fwd,
     ):
-        await wait_until(lambda: outbox.statistics()["rows"] == 0, what="the outbox drained")
+        await until(lambda: outbox.statistics()["rows"] == 0, what="the outbox drained")
         assert fwd.counters["batches_acked"] >= 6
     assert central.reading_seqs() == [s for s in range(1, 4001) if s != 3001]
     assert central.event_seqs() == [3001]
@@ -65,11 +65,11 @@ async def test_events_go_first_and_the_backlog_waits_its_budget(tmp_path: Path) 
     outbox.flush().result(timeout=10)
     settings = fast_forwarding(live_window_s=0.05, backlog_rows_per_s=100, max_batch_rows=500)
     async with central.serve(), forwarding(outbox, http_uplink(central), settings) as fwd:
-        await wait_until(lambda: fwd.counters["events_acked"] == 1, what="the alarm was delivered")
+        await until(lambda: fwd.counters["events_acked"] == 1, what="the alarm was delivered")
         delivered = len(central.reading_seqs())
         assert delivered <= 500, "the backlog went ahead of (or with more than its budget beside) the alarm"
         assert central.event_seqs() == [2001]
-        await wait_until(lambda: len(central.reading_seqs()) > delivered, what="the backlog moves on")
+        await until(lambda: len(central.reading_seqs()) > delivered, what="the backlog moves on")
     assert central.reading_seqs() == sorted(central.reading_seqs())
     outbox.close()
 
@@ -82,7 +82,7 @@ async def test_the_backlog_goes_in_steps_of_its_budget_not_in_a_trickle(tmp_path
     await asyncio.sleep(0.1)  # all of it is backlog now
     settings = fast_forwarding(live_window_s=0.05, backlog_rows_per_s=400, max_batch_rows=1000)
     async with central.serve(), forwarding(outbox, http_uplink(central), settings) as fwd:
-        await wait_until(lambda: outbox.statistics()["rows"] == 0, what="the backlog drained")
+        await until(lambda: outbox.statistics()["rows"] == 0, what="the backlog drained")
     assert fwd.counters["rows_acked"] == 1200
     assert fwd.counters["batches_acked"] <= 4, "the backlog went in a trickle of small batches"
     assert central.reading_seqs() == list(range(1, 1201))
@@ -95,10 +95,10 @@ async def test_a_refused_batch_goes_to_the_dead_letters_and_the_queue_moves_on(t
     outbox.append_event(alarm(1.0, level=2, previous=2))  # a level that does not change: malformed
     outbox.flush().result(timeout=10)
     async with central.serve(), forwarding(outbox, http_uplink(central), fast_forwarding()) as fwd:
-        await wait_until(lambda: fwd.counters["dead_letters"] == 1, what="a dead letter")
+        await until(lambda: fwd.counters["dead_letters"] == 1, what="a dead letter")
         outbox.append_readings(readings(2, 10))
         await asyncio.wrap_future(outbox.flush())
-        await wait_until(lambda: outbox.statistics()["rows"] == 0, what="later rows still flow")
+        await until(lambda: outbox.statistics()["rows"] == 0, what="later rows still flow")
     assert central.reading_seqs() == list(range(2, 12))
     [dl] = outbox.reader().dead_letters()
     assert "levels must be 0-4 and differ" in dl["error"]
@@ -115,7 +115,7 @@ async def test_a_wrong_token_keeps_the_rows_and_is_reported(
     outbox.flush().result(timeout=10)
     uplink = http_uplink(central, token="fw_not-a-token")
     async with central.serve(), forwarding(outbox, uplink, fast_forwarding(retry_max_s=0.05)) as fwd:
-        await wait_until(lambda: fwd.counters["auth_errors"] >= 3, what="retries")
+        await until(lambda: fwd.counters["auth_errors"] >= 3, what="retries")
         assert fwd.last_error.startswith(f"{central.url}/api/v1/ingest: HTTP 401")
     assert outbox.statistics()["rows"] == 10
     assert central.reading_seqs() == []
@@ -131,12 +131,10 @@ async def test_the_central_down_then_up_delivers_everything(tmp_path: Path) -> N
     outbox.append_readings(readings(1, 500))
     outbox.flush().result(timeout=10)
     async with forwarding(outbox, http_uplink(central), fast_forwarding()) as fwd:
-        await wait_until(lambda: fwd.counters["transient_errors"] >= 2, what="connection refused, retried")
+        await until(lambda: fwd.counters["transient_errors"] >= 2, what="connection refused, retried")
         assert fwd.error_since_ms is not None
         async with central.serve():
-            await wait_until(
-                lambda: outbox.statistics()["rows"] == 0, what="delivered once the central is up"
-            )
+            await until(lambda: outbox.statistics()["rows"] == 0, what="delivered once the central is up")
         assert fwd.statistics()["failing_since_ms"] is None
     assert central.reading_seqs() == list(range(1, 501))
     assert outbox.reader().meta()["uplink_state"] == "ok"
@@ -154,7 +152,7 @@ async def test_too_large_halves_the_batch(tmp_path: Path) -> None:
         central.serve(),
         forwarding(outbox, http_uplink(central), fast_forwarding(max_batch_rows=2000)) as fwd,
     ):
-        await wait_until(lambda: outbox.statistics()["rows"] == 0, what="delivered in smaller batches")
+        await until(lambda: outbox.statistics()["rows"] == 0, what="delivered in smaller batches")
         assert fwd.counters["too_large"] >= 1
     assert central.reading_seqs() == list(range(1, 2001))
     outbox.close()
@@ -165,7 +163,7 @@ async def test_a_heartbeat_travels_alone_when_there_is_nothing_else(tmp_path: Pa
     outbox = open_outbox(tmp_path / "outbox.db")
     async with central.serve(), forwarding(outbox, http_uplink(central), fast_forwarding()) as fwd:
         fwd.post_heartbeat({"version": "test", "heartbeat_interval_s": 60, "outbox": {"rows": 0}})
-        await wait_until(lambda: fwd.counters["heartbeats_sent"] == 1, what="the heartbeat was sent")
+        await until(lambda: fwd.counters["heartbeats_sent"] == 1, what="the heartbeat was sent")
     [(version, interval)] = central.query("SELECT version, heartbeat_interval_s FROM gateways")
     assert (version, interval) == ("test", 60)
     outbox.close()

@@ -15,9 +15,9 @@ from edge.outbox import Outbox, blocks
 from edge.outbox.reader import MAX_SEQ
 from edge.outbox.salvage import check
 from tests.cli_runner import run_cli
-from tests.e2e.processes import free_port
 from tests.edge.agent.sites import write_site
 from tests.edge.outbox.helpers import block, event, open_outbox
+from tests.support.ports import free_port
 
 NCHANNELS = 10
 PAGE = 4096

@@ -8,29 +8,19 @@ The checks read the central's SQLite file directly: what is committed, not what 
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from central.app import create_app
 from central.auth import Role
 from central.settings import load_settings
 from central.store.sqlite import SqliteStore
 from tests.central.client import add_token
-
-START_TIMEOUT_S = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.ports import free_port
+from tests.support.serving import serving
 
 
 class Central:
@@ -48,23 +38,10 @@ class Central:
     async def serve(self) -> AsyncIterator[str]:
         store = SqliteStore(self.db_path, threads=2)
         app = create_app(self.settings, store=store)
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_config=None, timeout_graceful_shutdown=2
-        )
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve(), name="uvicorn")
         try:
-            async with asyncio.timeout(START_TIMEOUT_S):
-                while not server.started:
-                    if task.done():
-                        task.result()
-                        raise RuntimeError("uvicorn stopped before it started")
-                    await asyncio.sleep(0.02)
-            yield self.url
+            async with serving(app, self.port) as url:
+                yield url
         finally:
-            server.should_exit = True
-            async with asyncio.timeout(START_TIMEOUT_S):
-                await task
             store.close()
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

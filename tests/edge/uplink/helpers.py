@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +68,3 @@ async def forwarding(outbox: Outbox, uplink: Uplink, settings: Forwarding) -> As
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await uplink.aclose()
-
-
-async def wait_until(predicate: Callable[[], bool], timeout_s: float = 20.0, what: str = "condition") -> None:
-    """Poll ``predicate`` (state in another thread or process: nothing to await) until true or timeout."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)

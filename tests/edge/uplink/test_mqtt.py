@@ -20,10 +20,10 @@ from tests.edge.uplink.helpers import (
     forwarding,
     open_outbox,
     readings,
-    wait_until,
 )  # fmt: skip
 from tests.services import unique_name
 from tests.support.serving import wait_healthy
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.service
 
@@ -51,10 +51,10 @@ async def test_every_row_reaches_the_central_once_over_mqtt(tmp_path: Path, mqtt
     async with central.serve() as url:
         await wait_healthy(url, mqtt="connected")
         async with forwarding(outbox, uplink, fast_forwarding(max_batch_rows=600)) as fwd:
-            await wait_until(lambda: outbox.statistics()["rows"] == 0, what="the outbox drained over MQTT")
+            await until(lambda: outbox.statistics()["rows"] == 0, what="the outbox drained over MQTT")
             assert fwd.counters["batches_acked"] >= 4
             fwd.post_heartbeat({"version": "mqtt-test", "heartbeat_interval_s": 30})
-            await wait_until(lambda: fwd.counters["heartbeats_sent"] == 1, what="a heartbeat")
+            await until(lambda: fwd.counters["heartbeats_sent"] == 1, what="a heartbeat")
     assert central.reading_seqs() == list(range(1, 2001))
     assert central.event_seqs() == [2001]
     assert central.query("SELECT version FROM gateways") == [("mqtt-test",)]
@@ -77,15 +77,15 @@ async def test_an_ack_queued_while_the_gateway_was_away_is_applied(tmp_path: Pat
         lock.execute("BEGIN IMMEDIATE")  # the central's commit waits behind this
         impatient = mqtt_uplink(mqtt_url, prefix, client_id, ack_timeout_s=0.3)
         async with forwarding(outbox, impatient, fast_forwarding(retry_max_s=30)):
-            await wait_until(lambda: impatient.counters["ack_timeouts"] >= 1, what="the edge gave up waiting")
+            await until(lambda: impatient.counters["ack_timeouts"] >= 1, what="the edge gave up waiting")
         lock.execute("ROLLBACK")  # now the central commits and publishes its ack to a gateway that is away
         lock.close()
-        await wait_until(lambda: len(central.reading_seqs()) == 300, what="the central committed")
+        await until(lambda: len(central.reading_seqs()) == 300, what="the central committed")
         back = mqtt_uplink(mqtt_url, prefix, client_id)
         Forwarder(outbox, back, gateway=GATEWAY, settings=fast_forwarding())  # applies stray acks; not run
         connection = asyncio.create_task(back.run())
         try:
-            await wait_until(lambda: outbox.statistics()["rows"] == 0, what="the queued ack was applied")
+            await until(lambda: outbox.statistics()["rows"] == 0, what="the queued ack was applied")
         finally:
             connection.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -29,8 +29,8 @@ from tests.edge.uplink.helpers import (
     fast_forwarding,
     forwarding,
     open_outbox,
-    wait_until,
 )
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ async def test_a_2_mib_disk_through_an_outage_accounts_for_every_row(tmp_path: P
                 if now >= UP_S + 6.0:
                     held.append(outbox.statistics()["readings"])
                 await asyncio.sleep(TICK_S)
-            await wait_until(lambda: outbox.statistics()["rows"] == 0, 60, "the outbox to drain")
+            await until(lambda: outbox.statistics()["rows"] == 0, 60, "the outbox to drain")
         await proxy.close()
         stats = outbox.statistics()
         dropped = sum(stats["drops"].values())
