@@ -1,12 +1,19 @@
-"""Site files for the agent's tests: a Modbus TCP bus and an uplink, on loopback ports."""
+"""Site files and outboxes for the agent's and the pipeline's tests: a Modbus TCP bus and an uplink, on loopback
+ports."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from edge.agent import channel_metas, outbox_path, site_meta
+from edge.outbox import Outbox
+from edge.siteconfig import load_site
+from protocols.config import BoundSite
 from tests.support import sites as support_sites
+from tests.support.ports import free_port
 
 POINTS = 3
+T0_MS = 1_764_370_000_000
 
 
 def write_site(
@@ -26,3 +33,15 @@ def write_site(
         uplink=uplink, forwarding="{send_interval_ms: 100, retry_max_s: 0.2}",
         outbox=f"{{path: {outbox}, commit_interval_ms: 20}}",
     )  # fmt: skip
+
+
+def bound_site(folder: Path) -> BoundSite:
+    return load_site(
+        write_site(folder, modbus_port=free_port(), uplink='{type: http, url: "http://127.0.0.1:9"}')
+    )
+
+
+def open_outbox(site: BoundSite) -> Outbox:
+    return Outbox.open(
+        outbox_path(site), site.site.outbox, channels=channel_metas(site), site=site_meta(site)
+    )
