@@ -20,7 +20,7 @@ from protocols.records import Event
 from protocols.wire import encode_batch
 from tests.central.builders import events_batch
 from tests.central.client import add_token, bearer
-from tests.central.serving import serving
+from tests.support.serving import serving
 
 NOTIFY_KINDS = ("notified", "notify_failed")
 FAST = {"notify_retry_initial_s": 0.2, "notify_lease_s": 4.0}  # retries and leases in test time

@@ -25,7 +25,7 @@ from protocols.wire import encode_batch
 from tests.central.builders import event, events_batch, key
 from tests.central.client import add_token, bearer
 from tests.central.notify.receivers import WebhookReceiver
-from tests.central.test_multiprocess import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.slow
 START_S = 60.0
