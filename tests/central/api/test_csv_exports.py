@@ -10,8 +10,8 @@ import httpx
 
 from central.api.exports import READINGS_PAGE
 from protocols.wire import SiteMeta
+from tests.central.api.handling_app import Desk, desk
 from tests.central.builders import T0, event, events_batch, key, readings_batch
-from tests.central.handling_app import Desk, desk
 
 __all__ = ["desk"]
 

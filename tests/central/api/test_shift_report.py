@@ -8,8 +8,8 @@ from datetime import datetime
 
 from protocols.records import Event
 from protocols.wire import SiteMeta
+from tests.central.api.handling_app import Desk, desk
 from tests.central.builders import events_batch, readings_batch
-from tests.central.handling_app import Desk, desk
 
 __all__ = ["desk"]
 

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from protocols.site import SiteInfo
 from protocols.wire import SiteMeta, batch_to_dict, decode_batch, encode_batch
+from tests.central.api.handling_app import Desk, desk
 from tests.central.builders import T0, readings_batch
-from tests.central.handling_app import Desk, desk
 
 __all__ = ["desk"]
 

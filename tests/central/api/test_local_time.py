@@ -10,7 +10,7 @@ import numpy as np
 from central import localtime
 from protocols.records import ReadingBlock
 from protocols.wire import Batch
-from tests.central.handling_app import Desk, desk
+from tests.central.api.handling_app import Desk, desk
 
 __all__ = ["desk"]
 
