@@ -7,6 +7,7 @@ and channels, hours of readings ending at a given time, and the incidents of the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -186,4 +187,7 @@ def fire_alarm(seq: int, ts_ms: int) -> Batch:
     """What the tower's gateway sends when its camera sees a fire: a red hotspot alarm."""
     hot = event(TOWER, seq, ts_ms, "camera", "hotspot_c", "level", 4, 0, 182.0,
                 "hotspot_c 182 degC reached red (threshold 120)")  # fmt: skip
+    hot = dataclasses.replace(
+        hot, rule_kind="level", criterion="level", unit="degC", threshold=120.0, direction="rising"
+    )
     return Batch(TOWER.gateway, seq, ts_ms, events=[hot])

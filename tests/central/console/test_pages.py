@@ -39,7 +39,12 @@ def pin(visit: Visit, site_id: str) -> Locator:
 def test_the_map_shows_each_site_in_its_level_colour(visit: Visit, county: County) -> None:
     visit.sign_in(county.operator)
     # the tower's only alarm is a device offline: a fault, which never colours a site as a hazard
-    expect(pin(visit, TOWER.site.id)).to_have_attribute("data-level", "0")
+    tower = pin(visit, TOWER.site.id)
+    expect(tower).to_have_attribute("data-level", "0")
+    expect(tower).to_have_attribute("data-faults", "1")  # shown apart: a badge of its own colour
+    expect(tower).to_have_attribute("data-blind", "false")  # its other devices still measure
+    badge = tower.locator(".fault-badge").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert badge not in LEVEL_RGB.values()
     for spec, level in ((MINE, 3), (TANKS, 2)):
         marker = pin(visit, spec.site.id)
         expect(marker).to_have_attribute("data-level", str(level))
@@ -68,6 +73,8 @@ def test_a_red_alarm_from_a_gateway_shows_live_on_the_desk_and_the_map(visit: Vi
     assert visit.page.locator(".alarm-row").first.get_attribute("data-level") == "4"  # at the top
     assert visit.page.title().startswith("(2)")  # the red and the mine's orange wait for someone
     print(f"red alarm on the desk and the map {seen_s:.2f} s after the gateway sent it")
+    row.click()  # what fired, from the structured fields in the page's language, not the English message
+    expect(visit.page.locator(".cause-text")).to_have_text("测量值 182 ℃,上升超过阈值 120 ℃")
 
 
 def test_acknowledge_and_close_from_the_alarm_page_show_on_its_timeline(visit: Visit, county: County) -> None:
@@ -85,7 +92,11 @@ def test_acknowledge_and_close_from_the_alarm_page_show_on_its_timeline(visit: V
     expect(alarm).to_have_attribute("data-status", "acknowledged")
     page.fill("form[data-action=close] textarea[name=handling]", "台阶排水、复测;位移已停止")
     page.click("form[data-action=close] button[type=submit]")
-    # still acknowledged (active): the page's close is a forced close, marked so on the timeline
+    # still acknowledged (active): the page's close is a forced close, confirmed, marked so on the timeline
+    expect(page.locator("form[data-action=close] .error")).to_have_text("请勾选确认强制关闭。")
+    expect(alarm).to_have_attribute("data-status", "acknowledged")
+    page.check("form[data-action=close] input[name=force]")
+    page.click("form[data-action=close] button[type=submit]")
     expect(page.locator(".timeline li[data-kind=forced_close]")).to_contain_text("位移已停止")
     expect(alarm).to_have_attribute("data-status", "closed")
     page.click("a.back")

@@ -1,12 +1,13 @@
-// One alarm: what fired and where, its chart around the raise, its timeline, and the officer's
-// actions the API allows today (acknowledge with a note, close with how it was handled).
+// One alarm: what fired and where (from the structured fields, in the page's language), its chart
+// around the raise, its timeline in the central's order, and the officer's actions (actions.js).
+import { Actions } from './actions.js';
 import { api } from './api.js';
 import { html, useEffect, useMemo, useNow, useState } from './html.js';
 import { t } from './i18n.js';
 import { dateTime, duration, withUnit } from './format.js';
 import { Chart } from './chart.js';
 import { LevelBadge } from './desk.js';
-import { actorLabel, channelLabel, hasReadings, ruleLabel, siteName, statusLabel } from './names.js';
+import { actorLabel, categoryLabel, causeText, channelLabel, hasReadings, ruleLabel, siteName, statusLabel } from './names.js';
 
 const HOUR_MS = 3_600_000;
 const LEVEL_COLOURS = { 1: '#2f7cf6', 2: '#f2c500', 3: '#ff8a00', 4: '#e5322d' };
@@ -20,9 +21,8 @@ function Cause({ store, alarm, unit }) {
   const rows = [
     [t('alarm.site'), html`<a href=${`#/sites/${encodeURIComponent(alarm.site_id ?? '')}`}>${siteName(store, alarm.site_id)}</a>`],
     [t('alarm.channel'), html`${channelLabel(alarm.channel)} <small class="muted">${alarm.channel}</small>`],
-    [t('alarm.rule'), ruleLabel(alarm.rule)],
-    [t('alarm.value'), withUnit(alarm.value, unit)],
-    [t('alarm.message'), alarm.message],
+    [t('alarm.rule'), html`${ruleLabel(alarm.rule)} · <span data-category=${alarm.category}>${categoryLabel(alarm.category)}</span>`],
+    [t('alarm.what'), html`<span class="cause-text">${causeText(alarm, unit)}</span>`],
     [t('alarm.opened'), dateTime(alarm.opened_ms)],
     [t('alarm.max_level'), html`<${LevelBadge} level=${alarm.max_level} />`],
   ];
@@ -30,6 +30,11 @@ function Cause({ store, alarm, unit }) {
   if (alarm.cleared_ms) rows.push([t('alarm.cleared'), dateTime(alarm.cleared_ms)]);
   if (alarm.closed_ms) rows.push([t('alarm.closed'), `${dateTime(alarm.closed_ms)} · ${alarm.closed_by}`]);
   if (alarm.handling) rows.push([t('alarm.handling'), alarm.handling]);
+  if (alarm.assignee) rows.push([t('alarm.assignee'), alarm.assignee]);
+  if (alarm.shelved_until_ms > Date.now()) {
+    rows.push([t('alarm.shelved'), html`<span data-shelved-until=${alarm.shelved_until_ms}>${t('alarm.shelved_until',
+      { until: dateTime(alarm.shelved_until_ms), by: alarm.shelved_by ?? '', reason: alarm.shelve_reason ?? '' })}</span>`]);
+  }
   return html`<section class="card">
     <h2>${t('alarm.cause')}</h2>
     <table class="kv">${rows.map(([k, v]) => html`<tr><th>${k}</th><td>${v}</td></tr>`)}</table>
@@ -68,57 +73,21 @@ function AlarmChart({ alarm, unit }) {
   return html`<section class="card"><h2>${t('alarm.chart')}</h2>${body}</section>`;
 }
 
+// In the order the central recorded the changes; an edge's own time (its clock may run ahead) beside.
 function Timeline({ entries, unit }) {
+  const ordered = entries.slice().sort((a, b) => a.recorded_ms - b.recorded_ms);
   return html`<section class="card"><h2>${t('alarm.timeline')}</h2>
-    <ol class="timeline">${entries.map((e) => html`<li data-kind=${e.kind}>
-      <time>${dateTime(e.ts_ms)}</time>
+    <ol class="timeline">${ordered.map((e) => html`<li data-kind=${e.kind}>
+      <time>${dateTime(e.recorded_ms)}${e.ts_ms !== e.recorded_ms && html`
+        <small class="edge-time" title=${t('alarm.edge_time')}>${t('alarm.edge_time_short', { at: dateTime(e.ts_ms) })}</small>`}</time>
       <div>
         <b>${t(`kind.${e.kind}`)}</b>
         ${e.level ? html` <${LevelBadge} level=${e.level} />` : null}
         <span class="actor">${actorLabel(e.actor)}</span>
-        ${e.value != null && html` <span class="muted">${withUnit(e.value, unit)}</span>`}
+        ${e.value != null && html` <span class="muted">${e.criterion ? causeText(e, unit) : withUnit(e.value, unit)}</span>`}
         ${e.note && html`<p class="note">${e.note}</p>`}
       </div>
     </li>`)}</ol></section>`;
-}
-
-function Action({ name, label, field, fieldLabel, required, enabled, onSubmit }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-  async function submit(event) {
-    event.preventDefault();
-    const form = event.currentTarget;
-    const text = String(new FormData(form).get(field) ?? '').trim();
-    if (required && !text) {
-      setError(t('action.required'));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      await onSubmit(text);
-      form.reset();
-    } catch (e) {
-      setError(e.status === 403 ? t('action.forbidden', { reason: e.message }) : e.message);
-    } finally {
-      setBusy(false);
-    }
-  }
-  return html`<form class="action" data-action=${name} onSubmit=${submit}>
-    <label>${fieldLabel}<textarea name=${field} rows="2" required=${required} disabled=${!enabled}></textarea></label>
-    ${error && html`<p class="error" role="alert">${error}</p>`}
-    <button type="submit" class="primary" disabled=${!enabled || busy}>${label}</button>
-  </form>`;
-}
-
-// As central/alarms.py allows: not closed and not acknowledged since its last (re)raise or escalation.
-function canAcknowledge(alarm) {
-  return alarm.status === 'open' || (alarm.status === 'cleared' && alarm.acknowledged_ms == null);
-}
-
-// A warning still in force: closing it is a forced close (central/alarms.py).
-function isActive(alarm) {
-  return alarm.status === 'open' || alarm.status === 'acknowledged';
 }
 
 export function AlarmPage({ store, id }) {
@@ -126,7 +95,7 @@ export function AlarmPage({ store, id }) {
   const [error, setError] = useState(null);
   const [unit, setUnit] = useState(null);
   const live = store.state.alarms.get(Number(id));
-  const load = () => api.alarm(id).then(setDetail, (e) => setError(e.message));
+  const load = () => api.alarm(id).then(setDetail, (e) => setError(e.status === 404 ? t('alarm.not_found') : e.message));
   useEffect(() => {
     load();
   }, [id, live?.updated_ms]);
@@ -150,13 +119,7 @@ export function AlarmPage({ store, id }) {
         <${AlarmChart} alarm=${alarm} unit=${unit} />
       </div>
       <div class="column">
-        <section class="card"><h2>${t('alarm.actions')}</h2>
-          <${Action} name="acknowledge" label=${t('action.acknowledge')} field="note" fieldLabel=${t('action.note')}
-            enabled=${canAcknowledge(alarm)} onSubmit=${(note) => api.acknowledge(alarm.id, note).then(load)} />
-          <${Action} name="close" label=${t('action.close')} field="handling" fieldLabel=${t('action.handling')} required
-            enabled=${alarm.status !== 'closed'}
-            onSubmit=${(handling) => api.close(alarm.id, handling, isActive(alarm)).then(load)} />
-        </section>
+        <${Actions} alarm=${alarm} onDone=${load} />
         <${Timeline} entries=${detail.timeline} unit=${unit} />
       </div>
     </div>

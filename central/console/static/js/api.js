@@ -37,6 +37,11 @@ export const api = {
   acknowledge: (id, note) => call('POST', `api/v1/alarms/${id}/acknowledge`, { body: { note } }),
   // force: the officer closes an alarm whose condition is still active (the timeline marks it forced_close)
   close: (id, handling, force = false) => call('POST', `api/v1/alarms/${id}/close`, { body: { handling, force } }),
+  comment: (id, note) => call('POST', `api/v1/alarms/${id}/comment`, { body: { note } }),
+  shelve: (id, durationS, reason) => call('POST', `api/v1/alarms/${id}/shelve`, { body: { duration_s: durationS, reason } }),
+  unshelve: (id) => call('POST', `api/v1/alarms/${id}/unshelve`, { body: {} }),
+  assign: (id, assignee) => call('POST', `api/v1/alarms/${id}/assign`, { body: { assignee: assignee || null } }),
+  orgs: () => call('GET', 'api/v1/orgs'),
   gateways: () => call('GET', 'api/v1/gateways'),
   channels: (params) => call('GET', 'api/v1/channels', { params }),
   latest: (params) => call('GET', 'api/v1/latest', { params }),

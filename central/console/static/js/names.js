@@ -1,5 +1,6 @@
 // How things the API names by id are shown to a person: channels, rules, actors, statuses, sites.
 import { named, t } from './i18n.js';
+import { withUnit } from './format.js';
 
 // "gw/gnss-03/north_mm" -> "gnss-03 · north_mm"; the central's pseudo-channels get words.
 export function channelLabel(key) {
@@ -37,4 +38,21 @@ export function siteName(store, siteId) {
 
 export function siteTypeLabel(type) {
   return named('site_type', type);
+}
+
+export function categoryLabel(category) {
+  return t(`category.${category}`);
+}
+
+// What fired, in the page's language, from an alarm's (or a timeline entry's) structured fields:
+// "位移速率 12.5 mm/h,上升超过阈值 10 mm/h". An edge from before them sends none: its English message.
+export function causeText(x, channelUnit) {
+  if (!x.criterion) return x.message ?? withUnit(x.value, channelUnit);
+  const unit = x.unit ?? channelUnit;
+  const criterion = named('criterion', x.criterion);
+  if (x.value == null) return criterion;
+  const value = withUnit(x.value, unit);
+  if (x.threshold == null) return t('cause.value', { criterion, value });
+  const direction = t(x.direction === 'falling' ? 'cause.falling' : 'cause.rising');
+  return t('cause.crossed', { criterion, value, direction, threshold: withUnit(x.threshold, unit) });
 }
