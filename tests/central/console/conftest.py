@@ -97,6 +97,13 @@ class Visit:
         self.page.click("button[type=submit]")
         self.ready()
 
+    def sign_in_as(self, username: str, password: str) -> None:
+        self.page.goto(self.url + "/")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        self.page.click("button[type=submit]")
+        self.ready()
+
     def ready(self) -> None:
         self.page.wait_for_selector("html[data-ready=true]", timeout=READY_TIMEOUT_MS)
 

@@ -1,13 +1,14 @@
 // The alarm desk: the active alarms, live conditions first, highest level first, then oldest; filters
-// by site, level and status (kept in this browser). New orange and red alarms flash.
+// by category, site, level and status (kept in this browser); shelved alarms apart, one click away.
+// New orange and red alarms flash.
 import { html, useState } from './html.js';
 import { t } from './i18n.js';
 import { ago, shortDateTime } from './format.js';
-import { ACTIVE_STATUSES, LEVELS, deskOrder, levelName } from './levels.js';
-import { channelLabel, ruleLabel, siteName, statusLabel } from './names.js';
+import { ACTIVE_STATUSES, CATEGORIES, LEVELS, deskOrder, isShelved, levelName } from './levels.js';
+import { categoryLabel, causeText, channelLabel, ruleLabel, siteName, statusLabel } from './names.js';
 
 const SAVED = 'fieldwatch.desk';
-const ALL = { site: '', level: 0, status: '' };
+const ALL = { category: '', site: '', level: 0, status: '' };
 
 function savedFilter() {
   try {
@@ -18,7 +19,8 @@ function savedFilter() {
 }
 
 function matches(filter) {
-  return (a) => (!filter.site || a.site_id === filter.site) && a.level >= filter.level
+  return (a) => (!filter.category || a.category === filter.category)
+    && (!filter.site || a.site_id === filter.site) && a.level >= filter.level
     && (!filter.status || a.status === filter.status);
 }
 
@@ -29,16 +31,16 @@ export function LevelBadge({ level }) {
 function Row({ store, alarm, now }) {
   const flash = store.isFlashing(alarm.id) ? ' flash' : '';
   return html`<li><a class=${`alarm-row status-${alarm.status}${flash}`} href=${`#/alarms/${alarm.id}`}
-      data-alarm-id=${alarm.id} data-level=${alarm.level} data-status=${alarm.status}>
+      data-alarm-id=${alarm.id} data-level=${alarm.level} data-status=${alarm.status} data-category=${alarm.category}>
     <${LevelBadge} level=${alarm.level} />
     <span class="row-main">
       <span class="row-title"><b>${siteName(store, alarm.site_id)}</b> ${channelLabel(alarm.channel)}</span>
-      <span class="row-message">${ruleLabel(alarm.rule)} · ${alarm.message}</span>
+      <span class="row-message">${alarm.category === 'fault' && html`<span class="fault-tag">${categoryLabel('fault')}</span> `}${ruleLabel(alarm.rule)} · ${causeText(alarm)}</span>
     </span>
     <span class="row-side">
       <span class="status" data-status=${alarm.status}>${statusLabel(alarm.status)}</span>
       <time title=${shortDateTime(alarm.opened_ms)}>${shortDateTime(alarm.opened_ms)}</time>
-      <small>${ago(alarm.opened_ms, now)}</small>
+      <small>${isShelved(alarm, now) ? t('desk.shelved_until', { until: shortDateTime(alarm.shelved_until_ms) }) : ago(alarm.opened_ms, now)}</small>
     </span>
   </a></li>`;
 }
@@ -53,23 +55,33 @@ function Counts({ alarms }) {
 
 export function Desk({ store }) {
   const [filter, setFilter] = useState(savedFilter);
+  const [showShelved, setShowShelved] = useState(false);
   const change = (name) => (event) => {
     const value = name === 'level' ? Number(event.currentTarget.value) : event.currentTarget.value;
     const next = { ...filter, [name]: value };
     localStorage.setItem(SAVED, JSON.stringify(next));
     setFilter(next);
   };
-  const all = [...store.state.alarms.values()];
-  const shown = all.filter(matches(filter)).sort(deskOrder);
+  const now = Date.now();
+  const every = [...store.state.alarms.values()];
+  const shelved = every.filter((a) => isShelved(a, now));
+  const all = every.filter((a) => !isShelved(a, now));
+  const shown = (showShelved ? shelved : all).filter(matches(filter)).sort(deskOrder);
   const flashing = all.some((a) => store.isFlashing(a.id));
   const sites = [...store.state.sites.values()].sort((a, b) => a.name.localeCompare(b.name));
-  const now = Date.now();
   return html`<section class=${`desk card${flashing ? ' flash' : ''}`} aria-label=${t('desk.title')}>
     <header class="desk-head">
       <h2>${t('desk.title')}</h2>
       <${Counts} alarms=${all} />
+      <button type="button" class="ghost" data-desk=${showShelved ? 'shelved' : 'active'} aria-pressed=${showShelved}
+        onClick=${() => setShowShelved(!showShelved)}>
+        ${showShelved ? t('desk.active') : t('desk.shelved', { n: shelved.length })}</button>
     </header>
     <div class="filters">
+      <select name="category" aria-label=${t('filter.category')} value=${filter.category} onChange=${change('category')}>
+        <option value="">${t('filter.all_categories')}</option>
+        ${CATEGORIES.map((c) => html`<option value=${c}>${categoryLabel(c)}</option>`)}
+      </select>
       <select name="site" aria-label=${t('filter.site')} value=${filter.site} onChange=${change('site')}>
         <option value="">${t('filter.all_sites')}</option>
         ${sites.map((s) => html`<option value=${s.id}>${s.name}</option>`)}
@@ -86,6 +98,6 @@ export function Desk({ store }) {
     ${store.state.alarmsTruncated && html`<p class="hint">${t('desk.truncated')}</p>`}
     ${shown.length
       ? html`<ol class="alarm-list">${shown.map((a) => html`<${Row} key=${a.id} store=${store} alarm=${a} now=${now} />`)}</ol>`
-      : html`<p class="empty">${store.state.loaded ? t('desk.empty') : t('common.loading')}</p>`}
+      : html`<p class="empty">${!store.state.loaded ? t('common.loading') : t(showShelved ? 'desk.shelved_empty' : 'desk.empty')}</p>`}
   </section>`;
 }

@@ -17,6 +17,14 @@ export function siteLevel(properties) {
 // that wait to be closed.
 export const ACTIVE_STATUSES = ['open', 'acknowledged', 'cleared'];
 
+// Shelved by an officer (hidden from the desk and silent) until shelved_until_ms; the API's list
+// measures it against the clock, so does the page.
+export function isShelved(alarm, now = Date.now()) {
+  return alarm.shelved_until_ms != null && alarm.shelved_until_ms > now;
+}
+
+export const CATEGORIES = ['hazard', 'fault'];
+
 // The desk's order: live conditions before cleared ones, then highest level, then oldest.
 export function deskOrder(a, b) {
   return (a.status === 'cleared') - (b.status === 'cleared') || b.level - a.level || a.opened_ms - b.opened_ms;

@@ -6,6 +6,7 @@ import { loadLanguage, savedLanguage } from './i18n.js';
 import { setTimeZone } from './format.js';
 import { setQualityFlags } from './quality.js';
 import { createStore } from './store.js';
+import { isShelved } from './levels.js';
 import { onRefused, signOut, signedIn } from './session.js';
 import { chime, unlock } from './sound.js';
 import { Shell } from './shell.js';
@@ -56,7 +57,7 @@ function Console({ store, config, onLanguage, onSignOut }) {
   }, []);
   useEffect(() => markReady(store));
   useEffect(() => {
-    const open = [...store.state.alarms.values()].filter((a) => a.status === 'open' && a.level >= 3).length;
+    const open = [...store.state.alarms.values()].filter((a) => a.status === 'open' && a.level >= 3 && !isShelved(a)).length;
     document.title = open ? `(${open}) FieldWatch` : 'FieldWatch';
   });
   const pages = {

@@ -35,6 +35,8 @@ function SitePopup({ store, siteId }) {
   return html`<div class="site-popup" data-popup-site=${siteId}>
     <h3><${LevelBadge} level=${site.level} /> ${site.name}</h3>
     <p class="muted">${siteTypeLabel(site.type)} · ${site.lat.toFixed(4)}, ${site.lon.toFixed(4)}</p>
+    ${site.blind && html`<p class="blind-note" data-blind="true">${t('map.blind')}</p>`}
+    ${site.faults > 0 && html`<p class="fault-note" data-faults=${site.faults}>${t('map.faults', { n: site.faults })}</p>`}
     <h4>${t('popup.open_alarms', { n: alarms.length })}</h4>
     ${alarms.length ? html`<ul class="popup-alarms">${alarms.slice(0, 5).map((a) => html`
       <li><a href=${`#/alarms/${a.id}`} data-level=${a.level}>

@@ -1,8 +1,10 @@
-// The Leaflet map of the county: a marker per site coloured by its level (data-site-id, data-level),
-// its name beside it, devices when zoomed in, and the basemap: tiles from config.map_tiles, or else a
+// The Leaflet map of the county: a marker per site coloured by its worst hazard level (data-site-id,
+// data-level), equipment faults as a separate badge (data-faults, never the hazard colour), a blind site
+// marked (data-blind), its name beside it, devices when zoomed in, and the basemap: tiles from config.map_tiles, or else a
 // coordinate grid and the shipped outlines, so the map needs nothing outside the central.
 /* global L */
 import { coordinateGrid } from './grid.js';
+import { t } from './i18n.js';
 
 const DEVICES_FROM_ZOOM = 13;
 const CHINA = [[18, 73], [54, 135]];
@@ -11,13 +13,21 @@ function sitePin(site) {
   const pin = document.createElement('div');
   pin.className = 'site-pin';
   pin.dataset.siteId = site.id;
-  pin.append(document.createElement('i'), document.createElement('b'));
+  const faults = document.createElement('s');
+  faults.className = 'fault-badge';
+  pin.append(document.createElement('i'), document.createElement('b'), faults);
   return pin;
 }
 
 function paint(entry, site) {
-  entry.pin.dataset.level = site.level;
-  entry.pin.lastChild.textContent = site.openAlarms > 0 ? site.openAlarms : '';
+  const { pin } = entry;
+  pin.dataset.level = site.level;
+  pin.dataset.faults = site.faults;
+  pin.dataset.blind = site.blind;
+  pin.querySelector('b').textContent = site.openAlarms > 0 ? site.openAlarms : '';
+  const badge = pin.querySelector('.fault-badge');
+  badge.textContent = site.blind ? '?' : site.faults > 0 ? '!' : '';
+  pin.title = [site.blind && t('map.blind'), site.faults > 0 && t('map.faults', { n: site.faults })].filter(Boolean).join('\n');
   entry.label.textContent = site.name;
   entry.marker.setZIndexOffset(site.level * 1000);
 }

@@ -5,6 +5,7 @@ import { language, t } from './i18n.js';
 import { dateTime, duration, zoneOffset } from './format.js';
 import { muted, setMuted, unlock } from './sound.js';
 import { whoAmI } from './session.js';
+import { api } from './api.js';
 
 function Clock() {
   const now = useNow();
@@ -35,11 +36,18 @@ function SoundToggle() {
     aria-pressed=${!off}>${off ? t('header.sound_off') : t('header.sound_on')}</button>`;
 }
 
-// The person signed in, by display name (nothing for a token).
+// The person signed in, by display name, and their organization (nothing for a token).
 function Who() {
   const [user, setUser] = useState(null);
-  useEffect(() => { whoAmI().then(setUser); }, []);
-  return user && html`<span class="who" title=${user.username}>${user.display_name}</span>`;
+  const [org, setOrg] = useState(null);
+  useEffect(() => {
+    whoAmI().then((who) => {
+      setUser(who);
+      if (who) api.orgs().then((r) => setOrg(r.data.find((o) => o.id === who.org_id)?.name ?? who.org_id), () => {});
+    });
+  }, []);
+  return user && html`<span class="who" title=${user.username}>${user.display_name}</span>
+    ${org && html`<span class="org" title=${t('header.org')}>${org}</span>`}`;
 }
 
 export function Shell({ store, page, onLanguage, onSignOut, children }) {

@@ -2,7 +2,7 @@
 // gateways, read from the API at start and after every (re)connection of the live stream, and changed
 // in between by the stream's events. Views subscribe() and render from store.state.
 import { api } from './api.js';
-import { ACTIVE_STATUSES, siteLevel } from './levels.js';
+import { ACTIVE_STATUSES, isShelved, siteLevel } from './levels.js';
 import { follow } from './live.js';
 
 const MAP_REFRESH_MS = 50; // an alarm change re-reads the map layer (the sites' levels): a burst, once
@@ -10,16 +10,18 @@ const ALARM_LIMIT = 500;
 const FLASH_MS = 12_000;
 const SUBSCRIBE_WAIT_MS = 1000;
 
-// A new alarm, or one that rose, at orange or red and not yet acknowledged: announce it.
+// A new alarm, or one that rose, at orange or red, not yet acknowledged nor shelved: announce it.
 export function worthAnnouncing(before, after) {
-  return after.status === 'open' && after.level >= 3 && (!before || after.level > before.level);
+  return after.status === 'open' && after.level >= 3 && !isShelved(after)
+    && (!before || after.level > before.level || isShelved(before));
 }
 
 function siteOf(feature) {
   const [lon, lat] = feature.geometry.coordinates;
   const p = feature.properties;
   return { id: feature.id.slice('site:'.length), name: p.name, type: p.type, lat, lon, level: siteLevel(p),
-    openAlarms: p.open_alarms, gateways: p.gateways, properties: p };
+    openAlarms: p.open_alarms, faults: p.faults?.count ?? 0, blind: Boolean(p.blind), gateways: p.gateways,
+    properties: p };
 }
 
 function deviceOf(feature) {
@@ -31,7 +33,7 @@ export function createStore() {
   const state = {
     sites: new Map(),
     devices: [],
-    alarms: new Map(), // active alarms only (ACTIVE_STATUSES)
+    alarms: new Map(), // active alarms only (ACTIVE_STATUSES), shelved ones too
     alarmsTruncated: false,
     gateways: new Map(),
     loaded: false,
@@ -120,13 +122,14 @@ export function createStore() {
   async function refresh() {
     reading += 1;
     try {
-      const [layer, alarms, gateways] = await Promise.all([
-        api.map(), api.alarms({ status: ACTIVE_STATUSES, limit: ALARM_LIMIT }), api.gateways(),
+      const active = { status: ACTIVE_STATUSES, sort: 'level', limit: ALARM_LIMIT };
+      const [layer, alarms, shelved, gateways] = await Promise.all([
+        api.map(), api.alarms(active), api.alarms({ ...active, shelved: true }), api.gateways(),
       ]);
       mapRead += 1;
       setLayer(layer);
       const before = state.alarms;
-      state.alarms = new Map(alarms.data.map((a) => [a.id, a]));
+      state.alarms = new Map([...alarms.data, ...shelved.data].map((a) => [a.id, a]));
       state.alarmsTruncated = alarms.count > alarms.data.length;
       state.gateways = new Map(gateways.data.map((g) => [g.id, g]));
       for (const alarm of state.alarms.values()) announce(before.get(alarm.id), alarm);
