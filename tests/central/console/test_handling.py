@@ -4,6 +4,8 @@ keeps shelved alarms one click away, and an enterprise's operator sees only its 
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -11,8 +13,9 @@ from central.accounts.users import new_user
 from central.store.account_records import Org
 from central.store.accounts import AccountStore
 from central.store.records import AlarmFilter
+from protocols.wire import Batch
 from tests.central.console.conftest import County, Visit
-from tests.central.console.county import MINE, TANKS
+from tests.central.console.county import MINE, TANKS, TOWER, event, next_seq
 
 pytestmark = pytest.mark.slow
 
@@ -111,3 +114,21 @@ def test_an_enterprise_operator_sees_only_its_site(visit: Visit, county: County)
     expect(page.locator(".page .error")).to_have_text("没有这条预警,或您无权查看。")
     page.click(".topbar nav a[href='#/']")
     expect(pins).to_have_count(1)  # the page still works
+
+
+def test_a_blind_site_is_marked_and_keeps_its_hazard_colour(visit: Visit, county: County) -> None:
+    visit.sign_in(county.operator)
+    tower = visit.page.locator(f'.site-pin[data-site-id="{TOWER.site.id}"]')
+    expect(tower).to_have_attribute("data-blind", "false")
+    seq = next_seq(county.store, TOWER.gateway)
+    ts_ms = county.end_ms + 1000
+    offline = [  # the ridge station is already offline: now every device of the tower is
+        event(TOWER, seq + i, ts_ms, device, "_device", "comm", 1, 0, math.nan, f"{device}: device offline")
+        for i, device in enumerate(("mast-weather", "camera"))
+    ]
+    county.send(Batch(TOWER.gateway, seq, ts_ms, events=offline))
+    expect(tower).to_have_attribute("data-blind", "true")  # a blind site is not a safe site
+    expect(tower).to_have_attribute("data-faults", "3")
+    expect(tower).to_have_attribute("data-level", "0")  # faults never take the hazard colour
+    tower.click()
+    expect(visit.page.locator(".site-popup .blind-note")).to_be_visible()
