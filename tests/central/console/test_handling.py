@@ -23,8 +23,8 @@ PASSWORD = "correct horse battery"
 DUTY = "值班员 王"
 
 
-def add_person(county: County, username: str, org: str, display_name: str) -> None:
-    user = new_user(username, org, "operator", display_name=display_name, password=PASSWORD, now_ms=0)
+def add_person(county: County, username: str, org: str, display_name: str, role: str = "operator") -> None:
+    user = new_user(username, org, role, display_name=display_name, password=PASSWORD, now_ms=0)
     AccountStore(county.store).add_user(user)
 
 
@@ -132,3 +132,13 @@ def test_a_blind_site_is_marked_and_keeps_its_hazard_colour(visit: Visit, county
     expect(tower).to_have_attribute("data-level", "0")  # faults never take the hazard colour
     tower.click()
     expect(visit.page.locator(".site-popup .blind-note")).to_be_visible()
+
+
+def test_a_viewer_person_gets_the_alarm_page_without_actions(visit: Visit, county: County) -> None:
+    add_person(county, "wall", "county", "大屏", role="viewer")
+    visit.sign_in_as("wall", PASSWORD)
+    page = visit.page
+    page.locator('.alarm-row[data-level="3"]').first.click()
+    expect(page.locator(".timeline li").first).to_be_visible()
+    expect(page.locator("[data-read-only=true]")).to_have_text("您的账号为只读(查看员),不能处置预警。")
+    expect(page.locator("form[data-action]")).to_have_count(0)

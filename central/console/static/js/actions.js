@@ -2,8 +2,9 @@
 // note, comment, shelve for a while with a reason, unshelve, assign, and close with the handling (a
 // forced close, confirmed, while the condition is still active). A refused action says why.
 import { api } from './api.js';
-import { html, useState } from './html.js';
+import { html, useEffect, useState } from './html.js';
 import { t } from './i18n.js';
+import { whoAmI } from './session.js';
 
 const SHELVE_HOURS = [0.5, 1, 2, 4, 8, 24];
 
@@ -60,9 +61,21 @@ function isShelved(alarm, now) {
   return alarm.shelved_until_ms != null && alarm.shelved_until_ms > now;
 }
 
+// A person's role is known (a token's is not: the API's 403 says it): a viewer gets no forms.
+function useReadOnly() {
+  const [readOnly, setReadOnly] = useState(false);
+  useEffect(() => { whoAmI().then((who) => setReadOnly(who?.role === 'viewer')); }, []);
+  return readOnly;
+}
+
 export function Actions({ alarm, onDone }) {
+  const readOnly = useReadOnly();
   const id = alarm.id;
   const open = alarm.status !== 'closed';
+  if (readOnly) {
+    return html`<section class="card actions"><h2>${t('alarm.actions')}</h2>
+      <p class="muted" data-read-only="true">${t('action.read_only')}</p></section>`;
+  }
   const shelved = isShelved(alarm, Date.now());
   const forced = isActive(alarm);
   const then = (call) => (...args) => call(...args).then(onDone);

@@ -6,6 +6,7 @@
 const TOKEN = 'fieldwatch.token';
 const COOKIE_MODE = 'fieldwatch.session';
 let whenRefused = () => {};
+let person = null; // the answer of GET api/v1/session, read once per sign-in
 
 export function signedIn() {
   return sessionStorage.getItem(TOKEN) !== null || sessionStorage.getItem(COOKIE_MODE) !== null;
@@ -22,6 +23,7 @@ export function onRefused(callback) {
 }
 
 function forget() {
+  person = null;
   sessionStorage.removeItem(TOKEN);
   sessionStorage.removeItem(COOKIE_MODE);
 }
@@ -50,13 +52,15 @@ export async function signInWithPassword(username, password) {
   if (!response.ok) throw new Error('login.unreachable');
   sessionStorage.removeItem(TOKEN);
   sessionStorage.setItem(COOKIE_MODE, 'cookie');
+  person = null;
 }
 
-// The person signed in ({display_name, username, ...}), or null for a token.
-export async function whoAmI() {
-  if (sessionStorage.getItem(COOKIE_MODE) === null) return null;
-  const response = await fetch('api/v1/session', { credentials: 'same-origin' });
-  return response.ok ? (await response.json()).user : null;
+// The person signed in ({display_name, username, org_id, role, ...}), or null for a token.
+export function whoAmI() {
+  if (sessionStorage.getItem(COOKIE_MODE) === null) return Promise.resolve(null);
+  person ??= fetch('api/v1/session', { credentials: 'same-origin' })
+    .then(async (response) => (response.ok ? (await response.json()).user : null), () => null);
+  return person;
 }
 
 export async function signOut() {
