@@ -4,6 +4,7 @@
 import { api } from './api.js';
 import { html, useEffect, useState } from './html.js';
 import { t } from './i18n.js';
+import { isShelved } from './levels.js';
 import { whoAmI } from './session.js';
 
 const SHELVE_HOURS = [0.5, 1, 2, 4, 8, 24];
@@ -53,12 +54,8 @@ function canAcknowledge(alarm) {
 }
 
 // A warning still in force: closing it is a forced close (central/alarms.py).
-export function isActive(alarm) {
+function isActive(alarm) {
   return alarm.status === 'open' || alarm.status === 'acknowledged';
-}
-
-function isShelved(alarm, now) {
-  return alarm.shelved_until_ms != null && alarm.shelved_until_ms > now;
 }
 
 // A person's role is known (a token's is not: the API's 403 says it): a viewer gets no forms.
@@ -76,7 +73,7 @@ export function Actions({ alarm, onDone }) {
     return html`<section class="card actions"><h2>${t('alarm.actions')}</h2>
       <p class="muted" data-read-only="true">${t('action.read_only')}</p></section>`;
   }
-  const shelved = isShelved(alarm, Date.now());
+  const shelved = isShelved(alarm);
   const forced = isActive(alarm);
   const then = (call) => (...args) => call(...args).then(onDone);
   return html`<section class="card actions"><h2>${t('alarm.actions')}</h2>
