@@ -2,7 +2,7 @@
 # Set up .venv if needed, then run lint, types and the whole test suite. Extra arguments go to pytest.
 #   scripts/test.sh --fast [pytest args]   the inner loop: every test but the slow ones (those that start
 #                                          a process or run for long; tests/support/processes.py keeps
-#                                          the marker true), in under two minutes. CI runs everything.
+#                                          the marker true), in about two and a half minutes on 2 cores. CI runs everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fast=0
