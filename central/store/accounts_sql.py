@@ -36,7 +36,7 @@ def add_org(db: Db, org: Org) -> None:
 
 
 def orgs(db: Db) -> list[Org]:
-    return [Org(*r) for r in db.all("SELECT id, name, parent_id, created_ms FROM orgs ORDER BY id")]
+    return [Org(**r) for r in db.named("SELECT id, name, parent_id, created_ms FROM orgs ORDER BY id")]
 
 
 def assign_site(db: Db, site_id: str, org_id: str) -> None:
@@ -91,12 +91,12 @@ def add_user(db: Db, user: User) -> None:
 
 
 def user(db: Db, username: str) -> User | None:
-    row = db.one(f"{USER_SELECT} WHERE username = ?", (username,))
-    return None if row is None else User(*row)
+    found = db.named(f"{USER_SELECT} WHERE username = ?", (username,))
+    return User(**found[0]) if found else None
 
 
 def users(db: Db) -> list[User]:
-    return [User(*r) for r in db.all(f"{USER_SELECT} ORDER BY username")]
+    return [User(**r) for r in db.named(f"{USER_SELECT} ORDER BY username")]
 
 
 def set_password(db: Db, username: str, password_hash: str) -> None:
@@ -126,8 +126,8 @@ def add_session(db: Db, s: Session) -> None:
 
 
 def session(db: Db, session_id: str) -> Session | None:
-    row = db.one(f"{SESSION_SELECT} WHERE id = ?", (session_id,))
-    return None if row is None else Session(*row)
+    found = db.named(f"{SESSION_SELECT} WHERE id = ?", (session_id,))
+    return Session(**found[0]) if found else None
 
 
 def touch_session(db: Db, session_id: str, now_ms: int) -> None:
@@ -141,11 +141,12 @@ def end_session(db: Db, session_id: str, now_ms: int) -> None:
 # ---------------------------------------------------------------- login failures
 
 
+FAILURES_SELECT = "SELECT subject, failures, last_ms, locked_until_ms FROM login_failures"
+
+
 def failures(db: Db, subject: str) -> LoginFailures | None:
-    row = db.one(
-        "SELECT subject, failures, last_ms, locked_until_ms FROM login_failures WHERE subject = ?", (subject,)
-    )
-    return None if row is None else LoginFailures(*row)
+    found = db.named(f"{FAILURES_SELECT} WHERE subject = ?", (subject,))
+    return LoginFailures(**found[0]) if found else None
 
 
 def put_failures(db: Db, f: LoginFailures) -> None:
@@ -172,14 +173,8 @@ def clear_failures(db: Db, subject: str) -> bool:
 
 
 def locked(db: Db, now_ms: int) -> list[LoginFailures]:
-    return [
-        LoginFailures(*r)
-        for r in db.all(
-            "SELECT subject, failures, last_ms, locked_until_ms FROM login_failures "
-            "WHERE locked_until_ms > ? ORDER BY subject",
-            (now_ms,),
-        )
-    ]
+    rows = db.named(f"{FAILURES_SELECT} WHERE locked_until_ms > ? ORDER BY subject", (now_ms,))
+    return [LoginFailures(**r) for r in rows]
 
 
 # ---------------------------------------------------------------- audit
@@ -209,12 +204,10 @@ def audit(db: Db, where: AuditFilter) -> tuple[list[AuditEntry], int]:
             params.append(value)
     sql_where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     total = db.one(f"SELECT count(*) FROM audit{sql_where}", params)  # noqa: S608
-    rows = db.all(
+    rows = db.named(
         "SELECT id, ts_ms, org_id, actor, kind, target, client, detail FROM audit"  # noqa: S608
         f"{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",
         [*params, where.limit, where.offset],
     )
-    entries = [
-        AuditEntry(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], orjson.loads(r[7])) for r in rows
-    ]
+    entries = [AuditEntry(**{**r, "detail": orjson.loads(r["detail"])}) for r in rows]
     return entries, int(total[0]) if total else 0
