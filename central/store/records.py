@@ -198,7 +198,7 @@ class AlarmFilter:
     offset: int = 0
     category: str | None = None  # hazard | fault
     shelved: bool = False  # False: shelved alarms left out; True: only the shelved ones
-    now_ms: int = 0  # what "shelved" is measured against
+    now_ms: int = 0  # what "shelved" is measured against; 0: as stored (until the silence watcher sweeps it)
     sort: str = "id"  # id (newest first) | level (highest, then oldest) | opened | updated (newest first)
 
 
